@@ -1,0 +1,234 @@
+import { AmiCopy } from "@cdktf/provider-aws/lib/ami-copy";
+import { AmiLaunchPermission } from "@cdktf/provider-aws/lib/ami-launch-permission";
+import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
+import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
+import { Fn, TerraformIterator, TerraformLocal, TerraformOutput } from "cdktf";
+import { Construct } from "constructs";
+import { Fleet, MANAGEMENT_TAGS, renderCopyName, Share, SourceImage, TargetRegion } from "../spec/fleet";
+import {
+  copiesOutputName,
+  copyResourceName,
+  grantResourceName,
+  PermissionGroup,
+  permissionResourceName,
+  sourceDataName,
+} from "./naming";
+
+/** What a recipient account needs on the key to launch (and copy) an encrypted shared AMI. */
+export const RECIPIENT_KEY_OPERATIONS = [
+  "Decrypt",
+  "DescribeKey",
+  "CreateGrant",
+  "ReEncryptFrom",
+  "ReEncryptTo",
+  "GenerateDataKey",
+  "GenerateDataKeyWithoutPlaintext",
+] as const;
+
+/** Properties of an AmiFleet. */
+export interface AmiFleetProps {
+  /** The validated fleet (see `loadFleets`). */
+  readonly fleet: Fleet;
+}
+
+/**
+ * One fleet as Terraform: a copy per image version and Region, launch permissions per copy and
+ * principal, KMS grants for recipients of encrypted copies, and plan-time checks for the rules
+ * that cannot be decided before the source image is known.
+ *
+ * Expects an AWS provider (v6, with the per-resource `region` argument) in the enclosing stack.
+ */
+export class AmiFleet extends Construct {
+  /** The copies by image key, then Region. */
+  public readonly copies: ReadonlyMap<string, ReadonlyMap<string, AmiCopy>>;
+
+  private readonly fleet: Fleet;
+  private callerIdentity?: DataAwsCallerIdentity;
+  private readonly shareLocal: TerraformLocal;
+  private readonly shareKeys: ReadonlyMap<string, string>;
+
+  constructor(scope: Construct, id: string, props: AmiFleetProps) {
+    super(scope, id);
+    this.fleet = props.fleet;
+    // Principal lists live once in a local (per distinct share), not once per copy: the
+    // synthesized size grows with copies + principals, not copies x principals.
+    const { value, keys } = shareTable(this.fleet);
+    this.shareKeys = keys;
+    this.shareLocal = new TerraformLocal(this, "launch_permissions", value);
+    this.shareLocal.overrideLogicalId("launch_permissions");
+
+    const copies = new Map<string, Map<string, AmiCopy>>();
+    for (const image of this.fleet.images) {
+      const source = this.sourceFor(image);
+      const byRegion = new Map<string, AmiCopy>();
+      for (const target of this.fleet.regions) {
+        const copy = this.copyFor(image, source, target);
+        byRegion.set(target.region, copy);
+        this.launchPermissionsFor(image, target, copy);
+      }
+      copies.set(image.key, byRegion);
+      const output = new TerraformOutput(this, copiesOutputName(image.key), {
+        description: `Copy AMI id by Region of image ${image.key} of fleet ${this.fleet.name}`,
+        value: Object.fromEntries([...byRegion].map(([region, copy]) => [region, copy.id])),
+      });
+      output.overrideLogicalId(copiesOutputName(image.key));
+    }
+    this.copies = copies;
+    for (const target of this.fleet.regions) this.keyGrantsFor(target);
+  }
+
+  /** The source image as read at plan time: the id to copy and the data for preconditions. */
+  private sourceFor(image: SourceImage): { amiId: string; data: DataAwsAmi } {
+    const name = sourceDataName(image.key);
+    const region = this.fleet.sourceRegion;
+    let data: DataAwsAmi;
+    switch (image.source.kind) {
+      case "ami":
+        data = new DataAwsAmi(this, name, { region, filter: [{ name: "image-id", values: [image.source.amiId] }] });
+        break;
+      case "lookup":
+        data = new DataAwsAmi(this, name, {
+          region,
+          owners: [...image.source.owners],
+          mostRecent: image.source.mostRecent,
+          filter: [{ name: "name", values: [image.source.name] }],
+        });
+        break;
+      case "ssm": {
+        const parameter = new DataAwsSsmParameter(this, `${name}_parameter`, { region, name: image.source.parameter });
+        parameter.overrideLogicalId(`${name}_parameter`);
+        data = new DataAwsAmi(this, name, { region, filter: [{ name: "image-id", values: [parameter.insecureValue] }] });
+        break;
+      }
+    }
+    data.overrideLogicalId(name);
+    // A literal id keeps the synthesized copy readable in review; others resolve at plan time.
+    return { amiId: image.source.kind === "ami" ? image.source.amiId : data.id, data };
+  }
+
+  private copyFor(image: SourceImage, source: { amiId: string; data: DataAwsAmi }, target: TargetRegion): AmiCopy {
+    const fleet = this.fleet;
+    const name = copyResourceName(image.key, target.region);
+    const copy = new AmiCopy(this, name, {
+      region: target.region,
+      name: renderCopyName(fleet, image.key, target.region, source.amiId),
+      description: fleet.description ?? `${fleet.name} ${image.key}: copy of ${source.amiId} from ${fleet.sourceRegion}`,
+      sourceAmiId: source.amiId,
+      sourceAmiRegion: fleet.sourceRegion,
+      encrypted: target.encrypted,
+      kmsKeyId: target.kmsKeyId,
+      deprecationTime: fleet.deprecateAt,
+      tags: {
+        ...fleet.tags,
+        [MANAGEMENT_TAGS.fleet]: fleet.name,
+        [MANAGEMENT_TAGS.image]: image.key,
+        [MANAGEMENT_TAGS.sourceAmi]: source.amiId,
+        [MANAGEMENT_TAGS.sourceRegion]: fleet.sourceRegion,
+      },
+      timeouts: fleet.copyTimeout ? { create: fleet.copyTimeout } : undefined,
+      lifecycle: { createBeforeDestroy: true, precondition: this.preconditionsFor(image, source.data, target) },
+    });
+    copy.overrideLogicalId(name);
+    return copy;
+  }
+
+  /** Rules that need the source image, which is only known at plan time (DOMAIN.md "plan"). */
+  private preconditionsFor(image: SourceImage, data: DataAwsAmi, target: TargetRegion) {
+    const ami = data.fqn;
+    const conditions = [];
+    if (target.encrypted === false && image.encrypted !== false) {
+      conditions.push({
+        condition: `\${!anytrue([for mapping in ${ami}.block_device_mappings : lookup(mapping.ebs, "encrypted", "false") == "true"])}`,
+        errorMessage:
+          `${this.fleet.file}: encryption.encrypted is false, but source image ${image.key} (\${${ami}.id}) has encrypted ` +
+          `snapshots, and an encrypted snapshot cannot be copied unencrypted. Remove encrypted: false or use an unencrypted source.`,
+      });
+    }
+    this.callerIdentity ??= this.newCallerIdentity();
+    conditions.push({
+      condition:
+        `\${${ami}.owner_id == ${this.callerIdentity.fqn}.account_id || ` +
+        `(length(${ami}.product_codes) == 0 && ${ami}.platform != "windows")}`,
+      errorMessage:
+        `${this.fleet.file}: source image ${image.key} (\${${ami}.id}) belongs to account \${${ami}.owner_id} and is a ` +
+        `Windows or Marketplace (billing product code) AMI: such AMIs cannot be copied into another account. ` +
+        `Copy it in its owner's account, or use another source.`,
+    });
+    return conditions;
+  }
+
+  private newCallerIdentity(): DataAwsCallerIdentity {
+    const identity = new DataAwsCallerIdentity(this, "current");
+    identity.overrideLogicalId("current");
+    return identity;
+  }
+
+  private launchPermissionsFor(image: SourceImage, target: TargetRegion, copy: AmiCopy): void {
+    const shareKey = this.shareKeys.get(target.region)!;
+    const groups: { group: PermissionGroup; principals: readonly string[]; field: "accountId" | "organizationArn" | "organizationalUnitArn"; list: string }[] = [
+      { group: "accounts", principals: target.share.accounts, field: "accountId", list: "accounts" },
+      { group: "organizations", principals: target.share.organizationArns, field: "organizationArn", list: "organization_arns" },
+      { group: "ous", principals: target.share.organizationalUnitArns, field: "organizationalUnitArn", list: "organizational_unit_arns" },
+    ];
+    for (const { group, principals, field, list } of groups) {
+      if (principals.length === 0) continue;
+      const name = permissionResourceName(image.key, target.region, group);
+      const each = TerraformIterator.fromList(Fn.lookupNested(this.shareLocal.asAnyMap, [shareKey, list]));
+      const permission = new AmiLaunchPermission(this, name, {
+        forEach: each,
+        region: target.region,
+        imageId: copy.id,
+        [field]: each.value,
+      });
+      permission.overrideLogicalId(name);
+    }
+    if (target.share.public) {
+      const name = permissionResourceName(image.key, target.region, "public");
+      const permission = new AmiLaunchPermission(this, name, { region: target.region, imageId: copy.id, group: "all" });
+      permission.overrideLogicalId(name);
+    }
+  }
+
+  /** Grants on the Region's key for each recipient account of an encrypted copy (DOMAIN.md "Encryption"). */
+  private keyGrantsFor(target: TargetRegion): void {
+    const fleet = this.fleet;
+    if (!target.encrypted || !target.kmsKeyId || fleet.keyPolicyGrantsRecipients) return;
+    if (target.share.accounts.length === 0) return;
+    const name = grantResourceName(target.region);
+    const each = TerraformIterator.fromList(
+      Fn.lookupNested(this.shareLocal.asAnyMap, [this.shareKeys.get(target.region)!, "accounts"]),
+    );
+    const grant = new KmsGrant(this, name, {
+      forEach: each,
+      region: target.region,
+      name: `ami-fleet-${fleet.name}-${each.value}`,
+      keyId: target.kmsKeyId,
+      granteePrincipal: `arn:${fleet.partition}:iam::${each.value}:root`,
+      operations: [...RECIPIENT_KEY_OPERATIONS],
+    });
+    grant.overrideLogicalId(name);
+  }
+}
+
+/**
+ * The launch permission lists as one local value: `fleet` for the fleet-wide share, plus an entry
+ * for each Region that adds principals of its own. Returns the value and the entry each Region uses.
+ */
+function shareTable(fleet: Fleet): { value: Record<string, unknown>; keys: Map<string, string> } {
+  const entry = (share: Share) => ({
+    accounts: share.accounts,
+    organization_arns: share.organizationArns,
+    organizational_unit_arns: share.organizationalUnitArns,
+  });
+  const value: Record<string, unknown> = { fleet: entry(fleet.share) };
+  const keys = new Map<string, string>();
+  const fleetShare = JSON.stringify(entry(fleet.share));
+  for (const target of fleet.regions) {
+    const own = JSON.stringify(entry(target.share)) !== fleetShare;
+    if (own) value[target.region] = entry(target.share);
+    keys.set(target.region, own ? target.region : "fleet");
+  }
+  return { value, keys };
+}

@@ -1,0 +1,131 @@
+/**
+ * The validated, normalized fleet: what the construct synthesizes and the reconciler compares
+ * against. Built only by `validateFleet` (validate.ts), so every value here has passed the rules.
+ */
+
+/** Principals allowed to launch a copy. Lists are sorted and free of duplicates. */
+export interface Share {
+  readonly accounts: readonly string[];
+  readonly organizationArns: readonly string[];
+  readonly organizationalUnitArns: readonly string[];
+  /** Launch permission group `all`; only ever true when the fleet acknowledged it. */
+  readonly public: boolean;
+}
+
+/** Where the source AMI id comes from. */
+export type ImageSource =
+  | { readonly kind: "ami"; readonly amiId: string }
+  | {
+      readonly kind: "lookup";
+      readonly owners: readonly string[];
+      readonly name: string;
+      readonly mostRecent: boolean;
+    }
+  | { readonly kind: "ssm"; readonly parameter: string };
+
+/** One source image version, copied to every target Region. */
+export interface SourceImage {
+  /** Stable id in resource addresses, tags and copy names. */
+  readonly key: string;
+  readonly source: ImageSource;
+  /** The source's snapshots are known to be encrypted (true) or not (false); undefined: unknown. */
+  readonly encrypted?: boolean;
+}
+
+/** One target Region with its effective settings. */
+export interface TargetRegion {
+  readonly region: string;
+  /**
+   * true: copies are encrypted (with kmsKeyId, or the Region's default EBS key);
+   * false: copies must stay unencrypted; undefined: copies keep the source's encryption.
+   */
+  readonly encrypted?: boolean;
+  /** Customer managed key ARN in this Region. */
+  readonly kmsKeyId?: string;
+  /** Fleet-wide principals plus this Region's own. */
+  readonly share: Share;
+}
+
+/** A validated fleet. */
+export interface Fleet {
+  /** The file it was read from. */
+  readonly file: string;
+  readonly name: string;
+  readonly description?: string;
+  readonly partition: string;
+  readonly sourceRegion: string;
+  readonly images: readonly SourceImage[];
+  readonly regions: readonly TargetRegion[];
+  /** Fleet-wide principals (each Region's share includes them). */
+  readonly share: Share;
+  /** The key policies already admit the recipients: create no KMS grants. */
+  readonly keyPolicyGrantsRecipients: boolean;
+  /** User tags (management tags are added on top). */
+  readonly tags: Readonly<Record<string, string>>;
+  /** RFC 3339 UTC. */
+  readonly deprecateAt?: string;
+  /** The `copyName` template; undefined for the default. */
+  readonly copyNameTemplate?: string;
+  readonly copyTimeout?: string;
+}
+
+/** Management tags set on every copy; the reconciler finds copies by them. */
+export const MANAGEMENT_TAGS = {
+  fleet: "ami-fleet:fleet",
+  image: "ami-fleet:image",
+  sourceAmi: "ami-fleet:source-ami",
+  sourceRegion: "ami-fleet:source-region",
+} as const;
+
+/**
+ * Default copy name template. {sourceAmi} keeps names unique across a create-before-destroy
+ * replacement. An image whose key is its AMI id (the default key) is named `{fleet}-{sourceAmi}`.
+ */
+export const DEFAULT_COPY_NAME = "{fleet}-{image}-{sourceAmi}";
+
+/** Placeholders a copy name template may use. */
+export const COPY_NAME_PLACEHOLDERS = ["fleet", "image", "region", "sourceAmi"] as const;
+
+/** Renders a copy name; `sourceAmi` is the source AMI id (or a Terraform expression at synth). */
+export function renderCopyName(
+  fleet: Pick<Fleet, "name" | "copyNameTemplate">,
+  imageKey: string,
+  region: string,
+  sourceAmi: string,
+): string {
+  const values: Record<string, string> = { fleet: fleet.name, image: imageKey, region, sourceAmi };
+  const template = fleet.copyNameTemplate ?? (imageKey === sourceAmi ? "{fleet}-{sourceAmi}" : DEFAULT_COPY_NAME);
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+/** True when any principal other than the owner may launch the copies. */
+export function sharesWithOthers(share: Share): boolean {
+  return (
+    share.public ||
+    share.accounts.length > 0 ||
+    share.organizationArns.length > 0 ||
+    share.organizationalUnitArns.length > 0
+  );
+}
+
+/** The launch permission principals of a share, as (kind, value) pairs in a stable order. */
+export function sharePrincipals(share: Share): Principal[] {
+  return [
+    ...share.accounts.map((value) => ({ kind: "account" as const, value })),
+    ...share.organizationArns.map((value) => ({ kind: "organization" as const, value })),
+    ...share.organizationalUnitArns.map((value) => ({ kind: "organizational-unit" as const, value })),
+    ...(share.public ? [{ kind: "public" as const, value: "all" }] : []),
+  ];
+}
+
+/** A launch permission principal. */
+export interface Principal {
+  readonly kind: "account" | "organization" | "organizational-unit" | "public";
+  /** Account id, ARN, or `all` for public. */
+  readonly value: string;
+}
+
+/** Human label of a principal, e.g. `account 444455556666`. */
+export function describePrincipal(principal: Principal): string {
+  return principal.kind === "public" ? "public (group all)" : `${principal.kind} ${principal.value}`;
+}

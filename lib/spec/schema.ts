@@ -1,0 +1,185 @@
+import { z } from "zod";
+
+/**
+ * The fleet file schema: the one source for the TypeScript types, the structural validation and
+ * the published JSON Schema (schema/fleet.schema.json). Rules that span fields (partitions, key
+ * Regions, name uniqueness...) live in validate.ts.
+ *
+ * Every object is strict: an unknown field is an error, so a typo never passes silently.
+ */
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+const accountId = z
+  .string()
+  .regex(ACCOUNT_ID, { message: "must be a 12-digit AWS account id" })
+  .describe("A 12-digit AWS account id.");
+
+const organizationArn = z
+  .string()
+  .describe("An AWS Organizations ARN: arn:aws:organizations::111122223333:organization/o-abc123def4");
+
+const organizationalUnitArn = z
+  .string()
+  .describe(
+    "An organizational unit ARN: arn:aws:organizations::111122223333:ou/o-abc123def4/ou-ab12-cd34ef56",
+  );
+
+const kmsKeyArn = z
+  .string()
+  .describe("A KMS key ARN in the copy's Region: arn:aws:kms:REGION:ACCOUNT:key/KEY-ID");
+
+/** Launch permissions, for every copy (fleet level) or added for one Region. */
+export const shareSchema = z
+  .object({
+    accounts: z.array(accountId).optional().describe("Account ids that may launch the copies."),
+    organizationArns: z
+      .array(organizationArn)
+      .optional()
+      .describe("Organizations whose accounts may launch the copies."),
+    organizationalUnitArns: z
+      .array(organizationalUnitArn)
+      .optional()
+      .describe("Organizational units whose accounts may launch the copies."),
+    public: z
+      .boolean()
+      .optional()
+      .describe("Share with everyone (launch permission group `all`). @default false"),
+    acknowledgePublic: z
+      .boolean()
+      .optional()
+      .describe("Must be true as well as `public: true`: public images are never made by accident."),
+  })
+  .strict();
+
+const lookupSchema = z
+  .object({
+    owners: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe("Owners to search: `self`, `amazon`, `aws-marketplace` or account ids."),
+    name: z.string().min(1).describe("AMI name pattern, `*` as wildcard."),
+    mostRecent: z
+      .boolean()
+      .optional()
+      .describe("Take the newest match when several match. @default true"),
+  })
+  .strict();
+
+/** One source image version. Exactly one of amiId, lookup, ssmParameter. */
+export const imageSchema = z
+  .object({
+    key: z
+      .string()
+      .optional()
+      .describe(
+        "Stable id of this version in resource addresses and copy names. @default the amiId",
+      ),
+    amiId: z.string().optional().describe("The source AMI id, e.g. ami-0123456789abcdef0."),
+    lookup: lookupSchema.optional().describe("Find the source AMI at plan time."),
+    ssmParameter: z
+      .string()
+      .optional()
+      .describe("An SSM parameter in the source Region whose value is the source AMI id."),
+    encrypted: z
+      .boolean()
+      .optional()
+      .describe(
+        "Whether the source's snapshots are encrypted, when known; lets validation refuse impossible requests early.",
+      ),
+  })
+  .strict();
+
+/** A target Region with its own settings. */
+export const regionObjectSchema = z
+  .object({
+    region: z.string().describe("Region name, e.g. eu-west-1."),
+    kmsKeyId: kmsKeyArn.optional(),
+    share: shareSchema.optional().describe("Principals added for this Region's copies only."),
+    allowSourceRegion: z
+      .boolean()
+      .optional()
+      .describe(
+        "Must be true to copy into the source Region itself (e.g. to re-encrypt). @default false",
+      ),
+  })
+  .strict();
+
+export const encryptionSchema = z
+  .object({
+    encrypted: z
+      .boolean()
+      .optional()
+      .describe(
+        "true: every copy is encrypted. false: copies stay unencrypted (impossible for an encrypted source). @default each copy keeps its source's encryption",
+      ),
+    kmsKeyIds: z
+      .record(z.string(), kmsKeyArn)
+      .optional()
+      .describe("KMS key ARN per target Region (a Region entry's kmsKeyId does the same)."),
+    keyPolicyGrantsRecipients: z
+      .boolean()
+      .optional()
+      .describe(
+        "The keys' policies already let the recipients use them: no aws_kms_grant is created. @default false",
+      ),
+  })
+  .strict();
+
+export const fleetSchema = z
+  .object({
+    $schema: z.string().optional().describe("Path or URL of this JSON Schema, for editors."),
+    name: z
+      .string()
+      .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, {
+        message: "must be 1-64 lower-case letters, digits and dashes, not starting or ending with a dash",
+      })
+      .describe("Fleet id: lower-case letters, digits, dashes; unique across fleets/."),
+    description: z.string().max(255).optional().describe("Description given to every copy."),
+    source: z
+      .object({
+        region: z.string().describe("Region where the source images live."),
+        images: z.array(imageSchema).min(1).describe("Image versions; each is copied to every Region."),
+      })
+      .strict(),
+    regions: z
+      .array(z.union([z.string(), regionObjectSchema]))
+      .min(1)
+      .describe("Target Regions: a name, or an object with per-Region settings."),
+    encryption: encryptionSchema.optional(),
+    share: shareSchema.optional().describe("Launch permissions for every copy."),
+    tags: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe("Tags added to every copy, besides the ami-fleet:* management tags."),
+    deprecateAt: z
+      .string()
+      .optional()
+      .describe("RFC 3339 UTC time when the copies become deprecated, e.g. 2027-06-01T00:00:00Z."),
+    copyName: z
+      .string()
+      .optional()
+      .describe(
+        "Copy name template; placeholders {fleet}, {image}, {region}, {sourceAmi}. @default {fleet}-{image}-{sourceAmi}",
+      ),
+    copyTimeout: z
+      .string()
+      .regex(/^\d+(?:h|m|s)(?:\d+(?:m|s))?(?:\d+s)?$/, { message: "must be a duration like 40m or 1h30m" })
+      .optional()
+      .describe("How long Terraform waits for one copy. @default 40m"),
+  })
+  .strict();
+
+/** The fleet file as written. */
+export type FleetFile = z.infer<typeof fleetSchema>;
+export type ShareFile = z.infer<typeof shareSchema>;
+export type ImageFile = z.infer<typeof imageSchema>;
+export type RegionObjectFile = z.infer<typeof regionObjectSchema>;
+
+/** The JSON Schema of a fleet file, generated from the zod schema above. */
+export function fleetJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(fleetSchema, { target: "draft-2020-12", io: "input" }),
+    title: "ami-fleet fleet file",
+  };
+}

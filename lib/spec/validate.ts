@@ -1,0 +1,609 @@
+import { z } from "zod";
+import { formatPath, SpecProblem } from "./errors";
+import {
+  COPY_NAME_PLACEHOLDERS,
+  DEFAULT_COPY_NAME,
+  Fleet,
+  MANAGEMENT_TAGS,
+  renderCopyName,
+  Share,
+  sharesWithOthers,
+  SourceImage,
+  TargetRegion,
+} from "./fleet";
+import { closestRegion, partitionOf } from "./regions";
+import { FleetFile, fleetSchema, ImageFile, ShareFile } from "./schema";
+
+/** The result of validating one parsed fleet file. */
+export type ValidationResult =
+  | { readonly ok: true; readonly fleet: Fleet }
+  | { readonly ok: false; readonly problems: readonly SpecProblem[] };
+
+const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+const IMAGE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const SSM_PARAMETER = /^\/?[A-Za-z0-9_.\-/]{1,2047}$/;
+const LOOKUP_OWNER = /^(?:self|amazon|aws-marketplace|aws-backup-vault|\d{12})$/;
+const KMS_KEY_ARN = /^arn:([a-z-]+):kms:([a-z0-9-]+):(\d{12}):key\/([A-Za-z0-9-]+)$/;
+const ORGANIZATION_ARN = /^arn:([a-z-]+):organizations::(\d{12}):organization\/o-[a-z0-9]{10,32}$/;
+const OU_ARN = /^arn:([a-z-]+):organizations::(\d{12}):ou\/o-[a-z0-9]{10,32}\/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
+const RFC3339_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?Z$/;
+const AMI_NAME = /^[A-Za-z0-9()[\]. /\-'@_]{3,128}$/;
+/** A stand-in for a source AMI id not known before plan: the longest form, to check name length. */
+const UNKNOWN_AMI_ID = "ami-00000000000000000";
+/** Tags per resource (EC2) minus the management tags every copy carries. */
+export const MAX_USER_TAGS = 50 - Object.keys(MANAGEMENT_TAGS).length;
+
+/**
+ * Validates one parsed fleet file: the schema first, then every cross-field rule of DOMAIN.md
+ * marked "synth". Collects every problem rather than stopping at the first.
+ */
+export function validateFleet(file: string, document: unknown): ValidationResult {
+  const parsed = fleetSchema.safeParse(document);
+  if (!parsed.success) return { ok: false, problems: schemaProblems(file, parsed.error.issues, document) };
+  const checker = new FleetChecker(file, parsed.data);
+  const fleet = checker.check();
+  return checker.problems.length > 0 ? { ok: false, problems: checker.problems } : { ok: true, fleet: fleet! };
+}
+
+class FleetChecker {
+  readonly problems: SpecProblem[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly spec: FleetFile,
+  ) {}
+
+  check(): Fleet | undefined {
+    const spec = this.spec;
+    const partition = this.checkSourceRegion();
+    const images = this.checkImages();
+    const fleetShare = this.checkShare(spec.share, "share", partition);
+    const regions = this.checkRegions(partition, fleetShare);
+    this.checkEncryption(images, regions);
+    const tags = this.checkTags();
+    this.checkDeprecateAt();
+    const fleet: Fleet = {
+      file: this.file,
+      name: spec.name,
+      description: spec.description,
+      partition: partition ?? "aws",
+      sourceRegion: spec.source.region,
+      images,
+      regions,
+      share: fleetShare,
+      keyPolicyGrantsRecipients: spec.encryption?.keyPolicyGrantsRecipients ?? false,
+      tags,
+      deprecateAt: spec.deprecateAt,
+      copyNameTemplate: spec.copyName,
+      copyTimeout: spec.copyTimeout,
+    };
+    this.checkCopyNames(fleet);
+    return fleet;
+  }
+
+  private add(path: string, message: string, fix: string): void {
+    this.problems.push({ file: this.file, path, message, fix });
+  }
+
+  private checkSourceRegion(): string | undefined {
+    const region = this.spec.source.region;
+    const partition = partitionOf(region);
+    if (!partition) this.unknownRegion("source.region", region);
+    return partition;
+  }
+
+  private unknownRegion(path: string, region: string): void {
+    const guess = closestRegion(region);
+    this.add(
+      path,
+      `unknown Region "${region}"`,
+      guess ? `Did you mean "${guess}"?` : "Use a Region name such as us-east-1 or eu-west-1",
+    );
+  }
+
+  private checkImages(): SourceImage[] {
+    const seenKeys = new Map<string, number>();
+    const seenAmis = new Map<string, number>();
+    const images: SourceImage[] = [];
+    this.spec.source.images.forEach((image, index) => {
+      const path = `source.images[${index}]`;
+      const result = this.checkImage(image, path);
+      if (!result) return;
+      const previous = seenKeys.get(result.key);
+      if (previous !== undefined) {
+        this.add(
+          `${path}.key`,
+          `duplicate image key "${result.key}" (also source.images[${previous}])`,
+          "Give each image version its own key",
+        );
+      } else {
+        seenKeys.set(result.key, index);
+      }
+      if (result.source.kind === "ami") {
+        const previousAmi = seenAmis.get(result.source.amiId);
+        if (previousAmi !== undefined) {
+          this.add(
+            `${path}.amiId`,
+            `source AMI ${result.source.amiId} is listed twice (also source.images[${previousAmi}])`,
+            "List each source image once",
+          );
+        } else {
+          seenAmis.set(result.source.amiId, index);
+        }
+      }
+      images.push(result);
+    });
+    return images;
+  }
+
+  private checkImage(image: ImageFile, path: string): SourceImage | undefined {
+    const given = (["amiId", "lookup", "ssmParameter"] as const).filter((field) => image[field] !== undefined);
+    if (given.length !== 1) {
+      this.add(
+        path,
+        given.length === 0
+          ? "an image needs a source"
+          : `an image has exactly one source, got ${given.join(" and ")}`,
+        "Set exactly one of amiId, lookup or ssmParameter",
+      );
+      return undefined;
+    }
+    let source: SourceImage["source"] | undefined;
+    if (image.amiId !== undefined) {
+      if (!AMI_ID.test(image.amiId)) {
+        this.add(`${path}.amiId`, `"${image.amiId}" is not an AMI id`, "Use the form ami-0123456789abcdef0");
+      } else {
+        source = { kind: "ami", amiId: image.amiId };
+      }
+    } else if (image.lookup !== undefined) {
+      image.lookup.owners.forEach((owner, i) => {
+        if (!LOOKUP_OWNER.test(owner)) {
+          this.add(
+            `${path}.lookup.owners[${i}]`,
+            `"${owner}" is not an AMI owner`,
+            "Use self, amazon, aws-marketplace or a 12-digit account id",
+          );
+        }
+      });
+      source = {
+        kind: "lookup",
+        owners: image.lookup.owners,
+        name: image.lookup.name,
+        mostRecent: image.lookup.mostRecent ?? true,
+      };
+    } else if (image.ssmParameter !== undefined) {
+      if (!SSM_PARAMETER.test(image.ssmParameter)) {
+        this.add(
+          `${path}.ssmParameter`,
+          `"${image.ssmParameter}" is not an SSM parameter name`,
+          "Use a name such as /images/golden-base/latest",
+        );
+      }
+      source = { kind: "ssm", parameter: image.ssmParameter };
+    }
+    const key = image.key ?? image.amiId;
+    if (key === undefined) {
+      this.add(
+        `${path}.key`,
+        "an image found by lookup or ssmParameter needs a key",
+        'Add a stable key such as key: "current"; it names the copies in Terraform',
+      );
+      return undefined;
+    }
+    if (!IMAGE_KEY.test(key)) {
+      this.add(
+        `${path}.key`,
+        `"${key}" is not a valid image key`,
+        "Use 1-64 letters, digits, dashes or underscores, starting with a letter or digit",
+      );
+      return undefined;
+    }
+    return source && { key, source, encrypted: image.encrypted };
+  }
+
+  private checkShare(share: ShareFile | undefined, path: string, partition: string | undefined): Share {
+    const accounts = this.uniqueList(share?.accounts, `${path}.accounts`);
+    const organizationArns = this.uniqueList(share?.organizationArns, `${path}.organizationArns`);
+    const organizationalUnitArns = this.uniqueList(share?.organizationalUnitArns, `${path}.organizationalUnitArns`);
+    organizationArns.forEach((arn) => {
+      const index = share!.organizationArns!.indexOf(arn);
+      const match = ORGANIZATION_ARN.exec(arn);
+      if (!match) {
+        this.add(
+          `${path}.organizationArns[${index}]`,
+          `"${arn}" is not an Organization ARN`,
+          "Use the form arn:aws:organizations::111122223333:organization/o-abc123def4",
+        );
+      } else if (partition && match[1] !== partition) {
+        this.add(
+          `${path}.organizationArns[${index}]`,
+          `Organization ARN is in partition ${match[1]}, the fleet is in ${partition}`,
+          `Use an Organization of partition ${partition}`,
+        );
+      }
+    });
+    organizationalUnitArns.forEach((arn) => {
+      const index = share!.organizationalUnitArns!.indexOf(arn);
+      const match = OU_ARN.exec(arn);
+      if (!match) {
+        this.add(
+          `${path}.organizationalUnitArns[${index}]`,
+          `"${arn}" is not an organizational unit ARN`,
+          "Use the form arn:aws:organizations::111122223333:ou/o-abc123def4/ou-ab12-cd34ef56",
+        );
+      } else if (partition && match[1] !== partition) {
+        this.add(
+          `${path}.organizationalUnitArns[${index}]`,
+          `OU ARN is in partition ${match[1]}, the fleet is in ${partition}`,
+          `Use an OU of partition ${partition}`,
+        );
+      }
+    });
+    const isPublic = share?.public === true;
+    if (isPublic && share?.acknowledgePublic !== true) {
+      this.add(
+        `${path}.public`,
+        "public sharing is not acknowledged: every AWS account could launch these copies",
+        `If that is intended, also set ${path}.acknowledgePublic: true; otherwise remove public`,
+      );
+    }
+    return { accounts, organizationArns, organizationalUnitArns, public: isPublic };
+  }
+
+  private uniqueList(values: readonly string[] | undefined, path: string): string[] {
+    const seen = new Set<string>();
+    (values ?? []).forEach((value, index) => {
+      if (seen.has(value)) this.add(`${path}[${index}]`, `"${value}" is listed twice`, "Remove the duplicate");
+      seen.add(value);
+    });
+    return [...seen].sort();
+  }
+
+  private checkRegions(partition: string | undefined, fleetShare: Share): TargetRegion[] {
+    const seen = new Map<string, number>();
+    const regions: TargetRegion[] = [];
+    this.spec.regions.forEach((entry, index) => {
+      const path = `regions[${index}]`;
+      const spec = typeof entry === "string" ? { region: entry } : entry;
+      const namePath = typeof entry === "string" ? path : `${path}.region`;
+      const regionPartition = partitionOf(spec.region);
+      if (!regionPartition) {
+        this.unknownRegion(namePath, spec.region);
+      } else if (partition && regionPartition !== partition) {
+        this.add(
+          namePath,
+          `${spec.region} is in partition ${regionPartition}, the source is in ${partition} (${this.spec.source.region})`,
+          "Copies across partitions need another mechanism: remove this Region or use a source in its partition",
+        );
+      }
+      const previous = seen.get(spec.region);
+      if (previous !== undefined) {
+        this.add(namePath, `${spec.region} is listed twice (also regions[${previous}])`, "List each Region once");
+        return;
+      }
+      seen.set(spec.region, index);
+      if (spec.region === this.spec.source.region && !("allowSourceRegion" in spec && spec.allowSourceRegion)) {
+        this.add(
+          namePath,
+          `${spec.region} is the source Region: copying an image onto its own Region must be explicit`,
+          `Write { region: ${spec.region}, allowSourceRegion: true } to copy in place (e.g. to re-encrypt), or remove it`,
+        );
+      }
+      const regionShare = this.checkShare("share" in spec ? spec.share : undefined, `${path}.share`, partition);
+      regions.push({
+        region: spec.region,
+        kmsKeyId: "kmsKeyId" in spec ? spec.kmsKeyId : undefined,
+        share: mergeShares(fleetShare, regionShare),
+      });
+    });
+    return regions;
+  }
+
+  /** Fills each Region's encryption and checks keys, key Regions and what sharing needs. */
+  private checkEncryption(images: readonly SourceImage[], regions: TargetRegion[]): void {
+    const encryption = this.spec.encryption;
+    const regionIndex = new Map(this.spec.regions.map((entry, i) => [typeof entry === "string" ? entry : entry.region, i]));
+    const keyPaths = new Map<string, string>();
+    for (const [region, key] of Object.entries(encryption?.kmsKeyIds ?? {})) {
+      const path = `encryption.kmsKeyIds[${JSON.stringify(region)}]`.replace(/\["([\w-]+)"\]$/, ".$1");
+      if (!regionIndex.has(region)) {
+        this.add(path, `${region} is not a target Region of this fleet`, "Add it to regions, or remove this key");
+        continue;
+      }
+      const regionEntry = this.spec.regions[regionIndex.get(region)!];
+      if (typeof regionEntry !== "string" && regionEntry.kmsKeyId !== undefined && regionEntry.kmsKeyId !== key) {
+        this.add(
+          path,
+          `${region} has two keys: this one and regions[${regionIndex.get(region)}].kmsKeyId`,
+          "Keep one of them",
+        );
+        continue;
+      }
+      keyPaths.set(region, path);
+    }
+    const encryptedImage = images.find((image) => image.encrypted === true);
+    if (encryption?.encrypted === false && encryptedImage) {
+      this.add(
+        "encryption.encrypted",
+        `source image "${encryptedImage.key}" is encrypted, and an encrypted snapshot cannot be copied unencrypted`,
+        "Remove encrypted: false (copies stay encrypted), or choose an unencrypted source",
+      );
+    }
+    regions.forEach((target, i) => {
+      const index = regionIndex.get(target.region) ?? i;
+      const ownKeyPath =
+        typeof this.spec.regions[index] === "string" ? undefined : `regions[${index}].kmsKeyId`;
+      const kmsKeyId = target.kmsKeyId ?? encryption?.kmsKeyIds?.[target.region];
+      const keyPath = target.kmsKeyId !== undefined ? ownKeyPath! : keyPaths.get(target.region);
+      let encrypted = encryption?.encrypted;
+      if (kmsKeyId !== undefined && keyPath !== undefined) {
+        if (encryption?.encrypted === false) {
+          this.add(keyPath, `a key is set for ${target.region} but encryption.encrypted is false`, "Remove the key, or set encryption.encrypted: true");
+        }
+        this.checkKmsKey(kmsKeyId, keyPath, target.region);
+        encrypted = true;
+      }
+      const shared = sharesWithOthers(target.share);
+      if (encrypted === true && target.share.public) {
+        this.add(
+          ownKeyPath ?? "share.public",
+          `copies in ${target.region} are encrypted, and encrypted AMIs cannot be made public`,
+          "Remove public sharing, or leave these copies unencrypted",
+        );
+      } else if (encrypted === true && kmsKeyId === undefined && shared) {
+        this.add(
+          `encryption.kmsKeyIds.${target.region}`,
+          `copies in ${target.region} would be encrypted with the default EBS key (alias/aws/ebs), which cannot be shared with other accounts`,
+          `Set a customer managed key for ${target.region} (encryption.kmsKeyIds.${target.region} or regions[${index}].kmsKeyId)`,
+        );
+      } else if (
+        encrypted === true &&
+        !(encryption?.keyPolicyGrantsRecipients ?? false) &&
+        (target.share.organizationArns.length > 0 || target.share.organizationalUnitArns.length > 0)
+      ) {
+        this.add(
+          "encryption.keyPolicyGrantsRecipients",
+          `copies in ${target.region} are encrypted and shared with an Organization or OU, which a KMS grant cannot name`,
+          "Allow the Organization in the key policy (condition aws:PrincipalOrgID; see README) and set encryption.keyPolicyGrantsRecipients: true",
+        );
+      }
+      regions[i] = { ...target, encrypted, kmsKeyId: encrypted ? kmsKeyId : undefined };
+    });
+  }
+
+  private checkKmsKey(arn: string, path: string, region: string): void {
+    if (/(^|:)alias\/aws\/ebs$/.test(arn)) {
+      this.add(
+        path,
+        "alias/aws/ebs is the AWS managed key: AMIs encrypted with it cannot be shared with other accounts",
+        `Use a customer managed key ARN from ${region}`,
+      );
+      return;
+    }
+    const match = KMS_KEY_ARN.exec(arn);
+    if (!match) {
+      this.add(path, `"${arn}" is not a KMS key ARN`, `Use the form arn:aws:kms:${region}:111122223333:key/KEY-ID`);
+      return;
+    }
+    const [, keyPartition, keyRegion] = match;
+    if (keyRegion !== region) {
+      this.add(path, `key is in ${keyRegion}, copy is in ${region}`, `Use a key from ${region}`);
+    } else if (keyPartition !== partitionOf(region)) {
+      this.add(path, `key ARN is in partition ${keyPartition}, ${region} is in ${partitionOf(region)}`, `Use arn:${partitionOf(region)}:kms:...`);
+    }
+  }
+
+  private checkTags(): Record<string, string> {
+    const tags = this.spec.tags ?? {};
+    const entries = Object.entries(tags);
+    if (entries.length > MAX_USER_TAGS) {
+      this.add(
+        "tags",
+        `${entries.length} tags; a copy takes at most 50, and ami-fleet sets ${50 - MAX_USER_TAGS} management tags`,
+        `Keep at most ${MAX_USER_TAGS} tags`,
+      );
+    }
+    for (const [key, value] of entries) {
+      const path = formatPath(["tags", key]);
+      if (key.length === 0 || key.length > 128) {
+        this.add(path, `tag key is ${key.length} characters`, "Use 1-128 characters");
+      }
+      if (key.toLowerCase().startsWith("aws:")) {
+        this.add(path, `tag keys starting with "aws:" are reserved for AWS`, "Rename the tag");
+      } else if (key.startsWith("ami-fleet:")) {
+        this.add(path, `tag keys starting with "ami-fleet:" are the management tags`, "Rename the tag");
+      }
+      if (value.length > 256) {
+        this.add(path, `tag value is ${value.length} characters`, "Use at most 256 characters");
+      }
+    }
+    return { ...tags };
+  }
+
+  private checkDeprecateAt(): void {
+    const value = this.spec.deprecateAt;
+    if (value === undefined) return;
+    const match = RFC3339_UTC.exec(value);
+    const valid =
+      match !== null &&
+      !Number.isNaN(Date.parse(value)) &&
+      new Date(value).toISOString().slice(0, 10) === value.slice(0, 10) &&
+      Number(match[4]) < 24 &&
+      Number(match[5]) < 60 &&
+      Number(match[6]) < 60;
+    if (!valid) {
+      this.add("deprecateAt", `"${value}" is not an RFC 3339 UTC time`, 'Write it like "2027-06-01T00:00:00Z"');
+    }
+  }
+
+  private checkCopyNames(fleet: Fleet): void {
+    const template = fleet.copyNameTemplate ?? DEFAULT_COPY_NAME;
+    const unknown = [...template.matchAll(/\{([^}]*)\}/g)]
+      .map((m) => m[1])
+      .filter((name) => !(COPY_NAME_PLACEHOLDERS as readonly string[]).includes(name));
+    if (unknown.length > 0) {
+      this.add(
+        "copyName",
+        `unknown placeholder${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `{${n}}`).join(", ")}`,
+        `Use ${COPY_NAME_PLACEHOLDERS.map((n) => `{${n}}`).join(", ")}`,
+      );
+      return;
+    }
+    if (!template.includes("{sourceAmi}")) {
+      this.add(
+        "copyName",
+        `"${template}" has no {sourceAmi}: a new source version replaces a copy by creating the new one first, and AMI names are unique per Region`,
+        `Include {sourceAmi}, e.g. ${DEFAULT_COPY_NAME}`,
+      );
+      return;
+    }
+    const names = new Map<string, string>();
+    for (const image of fleet.images) {
+      const sourceAmi = image.source.kind === "ami" ? image.source.amiId : UNKNOWN_AMI_ID;
+      for (const target of fleet.regions) {
+        const name = renderCopyName(fleet, image.key, target.region, sourceAmi);
+        if (!AMI_NAME.test(name)) {
+          this.add(
+            "copyName",
+            `copy name "${name}" (image ${image.key}, ${target.region}) is not a valid AMI name`,
+            "AMI names are 3-128 characters of letters, digits and ( ) [ ] space . / - ' @ _",
+          );
+          return;
+        }
+        const clash = names.get(`${target.region}\0${name}`);
+        if (clash !== undefined) {
+          this.add(
+            "copyName",
+            `images "${clash}" and "${image.key}" would both be named "${name}" in ${target.region}`,
+            "Include {image} in the template",
+          );
+          return;
+        }
+        names.set(`${target.region}\0${name}`, image.key);
+      }
+    }
+  }
+}
+
+function mergeShares(a: Share, b: Share): Share {
+  const union = (x: readonly string[], y: readonly string[]) => [...new Set([...x, ...y])].sort();
+  return {
+    accounts: union(a.accounts, b.accounts),
+    organizationArns: union(a.organizationArns, b.organizationArns),
+    organizationalUnitArns: union(a.organizationalUnitArns, b.organizationalUnitArns),
+    public: a.public || b.public,
+  };
+}
+
+/** Turns zod issues into problems with field paths and fixes. */
+function schemaProblems(file: string, issues: readonly z.core.$ZodIssue[], document: unknown): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const visit = (issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]) => {
+    const pathParts = [...prefix, ...issue.path];
+    const path = formatPath(pathParts);
+    const received = valueAt(document, pathParts);
+    switch (issue.code) {
+      case "unrecognized_keys":
+        for (const key of issue.keys) {
+          const allowed = allowedKeys(pathParts);
+          const guess = allowed.find((k) => k.toLowerCase() === key.toLowerCase()) ?? closest(key, allowed);
+          problems.push({
+            file,
+            path: formatPath([...pathParts, key]),
+            message: `unknown field "${key}"`,
+            fix: guess ? `Did you mean "${guess}"?` : `Remove it (allowed here: ${allowed.join(", ")})`,
+          });
+        }
+        return;
+      case "invalid_union": {
+        // Report the branch whose shape matched the value (an object for an object), not both.
+        const branch =
+          issue.errors.find((errs) => errs.every((e) => !(e.code === "invalid_type" && e.path.length === 0))) ??
+          issue.errors[0];
+        if (branch.every((e) => e.code === "invalid_type" && e.path.length === 0)) {
+          problems.push({ file, path, message: `got ${describe(received)}`, fix: "Write a Region name, or an object with a region field" });
+          return;
+        }
+        branch.forEach((e) => visit(e, pathParts));
+        return;
+      }
+      case "invalid_type":
+        problems.push(
+          received === undefined
+            ? { file, path, message: "is required", fix: `Add ${path}` }
+            : { file, path, message: `must be ${article(issue.expected)}, got ${describe(received)}`, fix: `Write ${path} as ${article(issue.expected)}` },
+        );
+        return;
+      case "too_small":
+        problems.push({
+          file,
+          path,
+          message: issue.origin === "array" ? "must not be empty" : `is too short (${describe(received)})`,
+          fix: issue.origin === "array" ? `List at least ${issue.minimum} item` : `Use at least ${issue.minimum} characters`,
+        });
+        return;
+      case "too_big":
+        problems.push({ file, path, message: `is too long`, fix: `Use at most ${issue.maximum} ${issue.origin === "array" ? "items" : "characters"}` });
+        return;
+      default:
+        problems.push({ file, path, message: `${issue.message}, got ${describe(received)}`, fix: `Fix ${path || "the file"}` });
+    }
+  };
+  issues.forEach((issue) => visit(issue, []));
+  return problems;
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", boolean: "true or false", number: "a number", record: "a mapping" };
+  return names[type] ?? type;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return JSON.stringify(value);
+}
+
+function valueAt(document: unknown, path: readonly PropertyKey[]): unknown {
+  let node: unknown = document;
+  for (const part of path) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<PropertyKey, unknown>)[part as string];
+  }
+  return node;
+}
+
+/** Field names the schema allows at a path, for "did you mean" on unknown fields. */
+function allowedKeys(path: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType | undefined = fleetSchema;
+  for (const part of path) schema = schema && childSchema(unwrap(schema), part);
+  let object = schema && unwrap(schema);
+  if (object instanceof z.ZodUnion) {
+    object = (object.options as z.ZodType[]).map(unwrap).find((o) => o instanceof z.ZodObject);
+  }
+  return object instanceof z.ZodObject ? Object.keys(object.shape) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  while (current instanceof z.ZodOptional) current = current.unwrap() as z.ZodType;
+  return current;
+}
+
+function childSchema(schema: z.ZodType, part: PropertyKey): z.ZodType | undefined {
+  if (schema instanceof z.ZodObject) return schema.shape[part as string] as z.ZodType | undefined;
+  if (schema instanceof z.ZodArray) return schema.element as z.ZodType;
+  if (schema instanceof z.ZodRecord) return schema.valueType as z.ZodType;
+  if (schema instanceof z.ZodUnion) {
+    return (schema.options as z.ZodType[]).map((o) => childSchema(unwrap(o), part)).find(Boolean) ??
+      (schema.options as z.ZodType[]).find((o) => unwrap(o) instanceof z.ZodObject);
+  }
+  return undefined;
+}
+
+function closest(key: string, candidates: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  return candidates.find((c) => c.toLowerCase().startsWith(lower.slice(0, 4)) || lower.startsWith(c.toLowerCase().slice(0, 4)));
+}
