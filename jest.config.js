@@ -4,7 +4,7 @@ module.exports = {
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "\\.e2e\\.test\\.ts$"],
-  transform: { "^.+\\.tsx?$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
+  transform: { "^.+\\.tsx?$": ["ts-jest", { diagnostics: false }] },
   setupFilesAfterEnv: ["<rootDir>/setup.js"],
   testTimeout: 60000,
 };

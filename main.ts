@@ -1,7 +1,8 @@
 import { App } from "cdktf";
 import * as path from "path";
-import { formatProblem, FleetSpecError } from "./lib/spec/errors";
-import { DEFAULT_FLEET_DIR, loadFleets } from "./lib/spec/load";
+import { processIo } from "./lib/cli/io";
+import { loadOrReport } from "./lib/cli/validate-command";
+import { DEFAULT_FLEET_DIR } from "./lib/spec/load";
 import { FleetStack } from "./stacks/fleet-stack";
 
 /**
@@ -11,13 +12,9 @@ import { FleetStack } from "./stacks/fleet-stack";
  */
 function main(): void {
   const paths = process.env.AMI_FLEET_PATHS?.split(path.delimiter).filter(Boolean) ?? [DEFAULT_FLEET_DIR];
-  let fleets;
-  try {
-    fleets = loadFleets(paths);
-  } catch (error) {
-    if (!(error instanceof FleetSpecError)) throw error;
-    for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);
-    process.stderr.write(`ami-fleet: ${error.problems.length} problem(s); nothing was synthesized.\n`);
+  const fleets = loadOrReport(paths, processIo());
+  if (!fleets) {
+    process.stderr.write("ami-fleet: nothing was synthesized.\n");
     process.exit(1);
   }
   const app = new App();

@@ -8,12 +8,9 @@ import { z } from "zod";
  * Every object is strict: an unknown field is an error, so a typo never passes silently.
  */
 
-const ACCOUNT_ID = /^\d{12}$/;
-
-const accountId = z
-  .string()
-  .regex(ACCOUNT_ID, { message: "must be a 12-digit AWS account id" })
-  .describe("A 12-digit AWS account id.");
+// Formats of list items are checked in validate.ts, so one bad item does not hide the other rules;
+// the patterns still go to the JSON Schema for editors.
+const accountId = z.string().meta({ pattern: "^\\d{12}$" }).describe("A 12-digit AWS account id.");
 
 const organizationArn = z
   .string()

@@ -19,6 +19,7 @@ export type ValidationResult =
   | { readonly ok: true; readonly fleet: Fleet }
   | { readonly ok: false; readonly problems: readonly SpecProblem[] };
 
+const ACCOUNT_ID = /^\d{12}$/;
 const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const IMAGE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const SSM_PARAMETER = /^\/?[A-Za-z0-9_.\-/]{1,2047}$/;
@@ -39,10 +40,46 @@ export const MAX_USER_TAGS = 50 - Object.keys(MANAGEMENT_TAGS).length;
  */
 export function validateFleet(file: string, document: unknown): ValidationResult {
   const parsed = fleetSchema.safeParse(document);
-  if (!parsed.success) return { ok: false, problems: schemaProblems(file, parsed.error.issues, document) };
+  if (!parsed.success) {
+    const problems = schemaProblems(file, parsed.error.issues, document);
+    // Report the cross-field problems too, when the file can be checked without the bad fields.
+    const repaired = withoutBadFields(document, parsed.error.issues);
+    if (repaired !== undefined) {
+      const reported = new Set(problems.map((p) => p.path));
+      const checker = new FleetChecker(file, repaired);
+      checker.check();
+      problems.push(...checker.problems.filter((p) => !reported.has(p.path)));
+    }
+    return { ok: false, problems };
+  }
   const checker = new FleetChecker(file, parsed.data);
   const fleet = checker.check();
   return checker.problems.length > 0 ? { ok: false, problems: checker.problems } : { ok: true, fleet: fleet! };
+}
+
+/**
+ * The document with its invalid optional fields and unknown fields removed, when that makes it
+ * pass the schema; undefined when it cannot (a required field is bad, or a list item is, which
+ * would shift the indices of later problems).
+ */
+function withoutBadFields(document: unknown, issues: readonly z.core.$ZodIssue[]): FleetFile | undefined {
+  const copy = structuredClone(document) as Record<string, unknown>;
+  for (const issue of issues) {
+    const path = issue.path;
+    if (issue.code === "unrecognized_keys") {
+      const parent = valueAt(copy, path) as Record<string, unknown> | undefined;
+      for (const key of issue.keys) if (parent) delete parent[key];
+    } else if (path.length === 1 && path[0] === "name") {
+      copy.name = "x"; // reported already; any valid name lets the other rules run
+    } else if (path.length > 0 && typeof path[path.length - 1] !== "number") {
+      const parent = valueAt(copy, path.slice(0, -1)) as Record<PropertyKey, unknown> | undefined;
+      if (parent && typeof parent === "object") delete parent[path[path.length - 1] as string];
+    } else {
+      return undefined;
+    }
+  }
+  const reparsed = fleetSchema.safeParse(copy);
+  return reparsed.success ? reparsed.data : undefined;
 }
 
 class FleetChecker {
@@ -205,6 +242,11 @@ class FleetChecker {
     const accounts = this.uniqueList(share?.accounts, `${path}.accounts`);
     const organizationArns = this.uniqueList(share?.organizationArns, `${path}.organizationArns`);
     const organizationalUnitArns = this.uniqueList(share?.organizationalUnitArns, `${path}.organizationalUnitArns`);
+    (share?.accounts ?? []).forEach((account, index) => {
+      if (!ACCOUNT_ID.test(account)) {
+        this.add(`${path}.accounts[${index}]`, `"${account}" is not an account id`, "Use the 12-digit AWS account id, quoted");
+      }
+    });
     organizationArns.forEach((arn) => {
       const index = share!.organizationArns!.indexOf(arn);
       const match = ORGANIZATION_ARN.exec(arn);
@@ -269,12 +311,14 @@ class FleetChecker {
       const regionPartition = partitionOf(spec.region);
       if (!regionPartition) {
         this.unknownRegion(namePath, spec.region);
+        return;
       } else if (partition && regionPartition !== partition) {
         this.add(
           namePath,
           `${spec.region} is in partition ${regionPartition}, the source is in ${partition} (${this.spec.source.region})`,
           "Copies across partitions need another mechanism: remove this Region or use a source in its partition",
         );
+        return;
       }
       const previous = seen.get(spec.region);
       if (previous !== undefined) {
@@ -329,6 +373,7 @@ class FleetChecker {
         "Remove encrypted: false (copies stay encrypted), or choose an unencrypted source",
       );
     }
+    const encryptedPublic: string[] = [];
     regions.forEach((target, i) => {
       const index = regionIndex.get(target.region) ?? i;
       const ownKeyPath =
@@ -345,11 +390,7 @@ class FleetChecker {
       }
       const shared = sharesWithOthers(target.share);
       if (encrypted === true && target.share.public) {
-        this.add(
-          ownKeyPath ?? "share.public",
-          `copies in ${target.region} are encrypted, and encrypted AMIs cannot be made public`,
-          "Remove public sharing, or leave these copies unencrypted",
-        );
+        encryptedPublic.push(target.region);
       } else if (encrypted === true && kmsKeyId === undefined && shared) {
         this.add(
           `encryption.kmsKeyIds.${target.region}`,
@@ -369,6 +410,16 @@ class FleetChecker {
       }
       regions[i] = { ...target, encrypted, kmsKeyId: encrypted ? kmsKeyId : undefined };
     });
+    if (encryptedPublic.length > 0) {
+      const publicPath = this.spec.share?.public
+        ? "share.public"
+        : `regions[${regionIndex.get(encryptedPublic[0])}].share.public`;
+      this.add(
+        publicPath,
+        `copies in ${encryptedPublic.join(", ")} are encrypted, and encrypted AMIs cannot be made public`,
+        "Remove public sharing, or leave these copies unencrypted",
+      );
+    }
   }
 
   private checkKmsKey(arn: string, path: string, region: string): void {
@@ -546,12 +597,22 @@ function schemaProblems(file: string, issues: readonly z.core.$ZodIssue[], docum
         problems.push({ file, path, message: `is too long`, fix: `Use at most ${issue.maximum} ${issue.origin === "array" ? "items" : "characters"}` });
         return;
       default:
-        problems.push({ file, path, message: `${issue.message}, got ${describe(received)}`, fix: `Fix ${path || "the file"}` });
+        problems.push({
+          file,
+          path,
+          message: `${issue.message}, got ${describe(received)}`,
+          fix: FORMAT_EXAMPLES[String(pathParts[pathParts.length - 1])] ?? `Fix ${path || "the file"}`,
+        });
     }
   };
   issues.forEach((issue) => visit(issue, []));
   return problems;
 }
+
+const FORMAT_EXAMPLES: Record<string, string> = {
+  name: "For example: golden-base",
+  copyTimeout: "For example: 40m, 2h or 1h30m",
+};
 
 function article(type: string): string {
   const names: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", boolean: "true or false", number: "a number", record: "a mapping" };

@@ -1,0 +1,89 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { fleetJsonSchema } from "../lib/spec/schema";
+import { PROJECT_ROOT, runCli } from "./helpers/cli";
+
+describe("ami-fleet validate", () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-validate-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("exits 0 on the shipped fleets (the default path) and summarizes each", async () => {
+    const result = await runCli(["validate"]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toContain(
+      "fleets/build-agents.yaml: build-agents: 1 image x 3 Regions = 3 copies, 6 launch permissions, 0 KMS grants",
+    );
+    expect(result.stdout).toContain("fleets/golden-base.yaml: golden-base: 2 images x 3 Regions = 6 copies");
+  });
+
+  it("exits 1 with every problem on stderr as file: field: problem. fix", async () => {
+    const file = path.join(dir, "golden.yaml");
+    fs.writeFileSync(
+      file,
+      [
+        "name: golden",
+        "source: { region: us-east-1, images: [ { amiId: ami-0123456789abcdef0 } ] }",
+        "regions:",
+        "  - eu-west-1",
+        "  - region: ap-southeast-2",
+        "    kmsKeyId: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "share: { accounts: ['4444'] }",
+      ].join("\n"),
+    );
+    const result = await runCli(["validate", file]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    const lines = result.stderr.trim().split("\n");
+    expect(lines).toEqual([
+      `${file}: share.accounts[0]: "4444" is not an account id. Use the 12-digit AWS account id, quoted.`,
+      `${file}: regions[1].kmsKeyId: key is in us-east-1, copy is in ap-southeast-2. Use a key from ap-southeast-2.`,
+      "2 problem(s) in 1 file(s).",
+    ]);
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("exits 1 on a file that is not YAML, without a stack trace", async () => {
+    const file = path.join(dir, "broken.json");
+    fs.writeFileSync(file, '{ "name": "x", ');
+    const result = await runCli(["validate", file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: line 1, column \\d+: `));
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("exits 1 on an unknown option", async () => {
+    const result = await runCli(["validate", "--strict-mode"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/unknown option '--strict-mode'/);
+  });
+
+  it("prints the JSON Schema, and the committed schema file is up to date", async () => {
+    const result = await runCli(["schema"]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(fleetJsonSchema());
+    const committed = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "schema", "fleet.schema.json"), "utf8"));
+    expect(committed).toEqual(fleetJsonSchema()); // run `npm run schema` after changing lib/spec/schema.ts
+  });
+});
+
+describe("cdktf synth with an invalid fleet", () => {
+  it("fails with the validation messages and writes nothing", async () => {
+    const { spawnSync } = await import("child_process");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-synth-"));
+    fs.writeFileSync(path.join(dir, "bad.yaml"), "name: bad\nsource: { region: us-east-1, images: [ { amiId: ami-1 } ] }\nregions: [eu-west-1]\n");
+    const out = path.join(dir, "out");
+    const result = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "main.ts"], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, AMI_FLEET_PATHS: dir, CDKTF_OUTDIR: out, CHECKPOINT_DISABLE: "1" },
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`${path.join(dir, "bad.yaml")}: source.images[0].amiId: "ami-1" is not an AMI id.`);
+    expect(result.stderr).toContain("nothing was synthesized");
+    expect(fs.existsSync(out)).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,42 @@
+import { formatProblem, FleetSpecError } from "../spec/errors";
+import { Fleet, sharePrincipals } from "../spec/fleet";
+import { loadFleets } from "../spec/load";
+import { CliIo, EXIT } from "./io";
+
+/**
+ * `ami-fleet validate [paths...]`: 0 when every fleet file is valid (with a line per fleet on
+ * stdout), 1 otherwise with one line per problem on stderr.
+ */
+export function validateCommand(paths: readonly string[], io: CliIo): number {
+  const fleets = loadOrReport(paths, io);
+  if (!fleets) return EXIT.error;
+  for (const fleet of fleets) io.stdout.write(`${summarizeFleet(fleet)}\n`);
+  return EXIT.ok;
+}
+
+/** Loads fleets, or writes every problem to stderr and returns undefined. */
+export function loadOrReport(paths: readonly string[], io: CliIo): Fleet[] | undefined {
+  try {
+    return loadFleets(paths);
+  } catch (error) {
+    if (!(error instanceof FleetSpecError)) throw error;
+    for (const problem of error.problems) io.stderr.write(`${formatProblem(problem)}\n`);
+    const files = new Set(error.problems.map((p) => p.file)).size;
+    io.stderr.write(`${error.problems.length} problem(s) in ${files} file(s).\n`);
+    return undefined;
+  }
+}
+
+/** `fleets/golden-base.yaml: golden-base: 2 images x 3 Regions = 6 copies, 3 launch permissions, 0 KMS grants` */
+export function summarizeFleet(fleet: Fleet): string {
+  const copies = fleet.images.length * fleet.regions.length;
+  const permissions = fleet.images.length * fleet.regions.reduce((n, r) => n + sharePrincipals(r.share).length, 0);
+  const grants = fleet.keyPolicyGrantsRecipients
+    ? 0
+    : fleet.regions.reduce((n, r) => n + (r.encrypted && r.kmsKeyId ? r.share.accounts.length : 0), 0);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  return (
+    `${fleet.file}: ${fleet.name}: ${plural(fleet.images.length, "image")} x ${plural(fleet.regions.length, "Region")} = ` +
+    `${plural(copies, "copy").replace("copys", "copies")}, ${plural(permissions, "launch permission")}, ${plural(grants, "KMS grant")}`
+  );
+}
