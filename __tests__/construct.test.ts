@@ -1,3 +1,4 @@
+import "cdktf/lib/testing/adapters/jest"; // matcher types (setup.js registers them)
 import { AmiCopy } from "@cdktf/provider-aws/lib/ami-copy";
 import { AmiLaunchPermission } from "@cdktf/provider-aws/lib/ami-launch-permission";
 import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
