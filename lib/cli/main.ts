@@ -1,4 +1,5 @@
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { reconcileCommand } from "./reconcile-command";
 import { fleetJsonSchema } from "../spec/schema";
 import { DEFAULT_FLEET_DIR } from "../spec/load";
 import { CliIo, EXIT } from "./io";
@@ -42,10 +43,31 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   return exitCode;
 }
 
-/** Commands defined in their own modules (reconcile, review). */
+/** Commands defined in their own modules. */
 function registerLaterCommands(program: Command, io: CliIo, setExit: (code: number) => void): void {
-  void program;
-  void io;
-  void setExit;
-  void Option;
+  program
+    .command("reconcile")
+    .description("report drift between live AWS and the fleets; exit 0 in sync, 2 drift, 1 error")
+    .argument("[paths...]", "fleet files or directories", [DEFAULT_FLEET_DIR])
+    .addOption(new Option("--format <format>", "output format (default: text on a terminal, json otherwise)").choices(["text", "json", "markdown"]))
+    .option("--out <file>", "write the report to a file instead of stdout")
+    .option("--stats", "print the number of API calls and the wall time on stderr")
+    .option("--state-file <file>", "diff against a saved live state instead of AWS")
+    .option("--save-state <file>", "save the live state read, to reproduce this report offline")
+    .option("--concurrency <n>", "API calls in flight at once", positiveInt, 8)
+    .option("--scan-regions <regions>", "also read these Regions (comma-separated) for orphan copies", list, [])
+    .option("--pending-timeout <minutes>", "report copies pending longer than this", positiveInt, 120)
+    .action(async (paths: string[], options) => {
+      setExit(await reconcileCommand(paths, options, io));
+    });
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
+  return n;
+}
+
+function list(value: string): string[] {
+  return value.split(",").map((s) => s.trim()).filter(Boolean);
 }

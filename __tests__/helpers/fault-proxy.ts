@@ -1,0 +1,62 @@
+import * as http from "http";
+import { freePort } from "./moto";
+
+/**
+ * An HTTP proxy in front of the emulator that injects the faults real AWS produces and moto does
+ * not: throttling, access denied for one Region, a Region whose endpoint is down. It is not a
+ * client mock: the real SDK makes real requests and the emulator answers the rest.
+ */
+export interface FaultProxy {
+  readonly endpoint: string;
+  /** Answer the next `count` requests with RequestLimitExceeded (HTTP 503). */
+  throttleNext(count: number): void;
+  /** Answer every request signed for this Region with UnauthorizedOperation (HTTP 403). */
+  deny(region: string): void;
+  /** Close the connection of every request signed for this Region (endpoint down). */
+  drop(region: string): void;
+  /** Requests received, by Region. */
+  readonly requests: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  let throttle = 0;
+  const denied = new Set<string>();
+  const dropped = new Set<string>();
+  const requests = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(req.headers.authorization ?? "")?.[1] ?? "unknown";
+    requests.set(region, (requests.get(region) ?? 0) + 1);
+    const body: Buffer[] = [];
+    req.on("data", (chunk) => body.push(chunk));
+    req.on("end", () => {
+      if (dropped.has(region)) return req.socket.destroy();
+      if (throttle > 0) {
+        throttle--;
+        return ec2Error(res, 503, "RequestLimitExceeded", "Request limit exceeded.");
+      }
+      if (denied.has(region)) return ec2Error(res, 403, "UnauthorizedOperation", `You are not authorized to perform this operation in ${region}.`);
+      const upstream = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 500, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on("error", () => req.socket.destroy());
+      upstream.end(Buffer.concat(body));
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    throttleNext: (count) => (throttle = count),
+    deny: (region) => denied.add(region),
+    drop: (region) => dropped.add(region),
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+function ec2Error(res: http.ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { "content-type": "text/xml" });
+  res.end(`<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>`);
+}

@@ -1,0 +1,103 @@
+import {
+  CopyImageCommand,
+  CreateTagsCommand,
+  DeregisterImageCommand,
+  EC2Client,
+  LaunchPermission,
+  ModifyImageAttributeCommand,
+  RegisterImageCommand,
+} from "@aws-sdk/client-ec2";
+import { Fleet, MANAGEMENT_TAGS, renderCopyName, sharePrincipals } from "../../lib/spec/fleet";
+
+/** EC2 clients per Region against whatever AWS_ENDPOINT_URL points at. */
+export class Ec2 {
+  private readonly clients = new Map<string, EC2Client>();
+
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  in(region: string): EC2Client {
+    let client = this.clients.get(region);
+    if (!client) {
+      client = new EC2Client({
+        region,
+        endpoint: this.env.AWS_ENDPOINT_URL,
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      });
+      this.clients.set(region, client);
+    }
+    return client;
+  }
+
+  /** Registers a source AMI (moto backs it with one unencrypted snapshot). */
+  async registerSource(region: string, name: string): Promise<string> {
+    const out = await this.in(region).send(
+      new RegisterImageCommand({ Name: name, RootDeviceName: "/dev/xvda", Architecture: "x86_64", VirtualizationType: "hvm" }),
+    );
+    return out.ImageId!;
+  }
+
+  /**
+   * Creates what `cdktf deploy` would for a fleet: a tagged copy per image and Region (names and
+   * tags from the same functions the construct uses) and its launch permissions.
+   * Returns copy ids by `${imageKey}/${region}`.
+   */
+  async applyFleet(fleet: Fleet, sourceIds: Record<string, string>): Promise<Map<string, string>> {
+    const copies = new Map<string, string>();
+    await Promise.all(
+      fleet.images.flatMap((image) =>
+        fleet.regions.map(async (target) => {
+          const source = sourceIds[image.key];
+          const tags = {
+            ...fleet.tags,
+            [MANAGEMENT_TAGS.fleet]: fleet.name,
+            [MANAGEMENT_TAGS.image]: image.key,
+            [MANAGEMENT_TAGS.sourceAmi]: source,
+            [MANAGEMENT_TAGS.sourceRegion]: fleet.sourceRegion,
+          };
+          const copy = await this.in(target.region).send(
+            new CopyImageCommand({
+              SourceImageId: source,
+              SourceRegion: fleet.sourceRegion,
+              Name: renderCopyName(fleet, image.key, target.region, source),
+              Encrypted: target.encrypted,
+              KmsKeyId: target.kmsKeyId,
+              TagSpecifications: [{ ResourceType: "image", Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+            }),
+          );
+          const add: LaunchPermission[] = sharePrincipals(target.share).map((p) =>
+            p.kind === "account"
+              ? { UserId: p.value }
+              : p.kind === "organization"
+                ? { OrganizationArn: p.value }
+                : p.kind === "organizational-unit"
+                  ? { OrganizationalUnitArn: p.value }
+                  : { Group: "all" },
+          );
+          if (add.length > 0) {
+            await this.in(target.region).send(new ModifyImageAttributeCommand({ ImageId: copy.ImageId, LaunchPermission: { Add: add } }));
+          }
+          copies.set(`${image.key}/${target.region}`, copy.ImageId!);
+        }),
+      ),
+    );
+    return copies;
+  }
+
+  async addPermission(region: string, imageId: string, permission: LaunchPermission): Promise<void> {
+    await this.in(region).send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: [permission] } }));
+  }
+
+  async removePermission(region: string, imageId: string, permission: LaunchPermission): Promise<void> {
+    await this.in(region).send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Remove: [permission] } }));
+  }
+
+  async deregister(region: string, imageId: string): Promise<void> {
+    await this.in(region).send(new DeregisterImageCommand({ ImageId: imageId }));
+  }
+
+  async tag(region: string, imageId: string, tags: Record<string, string>): Promise<void> {
+    await this.in(region).send(
+      new CreateTagsCommand({ Resources: [imageId], Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+    );
+  }
+}

@@ -1,0 +1,87 @@
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { PROJECT_ROOT } from "./cli";
+
+/** A moto_server (with emulator/moto_patches.py) on 127.0.0.1 and a free port, for one test file. */
+export interface Moto {
+  readonly endpoint: string;
+  /** Environment that points the AWS SDK (and the Terraform provider) at this emulator. */
+  readonly env: NodeJS.ProcessEnv;
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const PYTHON = path.join(PROJECT_ROOT, ".venv", "bin", "python");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the emulator; `patched: false` runs plain moto (to notice when a patch is obsolete). */
+export async function startMoto(options: { patched?: boolean } = {}): Promise<Moto> {
+  if (!fs.existsSync(PYTHON)) throw new Error("no .venv: run `bash scripts/ensure-venv.sh` (npm test does)");
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(PYTHON, [path.join(PROJECT_ROOT, "emulator", "moto_patches.py"), "-H", "127.0.0.1", "-p", String(port)], {
+    env: {
+      ...process.env,
+      MOTO_EC2_LOAD_DEFAULT_AMIS: "false",
+      AMI_FLEET_MOTO_PATCHES: options.patched === false ? "off" : "on",
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited: ${stderr}`);
+    try {
+      const response = await fetch(`${endpoint}/moto-api/data.json`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new Error(`moto_server did not start in 30 s: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return {
+    endpoint,
+    env: emulatorEnv(endpoint),
+    async reset() {
+      await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** Environment that points AWS SDK v3 and the Terraform AWS provider at an endpoint. */
+export function emulatorEnv(endpoint: string): NodeJS.ProcessEnv {
+  return {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    AWS_REGION: "us-east-1",
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_MAX_ATTEMPTS: "2",
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+  };
+}

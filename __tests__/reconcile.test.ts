@@ -1,0 +1,265 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify } from "yaml";
+import { DriftReport, Finding } from "../lib/drift/findings";
+import { loadFleets } from "../lib/spec/load";
+import { runCli } from "./helpers/cli";
+import { startFaultProxy } from "./helpers/fault-proxy";
+import { Ec2 } from "./helpers/live";
+import { emulatorEnv, Moto, startMoto } from "./helpers/moto";
+
+/** Reconciler against the real emulator: live state made with the SDK, the real CLI as a child process. */
+jest.setTimeout(120_000);
+
+const ACCOUNTS = ["444455556666", "777788889999"];
+const REGIONS = ["ap-southeast-2", "eu-west-1", "us-west-2"];
+const KEY_EU = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555";
+
+let moto: Moto;
+let ec2: Ec2;
+let dir: string;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  ec2 = new Ec2(moto.env);
+});
+afterAll(async () => moto?.stop());
+beforeEach(async () => {
+  await moto.reset();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-reconcile-"));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Writes a fleet file for one or more new source AMIs, applies it to the emulator, returns the copies. */
+async function deployedFleet(change: (doc: any) => void = () => undefined, imageKeys = ["v1"]) {
+  const sources: Record<string, string> = {};
+  for (const key of imageKeys) sources[key] = await ec2.registerSource("us-east-1", `golden-source-${key}`);
+  const source = sources[imageKeys[0]];
+  const doc: any = {
+    name: "golden",
+    source: { region: "us-east-1", images: imageKeys.map((key) => ({ key, amiId: sources[key] })) },
+    regions: [...REGIONS],
+    share: { accounts: [...ACCOUNTS] },
+    tags: { team: "platform" },
+  };
+  change(doc);
+  const file = path.join(dir, "golden.yaml");
+  fs.writeFileSync(file, stringify(doc));
+  const [fleet] = loadFleets([file]);
+  const copies = await ec2.applyFleet(fleet, sources);
+  return { file, source, copies, doc };
+}
+
+async function reconcile(file: string, args: string[] = [], env = moto.env) {
+  const result = await runCli(["reconcile", file, "--format", "json", ...args], { env });
+  let report: DriftReport | undefined;
+  try {
+    report = JSON.parse(result.stdout);
+  } catch {
+    report = undefined;
+  }
+  return { ...result, report: report! };
+}
+
+function findings(report: DriftReport): Finding[] {
+  return report.fleets.flatMap((f) => f.findings);
+}
+
+function kinds(report: DriftReport): string[] {
+  return findings(report).map((f) => `${f.kind} ${f.region}`).sort();
+}
+
+describe("reconcile against the emulator", () => {
+  it("reports in sync (exit 0) for a fleet applied as declared", async () => {
+    const { file } = await deployedFleet();
+    const result = await reconcile(file);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.report).toMatchObject({ version: 1, inSync: true, errors: [], fleets: [{ name: "golden", findings: [] }] });
+  });
+
+  it("reports a deregistered copy as missing-copy (exit 2)", async () => {
+    const { file, copies } = await deployedFleet();
+    await ec2.deregister("eu-west-1", copies.get("v1/eu-west-1")!);
+    const result = await reconcile(file);
+    expect(result.code).toBe(2);
+    expect(findings(result.report)).toEqual([
+      expect.objectContaining({ kind: "missing-copy", severity: "high", fleet: "golden", image: "v1", region: "eu-west-1", remedy: expect.stringContaining("cdktf deploy golden") }),
+    ]);
+  });
+
+  it("reports launch permissions added and removed out of band, and a public copy as critical", async () => {
+    const { file, copies } = await deployedFleet();
+    await ec2.addPermission("eu-west-1", copies.get("v1/eu-west-1")!, { UserId: "999988887777" });
+    await ec2.removePermission("us-west-2", copies.get("v1/us-west-2")!, { UserId: "777788889999" });
+    await ec2.addPermission("ap-southeast-2", copies.get("v1/ap-southeast-2")!, { Group: "all" });
+    const result = await reconcile(file);
+    expect(result.code).toBe(2);
+    expect(kinds(result.report)).toEqual(["extra-permission eu-west-1", "missing-permission us-west-2", "public-image ap-southeast-2"]);
+    const extra = findings(result.report).find((f) => f.kind === "extra-permission")!;
+    expect(extra).toMatchObject({
+      principal: "account 999988887777",
+      amiId: copies.get("v1/eu-west-1"),
+      remedy: `aws ec2 modify-image-attribute --region eu-west-1 --image-id ${copies.get("v1/eu-west-1")} --launch-permission "Remove=[{UserId=999988887777}]"`,
+    });
+    expect(findings(result.report).find((f) => f.kind === "public-image")!.severity).toBe("critical");
+    expect(findings(result.report).find((f) => f.kind === "missing-permission")!.principal).toBe("account 777788889999");
+  });
+
+  it("reports copies built from another source than the one declared now (stale-copy)", async () => {
+    const { file, doc, source } = await deployedFleet();
+    const newer = await ec2.registerSource("us-east-1", "golden-source-2");
+    doc.source.images[0].amiId = newer;
+    fs.writeFileSync(file, stringify(doc));
+    const result = await reconcile(file);
+    expect(result.code).toBe(2);
+    expect(kinds(result.report)).toEqual(REGIONS.map((r) => `stale-copy ${r}`));
+    expect(findings(result.report)[0]).toMatchObject({ expected: newer, actual: source, severity: "high" });
+    expect(findings(result.report)[0].remedy).toContain("tofu apply -replace='aws_ami_copy.copy_v1_ap-southeast-2'");
+  });
+
+  it("reports copies of undeclared images and of removed Regions (orphan-copy)", async () => {
+    const { file, doc, source } = await deployedFleet((d) => (d.regions = [...REGIONS, "eu-central-1"]));
+    // Remove one Region and pretend image v0 was dropped from the file.
+    doc.regions = [...REGIONS];
+    fs.writeFileSync(file, stringify(doc));
+    const [fleet] = loadFleets([file]);
+    const old = await ec2.applyFleet({ ...fleet, images: [{ key: "v0", source: { kind: "ami", amiId: source } }], regions: [fleet.regions[1]], copyNameTemplate: "{fleet}-old-{sourceAmi}" }, { v0: source });
+    const result = await reconcile(file, ["--scan-regions", "eu-central-1"]);
+    expect(result.code).toBe(2);
+    expect(kinds(result.report)).toEqual(["orphan-copy eu-central-1", "orphan-copy eu-west-1"]);
+    const orphan = findings(result.report).find((f) => f.region === "eu-west-1")!;
+    expect(orphan).toMatchObject({ image: "v0", amiId: old.get("v0/eu-west-1") });
+    expect(orphan.remedy).toContain(`aws ec2 deregister-image --region eu-west-1 --image-id ${old.get("v0/eu-west-1")}`);
+  });
+
+  it("reports a copy encrypted with another key than declared (encryption-mismatch)", async () => {
+    const other = "arn:aws:kms:eu-west-1:123456789012:key/99999999-8888-7777-6666-555555555555";
+    const { file, doc } = await deployedFleet((d) => (d.regions = [{ region: "eu-west-1", kmsKeyId: other }, "us-west-2"]));
+    doc.regions = [{ region: "eu-west-1", kmsKeyId: KEY_EU }, "us-west-2"];
+    fs.writeFileSync(file, stringify(doc));
+    const result = await reconcile(file);
+    expect(result.code).toBe(2);
+    expect(findings(result.report)).toEqual([
+      expect.objectContaining({ kind: "encryption-mismatch", region: "eu-west-1", expected: `encrypted with ${KEY_EU}`, actual: `encrypted with ${other}` }),
+    ]);
+  });
+
+  it("reports an unencrypted copy where the fleet declares a key", async () => {
+    const { file, doc } = await deployedFleet((d) => (d.regions = ["eu-west-1"]));
+    doc.regions = [{ region: "eu-west-1", kmsKeyId: KEY_EU }];
+    fs.writeFileSync(file, stringify(doc));
+    const result = await reconcile(file);
+    expect(kinds(result.report)).toEqual(["encryption-mismatch eu-west-1"]);
+    expect(findings(result.report)[0].actual).toBe("unencrypted");
+  });
+
+  it("is in sync for copies encrypted with the declared key", async () => {
+    const { file } = await deployedFleet((d) => (d.regions = [{ region: "eu-west-1", kmsKeyId: KEY_EU }]));
+    const result = await reconcile(file);
+    expect(result.report.inSync).toBe(true);
+  });
+
+  it("reports changed and missing tags (tag-drift)", async () => {
+    const { file, copies } = await deployedFleet();
+    await ec2.tag("us-west-2", copies.get("v1/us-west-2")!, { team: "someone-else" });
+    const result = await reconcile(file);
+    expect(findings(result.report)).toEqual([
+      expect.objectContaining({ kind: "tag-drift", region: "us-west-2", expected: "team=platform", actual: "team=someone-else", severity: "low" }),
+    ]);
+  });
+
+  it("finds a copy re-created by hand without tags by its name, as tag-drift, not missing", async () => {
+    const { file, copies, source, doc } = await deployedFleet((d) => (d.regions = ["eu-west-1"]));
+    await ec2.deregister("eu-west-1", copies.get("v1/eu-west-1")!);
+    const [fleet] = loadFleets([file]);
+    const { CopyImageCommand } = await import("@aws-sdk/client-ec2");
+    const name = `${doc.name}-v1-${source}`;
+    const handmade = await ec2.in("eu-west-1").send(new CopyImageCommand({ SourceImageId: source, SourceRegion: "us-east-1", Name: name }));
+    for (const account of fleet.share.accounts) await ec2.addPermission("eu-west-1", handmade.ImageId!, { UserId: account });
+    const result = await reconcile(file);
+    expect(kinds(result.report)).toEqual(["tag-drift eu-west-1"]);
+    expect(findings(result.report)[0].remedy).toMatch(/^aws ec2 create-tags --region eu-west-1 --resources ami-/);
+  });
+
+  it("renders markdown and text, and writes --out atomically", async () => {
+    const { file, copies } = await deployedFleet();
+    await ec2.addPermission("eu-west-1", copies.get("v1/eu-west-1")!, { Group: "all" });
+    const out = path.join(dir, "drift.md");
+    const md = await runCli(["reconcile", file, "--format", "markdown", "--out", out], { env: moto.env });
+    expect(md.code).toBe(2);
+    expect(md.stdout).toBe("");
+    const text = fs.readFileSync(out, "utf8");
+    expect(text).toMatch(/^### ami-fleet drift: 1 finding \(1 critical\) in 1 of 1 fleets/);
+    expect(text).toContain("| 🚨 critical | `public-image` | eu-west-1 | v1 |");
+    const plain = await runCli(["reconcile", file, "--format", "text"], { env: moto.env });
+    expect(plain.stdout).toContain("CRITICAL public-image");
+    expect(plain.stdout).not.toMatch(/\x1b\[/); // NO_COLOR and not a TTY
+    expect(plain.stdout.trim().split("\n").pop()).toMatch(/^1 finding \(1 critical\) in 1 of 1 fleets \(\d+ API calls\)$/);
+  });
+
+  it("saves the live state and reproduces the same report offline from it", async () => {
+    const { file, copies } = await deployedFleet();
+    await ec2.addPermission("eu-west-1", copies.get("v1/eu-west-1")!, { UserId: "999988887777" });
+    const state = path.join(dir, "state.json");
+    const live = await reconcile(file, ["--save-state", state]);
+    const offline = await reconcile(file, ["--state-file", state], { ...emulatorEnv("http://127.0.0.1:1") });
+    expect(offline.code).toBe(live.code);
+    expect(offline.report.fleets).toEqual(live.report.fleets);
+    expect(offline.report.stats).toMatchObject({ source: "state-file" });
+  });
+});
+
+describe("reconcile when AWS does not answer", () => {
+  it("reports an unreadable Region as an error, never as missing copies, and still reports the others", async () => {
+    const { file, copies } = await deployedFleet();
+    await ec2.addPermission("us-west-2", copies.get("v1/us-west-2")!, { UserId: "999988887777" });
+    const proxy = await startFaultProxy(moto.endpoint);
+    try {
+      proxy.deny("eu-west-1");
+      proxy.drop("ap-southeast-2");
+      const result = await reconcile(file, [], emulatorEnv(proxy.endpoint));
+      expect(result.code).toBe(1);
+      expect(kinds(result.report)).toEqual(["extra-permission us-west-2"]);
+      expect(result.report.inSync).toBe(false);
+      expect(result.report.errors).toEqual([
+        { fleet: "golden", region: "ap-southeast-2", message: expect.stringMatching(/^cannot read Region: /) },
+        { fleet: "golden", region: "eu-west-1", message: expect.stringMatching(/^cannot read Region: UnauthorizedOperation: /) },
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("answers throttling with the SDK's retries", async () => {
+    const { file } = await deployedFleet();
+    const proxy = await startFaultProxy(moto.endpoint);
+    try {
+      proxy.throttleNext(2);
+      const result = await reconcile(file, ["--stats", "--concurrency", "1"], { ...emulatorEnv(proxy.endpoint), AWS_MAX_ATTEMPTS: "3" });
+      expect(result.code).toBe(0);
+      expect(result.report.inSync).toBe(true);
+      const stats = result.report.stats as { totalCalls: number; attempts: number };
+      expect(stats.attempts).toBe(stats.totalCalls + 2);
+      expect(result.stderr).toMatch(/^stats: \d+ calls \(/m);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe("reconcile API calls", () => {
+  it("makes one DescribeImages per Region, one DescribeImageAttribute per copy, one DescribeSnapshots batch per Region", async () => {
+    const { file } = await deployedFleet(undefined, ["v1", "v2"]);
+    const result = await reconcile(file, ["--stats"]);
+    expect(result.report.inSync).toBe(true);
+    const regions = REGIONS.length;
+    const copies = 2 * regions;
+    expect(result.report.stats).toMatchObject({
+      calls: { DescribeImages: regions, DescribeImageAttribute: copies, DescribeSnapshots: regions },
+      totalCalls: 2 * regions + copies,
+    });
+    expect(result.stderr).toContain(`stats: ${2 * regions + copies} calls (`);
+  });
+});

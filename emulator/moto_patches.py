@@ -1,0 +1,55 @@
+"""moto_server with the patches ami-fleet's tests need, and nothing else.
+
+Each patch models documented AWS behaviour (../shared/docs/DOMAIN.md and the seeds) that moto
+5.2.5 lacks. Run as `python emulator/moto_patches.py -H 127.0.0.1 -p PORT`; with
+AMI_FLEET_MOTO_PATCHES=off it runs moto unpatched, which __tests__/emulator-patches.test.ts uses
+to notice the day moto models these itself (then delete the patch).
+
+What stays unmodelled is listed in README.md, "Testing".
+"""
+
+import os
+import sys
+
+from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
+from moto.ec2.responses.amis import AmisResponse
+from moto.server import main
+
+
+def _copy_image_with_encryption_and_tags(self):
+    """CopyImage honours Encrypted, KmsKeyId and TagSpecifications.
+
+    AWS (DOMAIN.md "Encryption", seeds/ami-encryption.md): CopyImage applies ONE key to all
+    snapshots of the copy: Encrypted=true with KmsKeyId encrypts with that key, without it with
+    the Region's default EBS key; an encrypted source stays encrypted with its key unless another
+    is given. TagSpecifications (resource type image) tag the new AMI (API reference, CopyImage).
+    moto ignores all three: copies are never encrypted and never tagged.
+    """
+    source_image_id = self._get_param("SourceImageId")
+    source_region = self._get_param("SourceRegion")
+    encrypted = str(self._get_param("Encrypted", "false")).lower() == "true"
+    kms_key_id = self._get_param("KmsKeyId")
+    self.error_on_dryrun()
+    image = self.ec2_backend.copy_image(
+        source_image_id, source_region, self._get_param("Name"), self._get_param("Description")
+    )
+    source = ec2_backends[self.current_account][source_region].describe_images(ami_ids=[source_image_id])[0]
+    snapshot = image.ebs_snapshot
+    if encrypted or kms_key_id:
+        snapshot.encrypted = True
+        snapshot.kms_key_id = kms_key_id or self.ec2_backend._create_default_encryption_key()
+    elif source.ebs_snapshot.encrypted:
+        snapshot.encrypted = True
+        snapshot.kms_key_id = source.ebs_snapshot.kms_key_id
+    tags = self._parse_tag_specification().get("image", {})
+    if tags:
+        self.ec2_backend.create_tags([image.id], tags)
+    return ActionResult({"ImageId": image.id})
+
+
+if os.environ.get("AMI_FLEET_MOTO_PATCHES", "on") != "off":
+    AmisResponse.copy_image = _copy_image_with_encryption_and_tags
+
+if __name__ == "__main__":
+    sys.exit(main())

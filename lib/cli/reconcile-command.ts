@@ -1,0 +1,105 @@
+import { diffFleets } from "../drift/diff";
+import { DriftReport, exitCodeOf } from "../drift/findings";
+import { SdkAwsReader } from "../live/aws";
+import { readLiveState } from "../live/read";
+import { CallStats, LiveState } from "../live/state";
+import { renderDriftMarkdown } from "../report/markdown";
+import { renderDriftText } from "../report/text";
+import { Fleet } from "../spec/fleet";
+import { readJsonFile, writeFileAtomic } from "./files";
+import { CliIo, EXIT } from "./io";
+import { loadOrReport } from "./validate-command";
+
+/** Options of `ami-fleet reconcile`. */
+export interface ReconcileOptions {
+  readonly format?: "text" | "json" | "markdown";
+  readonly out?: string;
+  readonly stats?: boolean;
+  readonly stateFile?: string;
+  readonly saveState?: string;
+  readonly concurrency: number;
+  readonly scanRegions: readonly string[];
+  readonly pendingTimeout: number;
+}
+
+/**
+ * `ami-fleet reconcile [paths...]`: reads live state (or a saved one), diffs it against the
+ * fleets and reports. Exit 0 in sync, 2 drift, 1 error (including any unreadable Region).
+ */
+export async function reconcileCommand(paths: readonly string[], options: ReconcileOptions, io: CliIo): Promise<number> {
+  const fleets = loadOrReport(paths, io);
+  if (!fleets) return EXIT.error;
+
+  let state: LiveState;
+  let stats: CallStats | undefined;
+  const started = Date.now();
+  if (options.stateFile) {
+    state = parseLiveState(readJsonFile(options.stateFile), options.stateFile);
+  } else {
+    const aws = new SdkAwsReader();
+    const progress = io.stderr.isTTY === true;
+    state = await readLiveState(withScannedRegions(fleets, options.scanRegions), aws, {
+      concurrency: options.concurrency,
+      now: () => new Date(),
+      onRegionDone: progress
+        ? (region, done, total, error) => io.stderr.write(`\r\x1b[Kreading Regions ${done}/${total} (${region}${error ? ": error" : ""})${done === total ? "\n" : ""}`)
+        : undefined,
+    });
+    const { calls, attempts } = aws.stats();
+    stats = { calls, attempts, totalCalls: Object.values(calls).reduce((a, b) => a + b, 0) };
+  }
+  if (options.saveState) writeFileAtomic(options.saveState, `${JSON.stringify(state, null, 2)}\n`);
+
+  const diff = diffFleets(fleets, state, { pendingTimeoutMinutes: options.pendingTimeout });
+  const report: DriftReport = {
+    ...diff,
+    stats: {
+      source: options.stateFile ? "state-file" : "aws",
+      readAt: state.readAt,
+      regions: Object.keys(state.regions).length,
+      ...(stats ?? {}),
+      wallMs: Date.now() - started,
+    },
+  };
+
+  const format = options.format ?? (io.stdout.isTTY ? "text" : "json");
+  const color = format === "text" && !options.out && io.stdout.isTTY === true && !("NO_COLOR" in io.env && io.env.NO_COLOR !== "");
+  const rendered =
+    format === "json"
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : format === "markdown"
+        ? renderDriftMarkdown(report)
+        : renderDriftText(report, { color });
+  if (options.out) writeFileAtomic(options.out, rendered);
+  else io.stdout.write(rendered);
+  if (options.stats && stats) {
+    const perOperation = Object.entries(stats.calls).map(([op, n]) => `${op}=${n}`).join(" ");
+    io.stderr.write(`stats: ${stats.totalCalls} calls (${perOperation}), ${stats.attempts} HTTP attempts, ${report.stats.wallMs} ms\n`);
+  }
+  return exitCodeOf(report);
+}
+
+/**
+ * Adds Regions to read only for orphans (copies of a fleet in a Region it no longer targets).
+ * They join the fleets' reading as targets without desired copies; the diff treats them so.
+ */
+function withScannedRegions(fleets: readonly Fleet[], regions: readonly string[]): Fleet[] {
+  if (regions.length === 0) return [...fleets];
+  return fleets.map((fleet) => ({
+    ...fleet,
+    regions: [
+      ...fleet.regions,
+      ...regions
+        .filter((r) => !fleet.regions.some((t) => t.region === r))
+        .map((region) => ({ region, share: fleet.share, encrypted: undefined, kmsKeyId: undefined })),
+    ],
+  }));
+}
+
+function parseLiveState(value: unknown, file: string): LiveState {
+  const state = value as Partial<LiveState>;
+  if (!state || state.version !== 1 || typeof state.readAt !== "string" || typeof state.regions !== "object" || typeof state.sources !== "object") {
+    throw new Error(`${file}: not an ami-fleet live state (version 1); write one with reconcile --save-state`);
+  }
+  return state as LiveState;
+}

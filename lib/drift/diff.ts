@@ -1,0 +1,426 @@
+import type { LiveImage, LivePermission, LiveRegion, LiveState } from "../live/state";
+import { copyResourceName } from "../construct/naming";
+import {
+  describePrincipal,
+  Fleet,
+  MANAGEMENT_TAGS,
+  Principal,
+  renderCopyName,
+  sharePrincipals,
+  SourceImage,
+  TargetRegion,
+} from "../spec/fleet";
+import { DriftError, DriftReport, Finding, SEVERITIES } from "./findings";
+
+/** Tunables of the comparison. */
+export interface DiffOptions {
+  /** A copy pending longer than this is reported. @default 120 (minutes) */
+  readonly pendingTimeoutMinutes?: number;
+}
+
+/**
+ * Compares declared fleets with live state. Pure: no I/O, no clock (`state.readAt` is "now").
+ * A Region or call that could not be read yields an error and no findings for what it hid.
+ */
+export function diffFleets(fleets: readonly Fleet[], state: LiveState, options: DiffOptions = {}): Omit<DriftReport, "stats"> {
+  const errors: DriftError[] = [];
+  const report = fleets.map((fleet) => {
+    const differ = new FleetDiff(fleet, state, options, errors);
+    return { name: fleet.name, findings: sortFindings(differ.run()) };
+  });
+  return {
+    version: 1,
+    inSync: errors.length === 0 && report.every((f) => f.findings.length === 0),
+    fleets: report,
+    errors,
+  };
+}
+
+const FAILED_STATES = new Set(["failed", "error", "invalid", "transient", "deregistered"]);
+
+class FleetDiff {
+  private readonly findings: Finding[] = [];
+  private readonly now: number;
+
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly state: LiveState,
+    private readonly options: DiffOptions,
+    private readonly errors: DriftError[],
+  ) {
+    this.now = Date.parse(state.readAt);
+  }
+
+  run(): Finding[] {
+    const sources = this.state.sources[this.fleet.name];
+    if (!sources) {
+      this.errors.push({ fleet: this.fleet.name, region: this.fleet.sourceRegion, message: "fleet not found in the live state (read it again, or save a state that includes it)" });
+      return [];
+    }
+    for (const [key, source] of Object.entries(sources)) {
+      if (source.error) this.errors.push({ fleet: this.fleet.name, region: this.fleet.sourceRegion, message: `source image ${key}: ${source.error}` });
+    }
+    const targets = new Set(this.fleet.regions.map((r) => r.region));
+    for (const target of this.fleet.regions) this.diffRegion(target);
+    // Regions read beyond the targets (--scan-regions): any copy of this fleet there is an orphan.
+    for (const [region, live] of Object.entries(this.state.regions)) {
+      if (targets.has(region) || live.error) continue;
+      for (const image of live.images.filter((i) => i.tags[MANAGEMENT_TAGS.fleet] === this.fleet.name)) {
+        this.orphan(region, image, `${region} is not a target Region of fleet ${this.fleet.name}`);
+      }
+    }
+    return this.findings;
+  }
+
+  private error(region: string, message: string): void {
+    this.errors.push({ fleet: this.fleet.name, region, message });
+  }
+
+  private add(finding: Omit<Finding, "fleet">): void {
+    this.findings.push({ fleet: this.fleet.name, ...finding });
+  }
+
+  private diffRegion(target: TargetRegion): void {
+    const region = target.region;
+    const live = this.state.regions[region];
+    if (!live) return this.error(region, "Region not in the live state (read it again)");
+    if (live.error) return this.error(region, `cannot read Region: ${live.error}`);
+
+    const expectedNames = new Map<string, string>();
+    for (const image of this.fleet.images) {
+      const amiId = this.sourceAmiOf(image);
+      if (amiId) expectedNames.set(renderCopyName(this.fleet, image.key, region, amiId), image.key);
+    }
+    const byKey = new Map<string, LiveImage[]>();
+    const declaredKeys = new Set(this.fleet.images.map((i) => i.key));
+    for (const image of live.images) {
+      const tagged = image.tags[MANAGEMENT_TAGS.fleet] === this.fleet.name;
+      const key = tagged ? image.tags[MANAGEMENT_TAGS.image] : expectedNames.get(image.name ?? "");
+      if (!tagged && key === undefined) continue; // another fleet's copy
+      if (key === undefined || !declaredKeys.has(key)) {
+        this.orphan(region, image, `image key "${key ?? "(none)"}" is not declared in ${this.fleet.file}`);
+        continue;
+      }
+      byKey.set(key, [...(byKey.get(key) ?? []), image]);
+    }
+
+    for (const image of this.fleet.images) {
+      const copies = byKey.get(image.key) ?? [];
+      if (copies.length === 0) {
+        this.missing(image, target);
+        continue;
+      }
+      const [current, ...extra] = this.rankCopies(image, copies);
+      for (const duplicate of extra) this.orphan(region, duplicate, `a second copy of image ${image.key}; the fleet keeps ${current.imageId}`, image.key);
+      this.checkCopy(image, target, current, live);
+    }
+  }
+
+  /** The copy that matches the declared source first, then the newest. */
+  private rankCopies(image: SourceImage, copies: LiveImage[]): LiveImage[] {
+    const source = this.sourceAmiOf(image);
+    const score = (c: LiveImage) => (sourceOfCopy(c) === source ? 1 : 0);
+    return [...copies].sort((a, b) => score(b) - score(a) || (b.creationDate ?? "").localeCompare(a.creationDate ?? ""));
+  }
+
+  private sourceAmiOf(image: SourceImage): string | undefined {
+    return this.state.sources[this.fleet.name]?.[image.key]?.amiId;
+  }
+
+  private stack(): string {
+    return `cdktf deploy ${this.fleet.name}`;
+  }
+
+  private missing(image: SourceImage, target: TargetRegion): void {
+    const source = this.sourceAmiOf(image);
+    this.add({
+      kind: "missing-copy",
+      severity: "high",
+      image: image.key,
+      region: target.region,
+      expected: source ? renderCopyName(this.fleet, image.key, target.region, source) : `a copy of image ${image.key}`,
+      actual: "none",
+      message: `no copy of image ${image.key} in ${target.region}`,
+      remedy: `${this.stack()} (Terraform re-creates aws_ami_copy.${copyResourceName(image.key, target.region)})`,
+    });
+  }
+
+  private orphan(region: string, image: LiveImage, why: string, key?: string): void {
+    this.add({
+      kind: "orphan-copy",
+      severity: "medium",
+      image: key ?? image.tags[MANAGEMENT_TAGS.image],
+      region,
+      amiId: image.imageId,
+      expected: "no such copy",
+      actual: image.name ?? image.imageId,
+      message: `${image.imageId} (${image.name ?? "no name"}) belongs to fleet ${this.fleet.name} but is not declared: ${why}`,
+      remedy: `After checking no launch template or Auto Scaling group uses it: aws ec2 deregister-image --region ${region} --image-id ${image.imageId} --delete-associated-snapshots`,
+    });
+    this.checkPublic(region, image, undefined, key);
+  }
+
+  private checkCopy(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion): void {
+    const region = target.region;
+    const base = { image: image.key, region, amiId: copy.imageId };
+    const replace = `cd cdktf.out/stacks/${this.fleet.name} && tofu apply -replace='aws_ami_copy.${copyResourceName(image.key, region)}' (after cdktf synth)`;
+
+    const declaredSource = this.sourceAmiOf(image);
+    const copySource = sourceOfCopy(copy);
+    if (declaredSource && copySource && declaredSource !== copySource) {
+      this.add({
+        kind: "stale-copy",
+        severity: "high",
+        ...base,
+        expected: declaredSource,
+        actual: copySource,
+        message: `${copy.imageId} was copied from ${copySource}, the fleet declares ${declaredSource} for image ${image.key}`,
+        remedy: replace,
+      });
+    }
+
+    this.checkState(image, target, copy, live, replace);
+    this.checkEncryption(image, target, copy, live, replace);
+    this.checkPermissions(image, target, copy);
+    this.checkTags(image, target, copy);
+  }
+
+  private checkState(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion, replace: string): void {
+    const base = { image: image.key, region: target.region, amiId: copy.imageId };
+    const state = copy.state ?? "unknown";
+    const failedSnapshot = copy.snapshotIds.map((id) => live.snapshots[id]).find((s) => s?.state === "error");
+    if (FAILED_STATES.has(state) || failedSnapshot) {
+      const reason = failedSnapshot?.stateMessage ?? copy.stateReason;
+      this.add({
+        kind: "copy-state",
+        severity: "high",
+        ...base,
+        expected: "available",
+        actual: reason ? `${failedSnapshot ? "failed" : state}: ${reason}` : state,
+        message: `copy ${copy.imageId} is ${failedSnapshot ? "failed" : state}${reason ? `: ${reason}` : ""}`,
+        remedy: /key/i.test(reason ?? "")
+          ? `Give this account access to the key in ${target.region} (kms:CreateGrant, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey), then ${replace}`
+          : replace,
+      });
+      return;
+    }
+    if (state === "pending") {
+      const started = Date.parse(copy.creationDate ?? "");
+      const minutes = (this.now - started) / 60000;
+      const limit = this.options.pendingTimeoutMinutes ?? 120;
+      if (Number.isFinite(minutes) && minutes > limit) {
+        this.add({
+          kind: "copy-state",
+          severity: "medium",
+          ...base,
+          expected: `available within ${limit} minutes`,
+          actual: `pending for ${Math.round(minutes)} minutes`,
+          message: `copy ${copy.imageId} has been pending for ${Math.round(minutes)} minutes`,
+          remedy: `Check the copy: aws ec2 describe-images --region ${target.region} --image-ids ${copy.imageId}; a destination Region runs at most 300 copies at once`,
+        });
+      }
+      return;
+    }
+    if (state === "disabled") {
+      this.add({
+        kind: "copy-state",
+        severity: "high",
+        ...base,
+        expected: "available",
+        actual: "disabled",
+        message: `copy ${copy.imageId} is disabled: nobody can launch it`,
+        remedy: `aws ec2 enable-image --region ${target.region} --image-id ${copy.imageId}`,
+      });
+      return;
+    }
+    this.checkDeprecation(image, target, copy);
+  }
+
+  private checkDeprecation(image: SourceImage, target: TargetRegion, copy: LiveImage): void {
+    const base = { image: image.key, region: target.region, amiId: copy.imageId };
+    const declared = this.fleet.deprecateAt;
+    const live = copy.deprecationTime;
+    const minute = (t: string | undefined) => (t ? Math.floor(Date.parse(t) / 60000) : undefined);
+    if (minute(declared) === minute(live)) return;
+    const deprecatedNow = live !== undefined && Date.parse(live) <= this.now;
+    const enable = declared
+      ? `aws ec2 enable-image-deprecation --region ${target.region} --image-id ${copy.imageId} --deprecate-at ${declared}`
+      : `aws ec2 disable-image-deprecation --region ${target.region} --image-id ${copy.imageId}`;
+    if (deprecatedNow && (declared === undefined || Date.parse(declared) > this.now)) {
+      this.add({
+        kind: "copy-state",
+        severity: "medium",
+        ...base,
+        expected: declared ? `deprecated at ${declared}` : "not deprecated",
+        actual: `deprecated since ${live}`,
+        message: `copy ${copy.imageId} is deprecated since ${live}, earlier than the fleet declares`,
+        remedy: enable,
+      });
+      return;
+    }
+    this.add({
+      kind: "deprecation-drift",
+      severity: "low",
+      ...base,
+      expected: declared ?? "no deprecation",
+      actual: live ?? "no deprecation",
+      message: `copy ${copy.imageId} deprecation time is ${live ?? "unset"}, the fleet declares ${declared ?? "none"}`,
+      remedy: enable,
+    });
+  }
+
+  private checkEncryption(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion, replace: string): void {
+    if (target.encrypted === undefined) return;
+    const snapshots = copy.snapshotIds.map((id) => live.snapshots[id]);
+    if (snapshots.some((s) => s === undefined)) {
+      if (live.snapshotsError) this.error(target.region, `cannot read the snapshots of ${copy.imageId}: ${live.snapshotsError}`);
+      else this.error(target.region, `snapshots of ${copy.imageId} were not found`);
+      return;
+    }
+    const base = { image: image.key, region: target.region, amiId: copy.imageId };
+    for (const snapshot of snapshots) {
+      let actual: string | undefined;
+      let expected: string;
+      if (target.encrypted && !snapshot!.encrypted) {
+        expected = target.kmsKeyId ? `encrypted with ${target.kmsKeyId}` : "encrypted";
+        actual = "unencrypted";
+      } else if (target.encrypted && target.kmsKeyId && keyIdOf(snapshot!.kmsKeyId) !== keyIdOf(target.kmsKeyId)) {
+        expected = `encrypted with ${target.kmsKeyId}`;
+        actual = `encrypted with ${snapshot!.kmsKeyId ?? "an unknown key"}`;
+      } else if (target.encrypted === false && snapshot!.encrypted) {
+        expected = "unencrypted";
+        actual = `encrypted with ${snapshot!.kmsKeyId ?? "a key"}`;
+      } else {
+        continue;
+      }
+      this.add({
+        kind: "encryption-mismatch",
+        severity: "high",
+        ...base,
+        expected,
+        actual,
+        message: `snapshot ${snapshot!.snapshotId} of ${copy.imageId} is ${actual}; the fleet declares ${expected}`,
+        remedy: replace,
+      });
+      return; // one finding per copy: every snapshot of a copy gets the same key
+    }
+  }
+
+  private checkPermissions(image: SourceImage, target: TargetRegion, copy: LiveImage): void {
+    const region = target.region;
+    if (copy.launchPermissions === undefined) {
+      this.error(region, `cannot read the launch permissions of ${copy.imageId}: ${copy.permissionsError ?? "unknown error"}`);
+      return;
+    }
+    const base = { image: image.key, region, amiId: copy.imageId };
+    const declared = sharePrincipals(target.share);
+    const key = (p: Principal | LivePermission) => `${p.kind}\0${p.value}`;
+    const liveKeys = new Set(copy.launchPermissions.map(key));
+    const declaredKeys = new Set(declared.map(key));
+    for (const principal of declared) {
+      if (liveKeys.has(key(principal))) continue;
+      this.add({
+        kind: "missing-permission",
+        severity: "medium",
+        ...base,
+        principal: describePrincipal(principal),
+        expected: "granted",
+        actual: "not granted",
+        message: `${describePrincipal(principal)} cannot launch ${copy.imageId}`,
+        remedy: `${this.stack()} (Terraform re-creates the launch permission)`,
+      });
+    }
+    for (const permission of copy.launchPermissions) {
+      if (declaredKeys.has(key(permission)) || permission.kind === "public") continue;
+      this.add({
+        kind: "extra-permission",
+        severity: "high",
+        ...base,
+        principal: describePrincipal(permission),
+        expected: "not granted",
+        actual: "granted",
+        message: `${describePrincipal(permission)} can launch ${copy.imageId} but is not declared (added outside Terraform, which cannot see it)`,
+        remedy: `aws ec2 modify-image-attribute --region ${region} --image-id ${copy.imageId} --launch-permission "Remove=[{${removeSpec(permission)}}]"`,
+      });
+    }
+    this.checkPublic(region, copy, target, image.key);
+  }
+
+  private checkPublic(region: string, image: LiveImage, target: TargetRegion | undefined, key?: string): void {
+    const isPublic = image.public === true || (image.launchPermissions ?? []).some((p) => p.kind === "public");
+    if (!isPublic || target?.share.public) return;
+    this.add({
+      kind: "public-image",
+      severity: "critical",
+      image: key,
+      region,
+      amiId: image.imageId,
+      principal: "public (group all)",
+      expected: "private",
+      actual: "public",
+      message: `${image.imageId} is PUBLIC: every AWS account can launch it, and the fleet does not declare public sharing`,
+      remedy: `aws ec2 modify-image-attribute --region ${region} --image-id ${image.imageId} --launch-permission "Remove=[{Group=all}]"`,
+    });
+  }
+
+  private checkTags(image: SourceImage, target: TargetRegion, copy: LiveImage): void {
+    const expected: Record<string, string> = {
+      ...this.fleet.tags,
+      [MANAGEMENT_TAGS.fleet]: this.fleet.name,
+      [MANAGEMENT_TAGS.image]: image.key,
+      [MANAGEMENT_TAGS.sourceRegion]: this.fleet.sourceRegion,
+    };
+    const wrong = Object.entries(expected).filter(([k, v]) => copy.tags[k] !== v);
+    if (!(MANAGEMENT_TAGS.sourceAmi in copy.tags)) wrong.push([MANAGEMENT_TAGS.sourceAmi, this.sourceAmiOf(image) ?? ""]);
+    if (wrong.length === 0) return;
+    const managed = copy.tags[MANAGEMENT_TAGS.fleet] === this.fleet.name;
+    this.add({
+      kind: "tag-drift",
+      severity: "low",
+      image: image.key,
+      region: target.region,
+      amiId: copy.imageId,
+      expected: wrong.map(([k, v]) => `${k}=${v}`).join(", "),
+      actual: wrong.map(([k]) => (k in copy.tags ? `${k}=${copy.tags[k]}` : `${k} missing`)).join(", "),
+      message: `${copy.imageId} has ${wrong.length} tag${wrong.length > 1 ? "s" : ""} that differ from the fleet's`,
+      remedy: managed
+        ? `${this.stack()} (Terraform restores the tags)`
+        : `aws ec2 create-tags --region ${target.region} --resources ${copy.imageId} --tags ${wrong.map(([k, v]) => `Key=${k},Value=${v}`).join(" ")} (found by name only: it may have been re-created outside Terraform)`,
+    });
+  }
+}
+
+/** The source AMI a copy was made from: its management tag, else EC2's SourceImageId. */
+function sourceOfCopy(copy: LiveImage): string | undefined {
+  return copy.tags[MANAGEMENT_TAGS.sourceAmi] ?? copy.sourceImageId;
+}
+
+/** `arn:aws:kms:r:a:key/ID` and `ID` compare equal. */
+function keyIdOf(key: string | undefined): string | undefined {
+  return key?.replace(/^arn:[^:]+:kms:[^:]*:\d*:key\//, "");
+}
+
+function removeSpec(permission: LivePermission): string {
+  switch (permission.kind) {
+    case "account":
+      return `UserId=${permission.value}`;
+    case "organization":
+      return `OrganizationArn=${permission.value}`;
+    case "organizational-unit":
+      return `OrganizationalUnitArn=${permission.value}`;
+    case "public":
+      return "Group=all";
+  }
+}
+
+function sortFindings(findings: Finding[]): Finding[] {
+  const rank = (f: Finding) => SEVERITIES.indexOf(f.severity);
+  return findings.sort(
+    (a, b) =>
+      a.region.localeCompare(b.region) ||
+      (a.image ?? "").localeCompare(b.image ?? "") ||
+      rank(a) - rank(b) ||
+      a.kind.localeCompare(b.kind) ||
+      (a.principal ?? "").localeCompare(b.principal ?? ""),
+  );
+}

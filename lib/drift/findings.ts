@@ -1,0 +1,62 @@
+/** The drift report's model: findings, errors, and the report as JSON (a public contract). */
+
+/** Finding kinds (contract). */
+export const FINDING_KINDS = [
+  "missing-copy",
+  "stale-copy",
+  "orphan-copy",
+  "copy-state",
+  "encryption-mismatch",
+  "missing-permission",
+  "extra-permission",
+  "public-image",
+  "tag-drift",
+  "deprecation-drift",
+] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+/** Most severe first. */
+export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** One difference between the declared fleet and live AWS. */
+export interface Finding {
+  readonly kind: FindingKind;
+  readonly severity: Severity;
+  readonly fleet: string;
+  /** Image key; undefined for a copy that no declared image explains. */
+  readonly image?: string;
+  readonly region: string;
+  /** The live AMI concerned; undefined for a missing copy. */
+  readonly amiId?: string;
+  /** `account 444455556666`, `organization arn:...`, `public (group all)`. */
+  readonly principal?: string;
+  readonly expected?: string;
+  readonly actual?: string;
+  /** One sentence a reader understands without the rest of the report. */
+  readonly message: string;
+  /** What fixes it: the command, or the exact AWS CLI call for what Terraform cannot see. */
+  readonly remedy: string;
+}
+
+/** A part of live state that could not be read: reported instead of guessing. */
+export interface DriftError {
+  readonly fleet: string;
+  readonly region: string;
+  readonly message: string;
+}
+
+/** The JSON report (contract, version 1). */
+export interface DriftReport {
+  readonly version: 1;
+  readonly inSync: boolean;
+  readonly fleets: readonly { readonly name: string; readonly findings: readonly Finding[] }[];
+  readonly errors: readonly DriftError[];
+  readonly stats: Readonly<Record<string, unknown>>;
+}
+
+/** Exit code of a report, as `terraform plan -detailed-exitcode`: 1 error, 2 drift, 0 in sync. */
+export function exitCodeOf(report: Pick<DriftReport, "errors" | "fleets">): 0 | 1 | 2 {
+  if (report.errors.length > 0) return 1;
+  return report.fleets.some((f) => f.findings.length > 0) ? 2 : 0;
+}

@@ -1,0 +1,38 @@
+import { DriftReport } from "../drift/findings";
+import { summaryLine } from "./drift-summary";
+
+const ICON = { critical: "🚨", high: "🔴", medium: "🟠", low: "⚪" } as const;
+
+/** Renders a drift report as a pull-request comment: a summary line, a table per fleet, remedies. */
+export function renderDriftMarkdown(report: DriftReport): string {
+  const out: string[] = [];
+  out.push(`### ami-fleet drift: ${report.inSync ? "✅ " : ""}${summaryLine(report)}`, "");
+  for (const fleet of report.fleets) {
+    if (fleet.findings.length === 0) {
+      out.push(`**${fleet.name}**: in sync`, "");
+      continue;
+    }
+    out.push(`**${fleet.name}**: ${fleet.findings.length} finding${fleet.findings.length > 1 ? "s" : ""}`, "");
+    out.push("| Severity | Kind | Region | Image | AMI | Details | Fix |", "|---|---|---|---|---|---|---|");
+    for (const f of fleet.findings) {
+      out.push(
+        `| ${ICON[f.severity]} ${f.severity} | \`${f.kind}\` | ${f.region} | ${cell(f.image ?? "")} | ${f.amiId ? `\`${f.amiId}\`` : ""} | ${cell(f.message)} | ${code(f.remedy)} |`,
+      );
+    }
+    out.push("");
+  }
+  if (report.errors.length > 0) {
+    out.push("**Could not be read** (reported as errors, never as drift):", "");
+    for (const e of report.errors) out.push(`- ${e.fleet} / ${e.region}: ${cell(e.message)}`);
+    out.push("");
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+function code(text: string): string {
+  return `\`${text.replace(/`/g, "'").replace(/\|/g, "\\|")}\``;
+}

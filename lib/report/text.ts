@@ -1,0 +1,38 @@
+import { createColors } from "picocolors";
+import { DriftReport, Finding, Severity } from "../drift/findings";
+import { summaryLine } from "./drift-summary";
+
+/** Renders a drift report for a terminal: by fleet and Region, severity coloured, one summary line. */
+export function renderDriftText(report: DriftReport, options: { color: boolean }): string {
+  const c = createColors(options.color);
+  const paint: Record<Severity, (s: string) => string> = {
+    critical: (s) => c.bold(c.red(s)),
+    high: c.red,
+    medium: c.yellow,
+    low: c.dim,
+  };
+  const lines: string[] = [];
+  for (const fleet of report.fleets) {
+    lines.push(c.bold(`${fleet.name}`) + (fleet.findings.length === 0 ? c.green("  in sync") : ""));
+    const byRegion = new Map<string, Finding[]>();
+    for (const f of fleet.findings) byRegion.set(f.region, [...(byRegion.get(f.region) ?? []), f]);
+    for (const [region, findings] of byRegion) {
+      lines.push(`  ${region}`);
+      for (const f of findings) {
+        const label = paint[f.severity](f.severity.toUpperCase().padEnd(8));
+        const where = [f.image && `image ${f.image}`, f.amiId].filter(Boolean).join(" ");
+        lines.push(`    ${label} ${f.kind.padEnd(19)} ${where}`);
+        lines.push(`             ${f.message}`);
+        lines.push(c.dim(`             fix: ${f.remedy}`));
+      }
+    }
+  }
+  if (report.errors.length > 0) {
+    lines.push(c.bold(c.red("errors (not drift: these parts could not be read)")));
+    for (const e of report.errors) lines.push(`  ${e.fleet} ${e.region}: ${e.message}`);
+  }
+  const calls = (report.stats as { totalCalls?: number }).totalCalls;
+  lines.push("");
+  lines.push(c.bold(summaryLine(report)) + (calls !== undefined ? c.dim(` (${calls} API calls)`) : ""));
+  return `${lines.join("\n")}\n`;
+}
