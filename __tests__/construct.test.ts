@@ -5,6 +5,7 @@ import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
 import { Testing } from "cdktf";
 import { AmiFleet, RECIPIENT_KEY_OPERATIONS } from "../lib/construct/ami-fleet";
 import { Fleet } from "../lib/spec/fleet";
+import { instanceAddresses } from "../lib/review/synth-summary";
 import { AWS_PROVIDER_CONSTRAINT, FleetStack } from "../stacks/fleet-stack";
 import { fleetOf, keyArn, validDocument } from "./helpers/fleets";
 
@@ -29,23 +30,6 @@ function addresses(tf: any): string[] {
   for (const [block, prefix] of [["resource", ""], ["data", "data."]] as const) {
     for (const [type, byName] of Object.entries(tf[block] ?? {})) {
       for (const name of Object.keys(byName as object)) out.push(`${prefix}${type}.${name}`);
-    }
-  }
-  return out.sort();
-}
-
-/** Resource instance addresses as Terraform would see them, expanding for_each over the locals. */
-function instanceAddresses(tf: any): string[] {
-  const out: string[] = [];
-  for (const [type, byName] of Object.entries<any>(tf.resource ?? {})) {
-    for (const [name, body] of Object.entries<any>(byName)) {
-      const forEach = body.for_each as string | undefined;
-      if (!forEach) {
-        out.push(`${type}.${name}`);
-        continue;
-      }
-      const m = /local\.launch_permissions(?:\["([^"]+)"\]|\.(\w+))\.(\w+)/.exec(forEach)!;
-      for (const key of tf.locals.launch_permissions[m[1] ?? m[2]][m[3]]) out.push(`${type}.${name}["${key}"]`);
     }
   }
   return out.sort();

@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { reconcileCommand } from "./reconcile-command";
+import { showCommand } from "./show-command";
 import { fleetJsonSchema } from "../spec/schema";
 import { DEFAULT_FLEET_DIR } from "../spec/load";
 import { CliIo, EXIT } from "./io";
@@ -27,6 +28,14 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     .description("print the JSON Schema of a fleet file")
     .action(() => {
       io.stdout.write(`${JSON.stringify(fleetJsonSchema(), null, 2)}\n`);
+    });
+
+  program
+    .command("show")
+    .description("list what each synthesized stack would create (run `npx cdktf synth` first)")
+    .argument("[outdir]", "cdktf output directory", "cdktf.out")
+    .action((outdir: string) => {
+      exitCode = showCommand(outdir, io);
     });
 
   registerLaterCommands(program, io, (code) => (exitCode = code));

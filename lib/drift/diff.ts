@@ -179,13 +179,14 @@ class FleetDiff {
       });
     }
 
-    this.checkState(image, target, copy, live, replace);
-    this.checkEncryption(image, target, copy, live, replace);
+    // A failed copy's snapshots say nothing about its intended encryption: report the failure only.
+    if (this.checkState(image, target, copy, live, replace)) this.checkEncryption(image, target, copy, live, replace);
     this.checkPermissions(image, target, copy);
     this.checkTags(image, target, copy);
   }
 
-  private checkState(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion, replace: string): void {
+  /** Reports a copy that is not usable; returns false when it failed. */
+  private checkState(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion, replace: string): boolean {
     const base = { image: image.key, region: target.region, amiId: copy.imageId };
     const state = copy.state ?? "unknown";
     const failedSnapshot = copy.snapshotIds.map((id) => live.snapshots[id]).find((s) => s?.state === "error");
@@ -202,7 +203,7 @@ class FleetDiff {
           ? `Give this account access to the key in ${target.region} (kms:CreateGrant, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey), then ${replace}`
           : replace,
       });
-      return;
+      return false;
     }
     if (state === "pending") {
       const started = Date.parse(copy.creationDate ?? "");
@@ -219,7 +220,7 @@ class FleetDiff {
           remedy: `Check the copy: aws ec2 describe-images --region ${target.region} --image-ids ${copy.imageId}; a destination Region runs at most 300 copies at once`,
         });
       }
-      return;
+      return true;
     }
     if (state === "disabled") {
       this.add({
@@ -231,9 +232,10 @@ class FleetDiff {
         message: `copy ${copy.imageId} is disabled: nobody can launch it`,
         remedy: `aws ec2 enable-image --region ${target.region} --image-id ${copy.imageId}`,
       });
-      return;
+      return true;
     }
     this.checkDeprecation(image, target, copy);
+    return true;
   }
 
   private checkDeprecation(image: SourceImage, target: TargetRegion, copy: LiveImage): void {

@@ -1,0 +1,229 @@
+import fc from "fast-check";
+import { diffFleets } from "../lib/drift/diff";
+import { exitCodeOf, FINDING_KINDS } from "../lib/drift/findings";
+import { LiveImage, LiveState } from "../lib/live/state";
+import { Fleet, MANAGEMENT_TAGS } from "../lib/spec/fleet";
+import { fleetOf, keyArn } from "./helpers/fleets";
+
+/** The pure diff on plain fixtures: the finding kinds the emulator cannot produce, and edge cases. */
+
+const SOURCE = "ami-0123456789abcdef0";
+const NOW = "2026-11-22T12:00:00.000Z";
+
+function fleet(change: (d: any) => void = () => undefined): Fleet {
+  const doc: any = {
+    name: "golden",
+    source: { region: "us-east-1", images: [{ key: "v1", amiId: SOURCE }] },
+    regions: ["eu-west-1"],
+    share: { accounts: ["444455556666"] },
+  };
+  change(doc);
+  return fleetOf(doc);
+}
+
+function copy(overrides: Partial<LiveImage> = {}): LiveImage {
+  return {
+    imageId: "ami-0aaaaaaaaaaaaaaaa",
+    name: `golden-v1-${SOURCE}`,
+    state: "available",
+    public: false,
+    creationDate: "2026-11-22T10:00:00.000Z",
+    tags: {
+      [MANAGEMENT_TAGS.fleet]: "golden",
+      [MANAGEMENT_TAGS.image]: "v1",
+      [MANAGEMENT_TAGS.sourceAmi]: SOURCE,
+      [MANAGEMENT_TAGS.sourceRegion]: "us-east-1",
+    },
+    snapshotIds: ["snap-1"],
+    launchPermissions: [{ kind: "account", value: "444455556666" }],
+    ...overrides,
+  };
+}
+
+function state(images: LiveImage[], overrides: Partial<LiveState> = {}, snapshot = { snapshotId: "snap-1", encrypted: false, state: "completed" }): LiveState {
+  return {
+    version: 1,
+    readAt: NOW,
+    regions: { "eu-west-1": { images, snapshots: { "snap-1": snapshot } } },
+    sources: { golden: { v1: { amiId: SOURCE } } },
+    ...overrides,
+  };
+}
+
+function diff(f: Fleet, s: LiveState) {
+  const report = diffFleets([f], s);
+  return { report, findings: report.fleets[0].findings };
+}
+
+describe("diff: in sync", () => {
+  it("reports nothing for a copy as declared, and exit code 0", () => {
+    const { report } = diff(fleet(), state([copy()]));
+    expect(report).toEqual({ version: 1, inSync: true, fleets: [{ name: "golden", findings: [] }], errors: [] });
+    expect(exitCodeOf(report)).toBe(0);
+  });
+});
+
+describe("diff: copy-state", () => {
+  it.each([
+    ["failed", { state: "failed", stateReason: "Copy failed" }, "high", "failed: Copy failed"],
+    ["disabled", { state: "disabled" }, "high", "disabled"],
+    ["pending too long", { state: "pending", creationDate: "2026-11-22T08:00:00.000Z" }, "medium", "pending for 240 minutes"],
+  ])("reports a %s copy", (_name, overrides, severity, actual) => {
+    const { findings, report } = diff(fleet(), state([copy(overrides as Partial<LiveImage>)]));
+    expect(findings).toEqual([expect.objectContaining({ kind: "copy-state", severity, actual })]);
+    expect(exitCodeOf(report)).toBe(2);
+  });
+
+  it("does not report a copy pending for less than the timeout", () => {
+    const { findings } = diff(fleet(), state([copy({ state: "pending", creationDate: "2026-11-22T11:00:00.000Z" })]));
+    expect(findings).toEqual([]);
+  });
+
+  it("reports a copy whose snapshot failed for lack of key access, with the snapshot's message", () => {
+    const f = fleet((d) => (d.regions = [{ region: "eu-west-1", kmsKeyId: keyArn("eu-west-1") }]));
+    const { findings } = diff(
+      f,
+      state([copy()], {}, { snapshotId: "snap-1", encrypted: true, state: "error", stateMessage: "Given key ID is not accessible" } as any),
+    );
+    expect(findings).toEqual([
+      expect.objectContaining({ kind: "copy-state", actual: "failed: Given key ID is not accessible", remedy: expect.stringContaining("kms:CreateGrant") }),
+    ]);
+  });
+
+  it("reports a copy deprecated earlier than declared", () => {
+    const f = fleet((d) => (d.deprecateAt = "2027-06-01T00:00:00Z"));
+    const { findings } = diff(f, state([copy({ deprecationTime: "2026-11-01T00:00:00.000Z" })]));
+    expect(findings).toEqual([expect.objectContaining({ kind: "copy-state", severity: "medium", expected: "deprecated at 2027-06-01T00:00:00Z" })]);
+  });
+});
+
+describe("diff: deprecation-drift", () => {
+  it("reports a deprecation time other than declared", () => {
+    const f = fleet((d) => (d.deprecateAt = "2027-06-01T00:00:00Z"));
+    const { findings } = diff(f, state([copy({ deprecationTime: "2027-07-01T00:00:00.000Z" })]));
+    expect(findings).toEqual([
+      expect.objectContaining({
+        kind: "deprecation-drift",
+        expected: "2027-06-01T00:00:00Z",
+        actual: "2027-07-01T00:00:00.000Z",
+        remedy: "aws ec2 enable-image-deprecation --region eu-west-1 --image-id ami-0aaaaaaaaaaaaaaaa --deprecate-at 2027-06-01T00:00:00Z",
+      }),
+    ]);
+  });
+
+  it("ignores the seconds EC2 rounds away", () => {
+    const f = fleet((d) => (d.deprecateAt = "2027-06-01T00:00:30Z"));
+    expect(diff(f, state([copy({ deprecationTime: "2027-06-01T00:00:00.000Z" })])).findings).toEqual([]);
+  });
+
+  it("reports a deprecation the fleet does not declare", () => {
+    const { findings } = diff(fleet(), state([copy({ deprecationTime: "2027-07-01T00:00:00.000Z" })]));
+    expect(findings).toEqual([expect.objectContaining({ kind: "deprecation-drift", remedy: expect.stringContaining("disable-image-deprecation") })]);
+  });
+});
+
+describe("diff: what could not be read is an error, never drift", () => {
+  it("an unreadable Region gives an error and no missing-copy", () => {
+    const { report } = diff(fleet(), state([], { regions: { "eu-west-1": { error: "AccessDenied", images: [], snapshots: {} } } }));
+    expect(report.fleets[0].findings).toEqual([]);
+    expect(report.errors).toEqual([{ fleet: "golden", region: "eu-west-1", message: "cannot read Region: AccessDenied" }]);
+    expect(report.inSync).toBe(false);
+    expect(exitCodeOf(report)).toBe(1);
+  });
+
+  it("unreadable launch permissions give an error and no permission findings", () => {
+    const { report } = diff(fleet(), state([copy({ launchPermissions: undefined, permissionsError: "InternalError" })]));
+    expect(report.fleets[0].findings).toEqual([]);
+    expect(report.errors[0].message).toMatch(/cannot read the launch permissions of ami-0aaaaaaaaaaaaaaaa: InternalError/);
+  });
+
+  it("unreadable snapshots give an error and no encryption finding", () => {
+    const f = fleet((d) => (d.regions = [{ region: "eu-west-1", kmsKeyId: keyArn("eu-west-1") }]));
+    const s: LiveState = { ...state([copy()]), regions: { "eu-west-1": { images: [copy()], snapshots: {}, snapshotsError: "Throttling" } } };
+    const { report } = diff(f, s);
+    expect(report.fleets[0].findings).toEqual([]);
+    expect(report.errors[0].message).toMatch(/cannot read the snapshots of .*: Throttling/);
+  });
+
+  it("an unresolved source is an error, and copies are not called stale", () => {
+    const { report } = diff(fleet(), state([copy()], { sources: { golden: { v1: { error: "ParameterNotFound" } } } }));
+    expect(report.fleets[0].findings).toEqual([]);
+    expect(report.errors).toEqual([{ fleet: "golden", region: "us-east-1", message: "source image v1: ParameterNotFound" }]);
+  });
+
+  it("a fleet missing from a saved state is an error", () => {
+    const { report } = diff(fleet(), state([copy()], { sources: {} }));
+    expect(report.errors[0].message).toMatch(/fleet not found in the live state/);
+  });
+});
+
+describe("diff: duplicates and other fleets", () => {
+  it("keeps the copy of the declared source and calls the other an orphan", () => {
+    const older = copy({ imageId: "ami-0bbbbbbbbbbbbbbbb", tags: { ...copy().tags, [MANAGEMENT_TAGS.sourceAmi]: "ami-0ccccccccccccccc0" }, creationDate: "2026-11-22T11:00:00.000Z" });
+    const { findings } = diff(fleet(), state([copy(), older]));
+    expect(findings).toEqual([expect.objectContaining({ kind: "orphan-copy", amiId: "ami-0bbbbbbbbbbbbbbbb" })]);
+  });
+
+  it("ignores copies of other fleets", () => {
+    const other = copy({ imageId: "ami-0ddddddddddddddddd".slice(0, 21), name: "other-v1", tags: { ...copy().tags, [MANAGEMENT_TAGS.fleet]: "other" } });
+    expect(diff(fleet(), state([copy(), other])).findings).toEqual([]);
+  });
+
+  it("declared public sharing is not a finding; undeclared is critical", () => {
+    const publicCopy = copy({ public: true, launchPermissions: [{ kind: "account", value: "444455556666" }, { kind: "public", value: "all" }] });
+    const declared = fleet((d) => (d.share = { accounts: ["444455556666"], public: true, acknowledgePublic: true }));
+    expect(diff(declared, state([publicCopy])).findings).toEqual([]);
+    expect(diff(fleet(), state([publicCopy])).findings).toEqual([expect.objectContaining({ kind: "public-image", severity: "critical" })]);
+  });
+
+  it("reports an encrypted copy where the fleet declares unencrypted", () => {
+    const f = fleet((d) => (d.encryption = { encrypted: false }));
+    const { findings } = diff(f, state([copy()], {}, { snapshotId: "snap-1", encrypted: true, kmsKeyId: keyArn("eu-west-1"), state: "completed" } as any));
+    expect(findings).toEqual([expect.objectContaining({ kind: "encryption-mismatch", expected: "unencrypted" })]);
+  });
+
+  it("compares a key ARN with a bare key id", () => {
+    const f = fleet((d) => (d.regions = [{ region: "eu-west-1", kmsKeyId: keyArn("eu-west-1", "k-1") }]));
+    const { findings } = diff(f, state([copy()], {}, { snapshotId: "snap-1", encrypted: true, kmsKeyId: "k-1", state: "completed" } as any));
+    expect(findings).toEqual([]);
+  });
+});
+
+describe("diff: never crashes on arbitrary live state", () => {
+  const permission = fc.record({
+    kind: fc.constantFrom("account", "organization", "organizational-unit", "public"),
+    value: fc.string(),
+  }) as fc.Arbitrary<any>;
+  const image = fc.record(
+    {
+      imageId: fc.string(),
+      name: fc.option(fc.string(), { nil: undefined }),
+      state: fc.option(fc.constantFrom("available", "pending", "failed", "disabled", "weird"), { nil: undefined }),
+      public: fc.option(fc.boolean(), { nil: undefined }),
+      creationDate: fc.option(fc.string(), { nil: undefined }),
+      deprecationTime: fc.option(fc.string(), { nil: undefined }),
+      tags: fc.dictionary(fc.constantFrom(...Object.values(MANAGEMENT_TAGS), "team", "x"), fc.constantFrom("golden", "v1", SOURCE, "us-east-1", "")),
+      snapshotIds: fc.array(fc.constantFrom("snap-1", "snap-2")),
+      launchPermissions: fc.option(fc.array(permission), { nil: undefined }),
+    },
+    { requiredKeys: ["imageId", "tags", "snapshotIds"] },
+  ) as fc.Arbitrary<LiveImage>;
+
+  it("returns findings of known kinds only", () => {
+    const f = fleet((d) => (d.regions = [{ region: "eu-west-1", kmsKeyId: keyArn("eu-west-1") }]));
+    fc.assert(
+      fc.property(fc.array(image, { maxLength: 6 }), fc.boolean(), fc.string(), (images, regionError, readAt) => {
+        const s: LiveState = {
+          version: 1,
+          readAt,
+          regions: { "eu-west-1": { images, snapshots: {}, ...(regionError ? { error: "x" } : {}) } },
+          sources: { golden: { v1: { amiId: SOURCE } } },
+        };
+        const report = diffFleets([f], s);
+        for (const finding of report.fleets[0].findings) expect(FINDING_KINDS).toContain(finding.kind);
+        if (regionError) expect(report.fleets[0].findings).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,58 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PROJECT_ROOT } from "./cli";
+
+/** The OpenTofu binary and CLI config that scripts/e2e-setup.sh built and wrote. */
+export interface Toolchain {
+  readonly tofu: string;
+  readonly cliConfig: string;
+  readonly providerVersion: string;
+}
+
+export function loadToolchain(): Toolchain {
+  const cache = process.env.AMI_FLEET_CACHE ?? path.join(os.homedir(), ".cache", "ami-fleet");
+  const file = path.join(cache, "toolchain", "current.env");
+  if (!fs.existsSync(file)) throw new Error(`${file} not found: run \`npm run e2e:setup\` first`);
+  const vars = Object.fromEntries(
+    fs.readFileSync(file, "utf8").trim().split("\n").map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
+  );
+  return { tofu: vars.TOFU_BIN, cliConfig: vars.TF_CLI_CONFIG_FILE, providerVersion: vars.AWS_PROVIDER_VERSION };
+}
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `tofu -chdir=<dir> <args>` against the emulator, no color, no input. */
+export function tofu(toolchain: Toolchain, dir: string, args: string[], env: NodeJS.ProcessEnv): RunResult {
+  const result = spawnSync(toolchain.tofu, [`-chdir=${dir}`, ...args], {
+    env: { ...process.env, ...env, TF_CLI_CONFIG_FILE: toolchain.cliConfig, TF_IN_AUTOMATION: "1", TF_INPUT: "0", CHECKPOINT_DISABLE: "1" },
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Like tofu(), but throws with the output when the exit code is not one of `ok`. */
+export function tofuOk(toolchain: Toolchain, dir: string, args: string[], env: NodeJS.ProcessEnv, ok = [0]): RunResult {
+  const result = tofu(toolchain, dir, args, env);
+  if (!ok.includes(result.code ?? -1)) {
+    throw new Error(`tofu ${args.join(" ")} exited ${result.code}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+  }
+  return result;
+}
+
+/** `cdktf synth` of the fleets at `fleetPaths` into `outdir` (what `npx cdktf synth` runs). */
+export function synth(fleetPaths: string[], outdir: string): RunResult {
+  const result = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "main.ts"], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, AMI_FLEET_PATHS: fleetPaths.join(path.delimiter), CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: "1" },
+    encoding: "utf8",
+  });
+  if (result.status !== 0) throw new Error(`synth failed: ${result.stderr}`);
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}

@@ -1,0 +1,203 @@
+import { DescribeImageAttributeCommand, DescribeImagesCommand } from "@aws-sdk/client-ec2";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify } from "yaml";
+import { DriftReport } from "../lib/drift/findings";
+import { PROJECT_ROOT, runCli } from "./helpers/cli";
+import { Ec2 } from "./helpers/live";
+import { Moto, startMoto } from "./helpers/moto";
+import { loadToolchain, synth, Toolchain, tofu, tofuOk } from "./helpers/tofu";
+
+/**
+ * The whole loop a team runs, with the real OpenTofu and the real AWS provider (built by
+ * scripts/e2e-setup.sh) against the emulator: synth, init, plan, apply, reconcile, out-of-band
+ * changes, apply again, change the fleet. With AMI_FLEET_WRITE_FIXTURES=1 it also writes the plan
+ * JSON fixtures that the review tests read (scripts/regenerate-plan-fixtures.sh).
+ */
+
+const FIXTURES = path.join(PROJECT_ROOT, "__tests__", "fixtures", "plans");
+const WRITE_FIXTURES = process.env.AMI_FLEET_WRITE_FIXTURES === "1";
+const A1 = "444455556666";
+const A2 = "777788889999";
+const OUTSIDER = "999988887777";
+
+let moto: Moto;
+let toolchain: Toolchain;
+let ec2: Ec2;
+let work: string;
+const timings: Record<string, number> = {};
+
+beforeAll(async () => {
+  toolchain = loadToolchain();
+  moto = await startMoto();
+  ec2 = new Ec2(moto.env);
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-e2e-"));
+});
+afterAll(async () => {
+  await moto?.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+  process.stdout.write(`e2e timings (s): ${JSON.stringify(timings)}\n`);
+});
+
+function timed<T>(label: string, run: () => T): T {
+  const started = Date.now();
+  try {
+    return run();
+  } finally {
+    timings[label] = (timings[label] ?? 0) + (Date.now() - started) / 1000;
+  }
+}
+
+async function reconcile(fleetFile: string): Promise<{ code: number | null; report: DriftReport }> {
+  const result = await runCli(["reconcile", fleetFile, "--format", "json"], { env: moto.env });
+  return { code: result.code, report: JSON.parse(result.stdout) };
+}
+
+function findingSummary(report: DriftReport): string[] {
+  return report.fleets.flatMap((f) => f.findings.map((x) => `${x.kind} ${x.image} ${x.region}${x.principal ? ` ${x.principal}` : ""}`)).sort();
+}
+
+/** Resource addresses and actions of a saved plan, without no-ops. */
+function planChanges(plan: any): string[] {
+  return (plan.resource_changes ?? [])
+    .filter((c: any) => !(c.change.actions.length === 1 && ["no-op", "read"].includes(c.change.actions[0])))
+    .map((c: any) => `${c.change.actions.join("+")} ${c.address}`)
+    .sort();
+}
+
+function savePlanFixture(name: string, plan: any): void {
+  if (!WRITE_FIXTURES) return;
+  fs.mkdirSync(FIXTURES, { recursive: true });
+  // Temporary paths and timestamps change every run; the review reads neither.
+  const text = JSON.stringify(plan, null, 1).split(work).join("/tmp/ami-fleet-e2e");
+  fs.writeFileSync(path.join(FIXTURES, `${name}.json`), `${text}\n`);
+}
+
+it("synthesizes, plans, applies, reconciles and re-plans a fleet with the real OpenTofu and AWS provider", async () => {
+  const v1 = await ec2.registerSource("us-east-1", "golden-e2e-v1");
+  const v2 = await ec2.registerSource("us-east-1", "golden-e2e-v2");
+  const fleetDir = path.join(work, "fleets");
+  fs.mkdirSync(fleetDir);
+  const fleetFile = path.join(fleetDir, "golden.yaml");
+  const doc: any = {
+    name: "golden",
+    source: { region: "us-east-1", images: [{ key: "v1", amiId: v1 }, { key: "v2", amiId: v2 }] },
+    regions: ["eu-west-1", "us-west-2"],
+    share: { accounts: [A1] },
+    tags: { team: "platform" },
+  };
+  fs.writeFileSync(fleetFile, stringify(doc));
+  const out = path.join(work, "cdktf.out");
+  const stackDir = path.join(out, "stacks", "golden");
+  const env = moto.env;
+
+  // 1. synth, init from the mirror, plan, apply.
+  timed("synth", () => synth([fleetDir], out));
+  const init = timed("init", () => tofuOk(toolchain, stackDir, ["init", "-no-color"], env));
+  expect(init.stdout).toMatch(new RegExp(`Installed hashicorp/aws v${toolchain.providerVersion.replace(/\./g, "\\.")}`));
+  timed("plan", () => tofuOk(toolchain, stackDir, ["plan", "-no-color", "-out=initial.tfplan"], env));
+  const initialPlan = JSON.parse(tofuOk(toolchain, stackDir, ["show", "-json", "initial.tfplan"], env).stdout);
+  expect(planChanges(initialPlan)).toEqual(
+    [
+      "create aws_ami_copy.copy_v1_eu-west-1",
+      "create aws_ami_copy.copy_v1_us-west-2",
+      "create aws_ami_copy.copy_v2_eu-west-1",
+      "create aws_ami_copy.copy_v2_us-west-2",
+      `create aws_ami_launch_permission.share_v1_eu-west-1_accounts["${A1}"]`,
+      `create aws_ami_launch_permission.share_v1_us-west-2_accounts["${A1}"]`,
+      `create aws_ami_launch_permission.share_v2_eu-west-1_accounts["${A1}"]`,
+      `create aws_ami_launch_permission.share_v2_us-west-2_accounts["${A1}"]`,
+    ].sort(),
+  );
+  savePlanFixture("initial", initialPlan);
+  timed("apply", () => tofuOk(toolchain, stackDir, ["apply", "-no-color", "-auto-approve", "initial.tfplan"], env));
+
+  const outputs = JSON.parse(tofuOk(toolchain, stackDir, ["output", "-json"], env).stdout);
+  const copyIds: Record<string, Record<string, string>> = { v1: outputs["copies_v1"].value, v2: outputs["copies_v2"].value };
+  for (const [key, source] of [["v1", v1], ["v2", v2]] as const) {
+    for (const region of ["eu-west-1", "us-west-2"]) {
+      const id = copyIds[key][region];
+      const [image] = (await ec2.in(region).send(new DescribeImagesCommand({ ImageIds: [id] }))).Images!;
+      const tags = Object.fromEntries(image.Tags!.map((t) => [t.Key, t.Value]));
+      expect(tags).toEqual({
+        team: "platform",
+        "ami-fleet:fleet": "golden",
+        "ami-fleet:image": key,
+        "ami-fleet:source-ami": source,
+        "ami-fleet:source-region": "us-east-1",
+      });
+      expect(image.Name).toBe(`golden-${key}-${source}`);
+      const permissions = await ec2.in(region).send(new DescribeImageAttributeCommand({ ImageId: id, Attribute: "launchPermission" }));
+      expect(permissions.LaunchPermissions).toEqual([{ UserId: A1 }]);
+    }
+  }
+
+  // 2. reconcile: in sync.
+  const inSync = await reconcile(fleetFile);
+  expect(inSync.report.errors).toEqual([]);
+  expect(findingSummary(inSync.report)).toEqual([]);
+  expect(inSync.code).toBe(0);
+
+  // 3. out-of-band: an extra launch permission, a deregistered copy.
+  await ec2.addPermission("eu-west-1", copyIds.v1["eu-west-1"], { UserId: OUTSIDER });
+  await ec2.deregister("us-west-2", copyIds.v1["us-west-2"]);
+  const drift = await reconcile(fleetFile);
+  expect(drift.code).toBe(2);
+  expect(findingSummary(drift.report)).toEqual([`extra-permission v1 eu-west-1 account ${OUTSIDER}`, "missing-copy v1 us-west-2"]);
+  // Terraform sees the missing copy, not the extra permission: the gap the reconciler exists for.
+  const detailed = timed("plan", () => tofu(toolchain, stackDir, ["plan", "-no-color", "-detailed-exitcode", "-out=drift.tfplan"], env));
+  expect(detailed.code).toBe(2);
+  const driftPlan = JSON.parse(tofuOk(toolchain, stackDir, ["show", "-json", "drift.tfplan"], env).stdout);
+  const driftChanges = planChanges(driftPlan);
+  expect(driftChanges).toContain("create aws_ami_copy.copy_v1_us-west-2");
+  expect(driftChanges.some((c) => c.includes("share_v1_eu-west-1") || c.includes(OUTSIDER))).toBe(false);
+  savePlanFixture("drift", driftPlan);
+
+  // 4. apply again: the copy is back; only the extra permission remains.
+  timed("apply", () => tofuOk(toolchain, stackDir, ["apply", "-no-color", "-auto-approve", "drift.tfplan"], env));
+  const afterRepair = await reconcile(fleetFile);
+  expect(findingSummary(afterRepair.report)).toEqual([`extra-permission v1 eu-west-1 account ${OUTSIDER}`]);
+
+  // 5. change the fleet: add a Region and an account, remove image v2.
+  doc.regions.push("ap-southeast-2");
+  doc.share.accounts.push(A2);
+  doc.source.images = doc.source.images.filter((i: any) => i.key !== "v2");
+  fs.writeFileSync(fleetFile, stringify(doc));
+  timed("synth", () => synth([fleetDir], out));
+  timed("plan", () => tofuOk(toolchain, stackDir, ["plan", "-no-color", "-out=change.tfplan"], env));
+  const changePlan = JSON.parse(tofuOk(toolchain, stackDir, ["show", "-json", "change.tfplan"], env).stdout);
+  expect(planChanges(changePlan)).toEqual(
+    [
+      "create aws_ami_copy.copy_v1_ap-southeast-2",
+      `create aws_ami_launch_permission.share_v1_ap-southeast-2_accounts["${A1}"]`,
+      `create aws_ami_launch_permission.share_v1_ap-southeast-2_accounts["${A2}"]`,
+      `create aws_ami_launch_permission.share_v1_eu-west-1_accounts["${A2}"]`,
+      `create aws_ami_launch_permission.share_v1_us-west-2_accounts["${A2}"]`,
+      "delete aws_ami_copy.copy_v2_eu-west-1",
+      "delete aws_ami_copy.copy_v2_us-west-2",
+      `delete aws_ami_launch_permission.share_v2_eu-west-1_accounts["${A1}"]`,
+      `delete aws_ami_launch_permission.share_v2_us-west-2_accounts["${A1}"]`,
+    ].sort(),
+  );
+  savePlanFixture("change", changePlan);
+  timed("apply", () => tofuOk(toolchain, stackDir, ["apply", "-no-color", "-auto-approve", "change.tfplan"], env));
+
+  // 6. a new source version for v1 replaces its copies, creating the new ones first.
+  const v1b = await ec2.registerSource("us-east-1", "golden-e2e-v1b");
+  doc.source.images[0].amiId = v1b;
+  fs.writeFileSync(fleetFile, stringify(doc));
+  timed("synth", () => synth([fleetDir], out));
+  timed("plan", () => tofuOk(toolchain, stackDir, ["plan", "-no-color", "-out=replace.tfplan"], env));
+  const replacePlan = JSON.parse(tofuOk(toolchain, stackDir, ["show", "-json", "replace.tfplan"], env).stdout);
+  const replaced = planChanges(replacePlan).filter((c) => c.includes("aws_ami_copy."));
+  expect(replaced).toEqual([
+    "create+delete aws_ami_copy.copy_v1_ap-southeast-2",
+    "create+delete aws_ami_copy.copy_v1_eu-west-1",
+    "create+delete aws_ami_copy.copy_v1_us-west-2",
+  ]);
+  savePlanFixture("replace", replacePlan);
+  timed("apply", () => tofuOk(toolchain, stackDir, ["apply", "-no-color", "-auto-approve", "replace.tfplan"], env));
+  const afterReplace = await reconcile(fleetFile);
+  expect(findingSummary(afterReplace.report).filter((f) => !f.startsWith("extra-permission"))).toEqual([]);
+});

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test suite on a fresh machine: installs the npm packages and the emulator (moto in
+# .venv), runs the unit and emulator tests (jest), then the OpenTofu end-to-end loop (which
+# builds OpenTofu and the AWS provider into ~/.cache/ami-fleet on first use).
+# Ends with the line `N passed, M failed` (totals of every suite run).
+#
+#   AMI_FLEET_SKIP_E2E=1   skip the end-to-end loop
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+bash scripts/ensure-node-modules.sh || exit 1
+bash scripts/ensure-venv.sh || exit 1
+export CHECKPOINT_DISABLE=1
+
+results=$(mktemp -d)
+status=0
+npx --no-install jest --ci --json --outputFile="$results/unit.json" || status=1
+if [ "${AMI_FLEET_SKIP_E2E:-}" != "1" ]; then
+  bash scripts/e2e-setup.sh >/dev/null || { echo "e2e setup failed" >&2; status=1; }
+  npx --no-install jest --ci --config jest.e2e.config.js --json --outputFile="$results/e2e.json" || status=1
+fi
+node -e '
+  const fs = require("fs");
+  let passed = 0, failed = 0;
+  for (const f of fs.readdirSync(process.argv[1])) {
+    const r = JSON.parse(fs.readFileSync(`${process.argv[1]}/${f}`, "utf8"));
+    passed += r.numPassedTests;
+    failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+' "$results"
+rm -rf "$results"
+exit $status
