@@ -1,10 +1,10 @@
-import { CopyImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
+import { CopyImageCommand, DescribeImageAttributeCommand, DescribeImagesCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
 import { Ec2 } from "./helpers/live";
 import { Moto, startMoto } from "./helpers/moto";
 
 /**
- * emulator/moto_patches.py makes CopyImage honour Encrypted, KmsKeyId and TagSpecifications, as
- * AWS does. These tests pin both sides: the patch works, and plain moto still lacks it. When the
+ * emulator/moto_patches.py makes CopyImage honour Encrypted, KmsKeyId and TagSpecifications, and
+ * DescribeImageAttribute answer InvalidAMIID.NotFound for a deregistered AMI, as AWS does. These tests pin both sides: the patch works, and plain moto still lacks it. When the
  * second test fails, moto models it itself: delete the patch.
  */
 jest.setTimeout(60_000);
@@ -30,8 +30,21 @@ async function copyEncryptedAndTagged(moto: Moto) {
   return { tags: image.Tags ?? [], encrypted: snapshot.Encrypted, kmsKeyId: snapshot.KmsKeyId };
 }
 
+/** The error code (or HTTP status) DescribeImageAttribute gives for a deregistered AMI. */
+async function attributeOfDeregistered(moto: Moto): Promise<string> {
+  const ec2 = new Ec2(moto.env);
+  const image = await ec2.registerSource("us-east-1", "gone");
+  await ec2.deregister("us-east-1", image);
+  try {
+    await ec2.in("us-east-1").send(new DescribeImageAttributeCommand({ ImageId: image, Attribute: "launchPermission" }));
+    return "no error";
+  } catch (error: any) {
+    return error.$metadata?.httpStatusCode === 500 ? "HTTP 500" : error.name;
+  }
+}
+
 describe("emulator patch layer", () => {
-  it("patched: a copy is encrypted with the requested key and tagged", async () => {
+  it("patched: a copy is encrypted with the requested key and tagged; a deregistered AMI is NotFound", async () => {
     const moto = await startMoto();
     try {
       expect(await copyEncryptedAndTagged(moto)).toEqual({
@@ -39,17 +52,19 @@ describe("emulator patch layer", () => {
         encrypted: true,
         kmsKeyId: KEY,
       });
+      expect(await attributeOfDeregistered(moto)).toBe("InvalidAMIID.NotFound");
     } finally {
       await moto.stop();
     }
   });
 
-  it("plain moto still ignores Encrypted, KmsKeyId and TagSpecifications on CopyImage (else drop the patch)", async () => {
+  it("plain moto still lacks both (when this fails, moto does it itself: drop that patch)", async () => {
     const moto = await startMoto({ patched: false });
     try {
       const result = await copyEncryptedAndTagged(moto);
       expect(result.encrypted).toBe(false);
       expect(result.tags).toEqual([]);
+      expect(await attributeOfDeregistered(moto)).toBe("HTTP 500");
     } finally {
       await moto.stop();
     }

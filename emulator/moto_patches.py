@@ -13,6 +13,7 @@ import sys
 
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
+from moto.ec2.exceptions import InvalidAMIIdError
 from moto.ec2.responses.amis import AmisResponse
 from moto.server import main
 
@@ -48,8 +49,25 @@ def _copy_image_with_encryption_and_tags(self):
     return ActionResult({"ImageId": image.id})
 
 
+_describe_image_attribute = AmisResponse.describe_image_attribute
+
+
+def _describe_image_attribute_of_unknown_image(self):
+    """DescribeImageAttribute on an unknown or deregistered AMI fails with InvalidAMIID.NotFound.
+
+    AWS (EC2 API error codes): an AMI id that does not exist, or no longer does, is
+    InvalidAMIID.NotFound (HTTP 400). moto answers HTTP 500 (a KeyError), which the Terraform AWS
+    provider retries 25 times instead of removing the permission from state, as it does on AWS.
+    """
+    ami_id = self._get_param("ImageId")
+    if ami_id not in self.ec2_backend.amis:
+        raise InvalidAMIIdError(ami_id)
+    return _describe_image_attribute(self)
+
+
 if os.environ.get("AMI_FLEET_MOTO_PATCHES", "on") != "off":
     AmisResponse.copy_image = _copy_image_with_encryption_and_tags
+    AmisResponse.describe_image_attribute = _describe_image_attribute_of_unknown_image
 
 if __name__ == "__main__":
     sys.exit(main())

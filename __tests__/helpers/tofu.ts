@@ -54,5 +54,14 @@ export function synth(fleetPaths: string[], outdir: string): RunResult {
     encoding: "utf8",
   });
   if (result.status !== 0) throw new Error(`synth failed: ${result.stderr}`);
+  // Test-only provider setting as a Terraform override file beside each stack: the provider
+  // retries a failed call 25 times by default (AWS_MAX_ATTEMPTS does not change that), so an
+  // emulator error would cost minutes instead of failing fast.
+  for (const stack of fs.readdirSync(path.join(outdir, "stacks"))) {
+    fs.writeFileSync(
+      path.join(outdir, "stacks", stack, "emulator_override.tf.json"),
+      JSON.stringify({ provider: { aws: { max_retries: 1 } } }, null, 2),
+    );
+  }
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

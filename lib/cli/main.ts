@@ -1,6 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { reconcileCommand } from "./reconcile-command";
 import { showCommand } from "./show-command";
+import { REVIEW_DEFAULT_PRICES, reviewCommand } from "./review-command";
+import { DANGER_CATEGORIES } from "../review/plan-review";
 import { fleetJsonSchema } from "../spec/schema";
 import { DEFAULT_FLEET_DIR } from "../spec/load";
 import { CliIo, EXIT } from "./io";
@@ -54,6 +56,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 
 /** Commands defined in their own modules. */
 function registerLaterCommands(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  registerReview(program, io, setExit);
   program
     .command("reconcile")
     .description("report drift between live AWS and the fleets; exit 0 in sync, 2 drift, 1 error")
@@ -69,6 +72,30 @@ function registerLaterCommands(program: Command, io: CliIo, setExit: (code: numb
     .action(async (paths: string[], options) => {
       setExit(await reconcileCommand(paths, options, io));
     });
+}
+
+function registerReview(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  program
+    .command("review")
+    .description("summarize a saved plan (tofu show -json) for a pull request; exit 0 safe, 2 dangerous, 1 error")
+    .requiredOption("--plan <file>", "plan JSON from `tofu show -json plan.out`")
+    .addOption(new Option("--format <format>", "output format (default: text on a terminal, json otherwise)").choices(["text", "json", "markdown"]))
+    .option("--out <file>", "write the review to a file instead of stdout")
+    .option("--allow <categories>", `accept these dangers (comma-separated: ${DANGER_CATEGORIES.join(", ")})`, list, [])
+    .option("--fleets <paths...>", "fleet files, for the declared Organization (default: fleets/ when present)")
+    .option("--live", "read source image sizes with DescribeImages when the plan lacks them")
+    .option("--live-region <region>", "Region of the source images for --live (default: AWS_REGION)")
+    .option("--price-storage <usd>", "snapshot storage price per GB-month", nonNegative, REVIEW_DEFAULT_PRICES.snapshotGbMonth)
+    .option("--price-transfer <usd>", "inter-Region transfer price per GB", nonNegative, REVIEW_DEFAULT_PRICES.transferGb)
+    .action(async (options) => {
+      setExit(await reviewCommand(options, io));
+    });
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("expected a number of at least 0");
+  return n;
 }
 
 function positiveInt(value: string): number {

@@ -67,6 +67,8 @@ export interface Fleet {
   /** The `copyName` template; undefined for the default. */
   readonly copyNameTemplate?: string;
   readonly copyTimeout?: string;
+  /** The owner's Organization, for review of new principals. */
+  readonly organization?: { readonly arn: string; readonly memberAccounts?: readonly string[] };
 }
 
 /** Management tags set on every copy; the reconciler finds copies by them. */

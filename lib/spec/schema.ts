@@ -159,6 +159,17 @@ export const fleetSchema = z
       .describe(
         "Copy name template; placeholders {fleet}, {image}, {region}, {sourceAmi}. @default {fleet}-{image}-{sourceAmi}",
       ),
+    organization: z
+      .object({
+        arn: organizationArn,
+        memberAccounts: z
+          .array(accountId)
+          .optional()
+          .describe("Accounts of the Organization; `review` flags a new account principal not listed."),
+      })
+      .strict()
+      .optional()
+      .describe("The fleet owner's Organization: `review` flags new principals outside it."),
     copyTimeout: z
       .string()
       .regex(/^\d+(?:h|m|s)(?:\d+(?:m|s))?(?:\d+s)?$/, { message: "must be a duration like 40m or 1h30m" })

@@ -113,7 +113,9 @@ class FleetChecker {
       deprecateAt: spec.deprecateAt,
       copyNameTemplate: spec.copyName,
       copyTimeout: spec.copyTimeout,
+      organization: spec.organization,
     };
+    this.checkOrganization(partition);
     this.checkCopyNames(fleet);
     return fleet;
   }
@@ -299,6 +301,22 @@ class FleetChecker {
       seen.add(value);
     });
     return [...seen].sort();
+  }
+
+  private checkOrganization(partition: string | undefined): void {
+    const org = this.spec.organization;
+    if (!org) return;
+    const match = ORGANIZATION_ARN.exec(org.arn);
+    if (!match) {
+      this.add("organization.arn", `"${org.arn}" is not an Organization ARN`, "Use the form arn:aws:organizations::111122223333:organization/o-abc123def4");
+    } else if (partition && match[1] !== partition) {
+      this.add("organization.arn", `Organization ARN is in partition ${match[1]}, the fleet is in ${partition}`, `Use an Organization of partition ${partition}`);
+    }
+    (org.memberAccounts ?? []).forEach((account, index) => {
+      if (!ACCOUNT_ID.test(account)) {
+        this.add(`organization.memberAccounts[${index}]`, `"${account}" is not an account id`, "Use the 12-digit AWS account id, quoted");
+      }
+    });
   }
 
   private checkRegions(partition: string | undefined, fleetShare: Share): TargetRegion[] {

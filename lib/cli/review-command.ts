@@ -1,0 +1,70 @@
+import { SdkAwsReader } from "../live/aws";
+import { DANGER_CATEGORIES, DangerCategory, DEFAULT_PRICES, reviewPlan, sourcesNeedingSizes } from "../review/plan-review";
+import { renderReviewMarkdown, renderReviewText } from "../report/review";
+import { FleetSpecError } from "../spec/errors";
+import { loadFleets } from "../spec/load";
+import { readJsonFile, writeFileAtomic } from "./files";
+import { CliIo, EXIT } from "./io";
+
+/** Options of `ami-fleet review`. */
+export interface ReviewOptions {
+  readonly plan: string;
+  readonly format?: "text" | "json" | "markdown";
+  readonly out?: string;
+  readonly allow: readonly string[];
+  readonly fleets?: string[];
+  readonly live?: boolean;
+  readonly liveRegion?: string;
+  readonly priceStorage: number;
+  readonly priceTransfer: number;
+}
+
+/**
+ * `ami-fleet review --plan plan.json`: a summary of a saved plan for a reviewer, danger first.
+ * Exit 0 nothing dangerous (or all allowed), 2 dangerous changes, 1 error.
+ */
+export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<number> {
+  const unknown = options.allow.filter((a) => !(DANGER_CATEGORIES as readonly string[]).includes(a));
+  if (unknown.length > 0) {
+    io.stderr.write(`ami-fleet review: --allow ${unknown.join(",")}: unknown category. Use ${DANGER_CATEGORIES.join(", ")}.\n`);
+    return EXIT.error;
+  }
+  const plan = readJsonFile(options.plan);
+
+  // The fleets' declared Organizations, when the fleet files are at hand.
+  let organizations: Record<string, { arn: string; memberAccounts?: readonly string[] }> = {};
+  try {
+    const fleets = loadFleets(options.fleets ?? ["fleets"]);
+    organizations = Object.fromEntries(fleets.filter((f) => f.organization).map((f) => [f.name, f.organization!]));
+  } catch (error) {
+    if (!(error instanceof FleetSpecError) || options.fleets) throw error instanceof FleetSpecError ? new Error(error.message) : error;
+  }
+
+  let sourceSizesGb: Record<string, number> = {};
+  if (options.live) {
+    const ids = sourcesNeedingSizes(plan);
+    if (ids.length > 0) {
+      const region = options.liveRegion ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? "us-east-1";
+      const images = await new SdkAwsReader().describeImages(region, { ImageIds: ids });
+      sourceSizesGb = Object.fromEntries(
+        images.map((i) => [i.ImageId!, (i.BlockDeviceMappings ?? []).reduce((s, m) => s + (m.Ebs?.VolumeSize ?? 0), 0)]),
+      );
+    }
+  }
+
+  const review = reviewPlan(plan, {
+    allow: options.allow as DangerCategory[],
+    organizations,
+    sourceSizesGb,
+    prices: { snapshotGbMonth: options.priceStorage, transferGb: options.priceTransfer },
+  });
+  const format = options.format ?? (io.stdout.isTTY ? "text" : "json");
+  const color = format === "text" && !options.out && io.stdout.isTTY === true && !io.env.NO_COLOR;
+  const rendered =
+    format === "json" ? `${JSON.stringify(review, null, 2)}\n` : format === "markdown" ? renderReviewMarkdown(review) : renderReviewText(review, { color });
+  if (options.out) writeFileAtomic(options.out, rendered);
+  else io.stdout.write(rendered);
+  return review.blocked ? EXIT.changes : EXIT.ok;
+}
+
+export const REVIEW_DEFAULT_PRICES = DEFAULT_PRICES;

@@ -1,0 +1,122 @@
+import { createColors } from "picocolors";
+import { PlanReview } from "../review/plan-review";
+
+const SYMBOL = { create: "+", replace: "±", destroy: "-", update: "~" } as const;
+
+interface Matrix {
+  fleet: string;
+  image: string;
+  cells: Map<string, string>;
+}
+
+function matrices(review: PlanReview): { regions: string[]; rows: Matrix[] } {
+  const regions = [...new Set(review.copies.map((c) => c.region))].sort();
+  const rows = new Map<string, Matrix>();
+  for (const copy of review.copies) {
+    const key = `${copy.fleet}\0${copy.image}`;
+    if (!rows.has(key)) rows.set(key, { fleet: copy.fleet, image: copy.image, cells: new Map() });
+    rows.get(key)!.cells.set(copy.region, SYMBOL[copy.action]);
+  }
+  return { regions, rows: [...rows.values()] };
+}
+
+function byPrincipal(review: PlanReview): { principal: string; action: string; where: string[] }[] {
+  const groups = new Map<string, { principal: string; action: string; where: string[] }>();
+  for (const p of review.permissions) {
+    const key = `${p.action}\0${p.principal}`;
+    if (!groups.has(key)) groups.set(key, { principal: p.principal, action: p.action, where: [] });
+    groups.get(key)!.where.push(`${p.image}@${p.region}`);
+  }
+  return [...groups.values()];
+}
+
+function counts(review: PlanReview): string {
+  const n = (action: string) => review.copies.filter((c) => c.action === action).length;
+  const grants = review.permissions.filter((p) => p.action === "grant").length;
+  const revokes = review.permissions.length - grants;
+  return `copies: ${n("create")} to create, ${n("replace")} to replace, ${n("destroy")} to destroy; launch permissions: ${grants} granted, ${revokes} revoked; KMS grants: ${review.grants.length}`;
+}
+
+function costLines(review: PlanReview): string[] {
+  const c = review.cost;
+  const lines = [
+    `snapshot storage: ${c.storageUsdPerMonth >= 0 ? "+" : ""}$${c.storageUsdPerMonth.toFixed(2)}/month (at most; snapshots bill used blocks) at $${c.prices.snapshotGbMonth}/GB-month` +
+      (c.storageByRegion.length ? ` [${c.storageByRegion.map((r) => `${r.region} ${r.gb >= 0 ? "+" : ""}${r.gb} GB`).join(", ")}]` : ""),
+    `cross-Region transfer: ${c.transferGb} GB once, $${c.transferUsd.toFixed(2)} at $${c.prices.transferGb}/GB`,
+  ];
+  if (c.unknownSizes.length > 0) lines.push(`sizes unknown for ${c.unknownSizes.join(", ")} (run review with --live to read them)`);
+  return lines;
+}
+
+/** Plain text for a terminal, danger first. */
+export function renderReviewText(review: PlanReview, options: { color: boolean }): string {
+  const c = createColors(options.color);
+  const out: string[] = [];
+  const blocking = review.dangers.filter((d) => !d.allowed);
+  if (review.dangers.length > 0) {
+    out.push(c.bold(c.red(`DANGER (${blocking.length} needing approval, ${review.dangers.length - blocking.length} allowed)`)));
+    for (const d of review.dangers) out.push(`  ${d.allowed ? c.dim("allowed") : c.red("BLOCKS ")} ${d.category.padEnd(20)} ${d.address}\n           ${d.message}`);
+    out.push("");
+  }
+  out.push(c.bold(counts(review)));
+  const { regions, rows } = matrices(review);
+  if (rows.length > 0) {
+    const width = Math.max(...rows.map((r) => `${r.fleet}/${r.image}`.length), 12);
+    out.push("", `${"".padEnd(width)}  ${regions.map((r) => r.padEnd(15)).join("")}`);
+    for (const row of rows) out.push(`${`${row.fleet}/${row.image}`.padEnd(width)}  ${regions.map((r) => (row.cells.get(r) ?? "").padEnd(15)).join("")}`);
+    out.push(c.dim("(+ create, ± replace, - destroy, ~ update in place)"));
+  }
+  const replaced = review.copies.filter((x) => x.action === "replace");
+  if (replaced.length > 0) {
+    out.push("", "replacements:");
+    for (const r of replaced) out.push(`  ${r.address}: forced by ${r.reasons.join(", ") || "(unknown)"}`);
+  }
+  const principals = byPrincipal(review);
+  if (principals.length > 0) {
+    out.push("", "launch permissions:");
+    for (const p of principals) out.push(`  ${p.action === "grant" ? "+" : "-"} ${p.principal}: ${p.where.join(", ")}`);
+  }
+  if (review.grants.length > 0) {
+    out.push("", "KMS grants:");
+    for (const g of review.grants) out.push(`  ${g.action === "grant" ? "+" : "-"} account ${g.account} on the key in ${g.region}`);
+  }
+  out.push("", "estimate:", ...costLines(review).map((l) => `  ${l}`));
+  out.push("", c.bold(review.blocked ? "review: dangerous changes need approval (exit 2)" : "review: nothing dangerous (exit 0)"));
+  return `${out.join("\n")}\n`;
+}
+
+/** Markdown for a pull-request comment. */
+export function renderReviewMarkdown(review: PlanReview): string {
+  const out: string[] = [];
+  out.push(`### ami-fleet plan review: ${review.blocked ? "⚠️ needs approval" : "✅ nothing dangerous"}`, "", counts(review), "");
+  if (review.dangers.length > 0) {
+    out.push("**Danger**", "", "| | Category | Resource | What happens |", "|---|---|---|---|");
+    for (const d of review.dangers) out.push(`| ${d.allowed ? "allowed" : "⛔"} | ${d.category} | \`${d.address}\` | ${d.message.replace(/\|/g, "\\|")} |`);
+    out.push("");
+  }
+  const { regions, rows } = matrices(review);
+  if (rows.length > 0) {
+    out.push("**Copies** (+ create, ± replace, - destroy, ~ update)", "", `| Fleet / image | ${regions.join(" | ")} |`, `|---|${regions.map(() => ":-:").join("|")}|`);
+    for (const row of rows) out.push(`| ${row.fleet} / ${row.image} | ${regions.map((r) => row.cells.get(r) ?? "").join(" | ")} |`);
+    out.push("");
+  }
+  const replaced = review.copies.filter((x) => x.action === "replace");
+  if (replaced.length > 0) {
+    out.push("**Replacements**", "");
+    for (const r of replaced) out.push(`- \`${r.address}\`: forced by ${r.reasons.map((x) => `\`${x}\``).join(", ") || "(unknown)"}`);
+    out.push("");
+  }
+  const principals = byPrincipal(review);
+  if (principals.length > 0) {
+    out.push("**Launch permissions**", "", "| | Principal | Copies |", "|---|---|---|");
+    for (const p of principals) out.push(`| ${p.action === "grant" ? "grant" : "revoke"} | ${p.principal} | ${p.where.join(", ")} |`);
+    out.push("");
+  }
+  if (review.grants.length > 0) {
+    out.push("**KMS grants**", "");
+    for (const g of review.grants) out.push(`- ${g.action} account ${g.account} on the key in ${g.region}`);
+    out.push("");
+  }
+  out.push("**Estimate**", "", ...costLines(review).map((l) => `- ${l}`), "");
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,376 @@
+import { MANAGEMENT_TAGS } from "../spec/fleet";
+import { KNOWN_REGIONS } from "../spec/regions";
+
+/**
+ * The review of a saved Terraform/OpenTofu plan (`tofu show -json plan.out`): what a reviewer of
+ * an AMI replication change must see, danger first. Pure: plan JSON and options in, a typed
+ * summary out; no I/O, no clock.
+ */
+
+/** Danger categories; `--allow` accepts them by name. */
+export const DANGER_CATEGORIES = ["destroy", "replace", "public", "unencrypted-shared", "outside-organization", "concurrency"] as const;
+export type DangerCategory = (typeof DANGER_CATEGORIES)[number];
+
+export type CopyAction = "create" | "replace" | "destroy" | "update";
+
+export interface CopyChange {
+  readonly address: string;
+  readonly fleet: string;
+  readonly image: string;
+  readonly region: string;
+  readonly action: CopyAction;
+  /** For a replacement: the arguments that force it. */
+  readonly reasons: readonly string[];
+  readonly sourceAmiId?: string;
+  readonly encrypted?: boolean;
+}
+
+export interface PermissionChange {
+  readonly address: string;
+  readonly fleet: string;
+  readonly image: string;
+  readonly region: string;
+  readonly principal: string;
+  readonly action: "grant" | "revoke";
+}
+
+export interface GrantChange {
+  readonly address: string;
+  readonly region: string;
+  readonly account: string;
+  readonly action: "grant" | "revoke";
+}
+
+export interface Danger {
+  readonly category: DangerCategory;
+  readonly address: string;
+  readonly message: string;
+  /** Accepted by --allow. */
+  readonly allowed: boolean;
+}
+
+/** Prices used by the estimate (USD); the review shows them and they can be overridden. */
+export interface Prices {
+  /** EBS snapshot storage, per GB-month. */
+  readonly snapshotGbMonth: number;
+  /** Inter-Region data transfer, per GB. */
+  readonly transferGb: number;
+}
+
+export const DEFAULT_PRICES: Prices = { snapshotGbMonth: 0.05, transferGb: 0.02 };
+
+export interface CostEstimate {
+  readonly prices: Prices;
+  /** Change in snapshot storage per Region, GB and USD per month (negative when copies go). */
+  readonly storageByRegion: readonly { readonly region: string; readonly gb: number; readonly usdPerMonth: number }[];
+  readonly storageUsdPerMonth: number;
+  /** One-time cross-Region transfer of the copies created. */
+  readonly transferGb: number;
+  readonly transferUsd: number;
+  /** Source AMIs whose size was not known (neither in the plan nor read with --live). */
+  readonly unknownSizes: readonly string[];
+}
+
+export interface PlanReview {
+  readonly version: 1;
+  readonly copies: readonly CopyChange[];
+  readonly permissions: readonly PermissionChange[];
+  readonly grants: readonly GrantChange[];
+  readonly dangers: readonly Danger[];
+  readonly cost: CostEstimate;
+  /** True when a danger is present that --allow did not accept. */
+  readonly blocked: boolean;
+}
+
+/** What the review knows besides the plan. */
+export interface ReviewContext {
+  /** Accepted danger categories. */
+  readonly allow?: readonly DangerCategory[];
+  readonly prices?: Prices;
+  /** Source AMI sizes in GB (sum of its EBS volumes), e.g. read with --live; the plan's data sources win. */
+  readonly sourceSizesGb?: Readonly<Record<string, number>>;
+  /** Per fleet: its owner's Organization, when the fleet declares one. */
+  readonly organizations?: Readonly<Record<string, { readonly arn: string; readonly memberAccounts?: readonly string[] }>>;
+  /** Copies one apply may start per destination Region before the review warns. @default 300 */
+  readonly maxConcurrentCopies?: number;
+}
+
+interface ResourceChange {
+  address: string;
+  mode?: string;
+  type: string;
+  name: string;
+  index?: unknown;
+  action_reason?: string;
+  change: { actions: string[]; before: any; after: any; replace_paths?: unknown[][] };
+}
+
+const REGION_PATTERN = KNOWN_REGIONS.map((r) => r.replace(/-/g, "\\-")).join("|");
+const PERMISSION_NAME = new RegExp(`^share_(.+)_(${REGION_PATTERN})_(accounts|organizations|ous|public)$`);
+const COPY_NAME = new RegExp(`^copy_(.+)_(${REGION_PATTERN})$`);
+
+/** Reviews a plan. Throws an Error naming what is wrong when the input is not a plan. */
+export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanReview {
+  const changes = planResourceChanges(plan);
+  const allow = new Set(context.allow ?? []);
+  const copies: CopyChange[] = [];
+  const permissions: PermissionChange[] = [];
+  const grants: GrantChange[] = [];
+  const dangers: Omit<Danger, "allowed">[] = [];
+
+  for (const rc of changes) {
+    if (rc.mode === "data") continue;
+    const action = actionOf(rc.change.actions);
+    if (action === undefined) continue;
+    const values = rc.change.after ?? rc.change.before ?? {};
+    const old = rc.change.before ?? {};
+    if (rc.type === "aws_ami_copy") {
+      const tags = { ...(old.tags ?? {}), ...(values.tags ?? {}) };
+      const parsed = COPY_NAME.exec(rc.name);
+      const copy: CopyChange = {
+        address: rc.address,
+        fleet: tags[MANAGEMENT_TAGS.fleet] ?? "(unknown fleet)",
+        image: tags[MANAGEMENT_TAGS.image] ?? parsed?.[1] ?? rc.name,
+        region: values.region ?? parsed?.[2] ?? "(unknown)",
+        action,
+        reasons: action === "replace" ? replaceReasons(rc) : [],
+        sourceAmiId: rc.change.after?.source_ami_id ?? undefined,
+        encrypted: rc.change.after?.encrypted ?? undefined,
+      };
+      copies.push(copy);
+      if (action === "destroy") {
+        dangers.push({ category: "destroy", address: rc.address, message: `destroys copy ${old.id ?? ""} of image ${copy.image} in ${copy.region}: instances and launch templates using it can no longer launch`.replace("  ", " ") });
+      } else if (action === "replace") {
+        dangers.push({ category: "replace", address: rc.address, message: `replaces copy ${old.id ?? ""} of image ${copy.image} in ${copy.region} (${copy.reasons.join(", ") || "forced"}): the old AMI is deregistered after the new one exists`.replace("  ", " ") });
+      }
+    } else if (rc.type === "aws_ami_launch_permission") {
+      if (action === "update") continue;
+      const parsed = PERMISSION_NAME.exec(rc.name);
+      const principal = principalOf(values);
+      const sides: ("grant" | "revoke")[] = action === "create" ? ["grant"] : action === "destroy" ? ["revoke"] : [];
+      // A replaced permission follows its replaced copy: neither granted nor revoked in effect.
+      for (const side of sides) {
+        const change: PermissionChange = {
+          address: rc.address,
+          fleet: "",
+          image: parsed?.[1] ?? "(unknown)",
+          region: values.region ?? parsed?.[2] ?? "(unknown)",
+          principal,
+          action: side,
+        };
+        permissions.push(change);
+        if (side === "grant" && values.group === "all") {
+          dangers.push({ category: "public", address: rc.address, message: `makes image ${change.image} in ${change.region} PUBLIC: every AWS account can launch it` });
+        }
+      }
+    } else if (rc.type === "aws_kms_grant") {
+      const account = /iam::(\d{12}):/.exec(values.grantee_principal ?? "")?.[1] ?? values.grantee_principal ?? "(unknown)";
+      if (action === "create" || action === "destroy") {
+        grants.push({ address: rc.address, region: values.region ?? "(unknown)", account, action: action === "create" ? "grant" : "revoke" });
+      }
+    }
+  }
+
+  // Fleet names for permissions come from their copies (same image and Region).
+  const fleetOfCopy = new Map(copies.map((c) => [`${c.image}\0${c.region}`, c.fleet]));
+  const fleetOfImage = new Map(copies.map((c) => [c.image, c.fleet]));
+  const stateFleets = fleetsFromState(plan);
+  const fleetName = (image: string, region: string) =>
+    fleetOfCopy.get(`${image}\0${region}`) ?? fleetOfImage.get(image) ?? stateFleets.get(image) ?? stateFleets.values().next().value ?? "(unknown fleet)";
+  const namedPermissions = permissions.map((p) => ({ ...p, fleet: fleetName(p.image, p.region) }));
+
+  // Unencrypted copies that are shared: the fleet does not ask for encryption where it shares.
+  const sharedCopies = new Set(sharedCopyKeys(plan, namedPermissions));
+  for (const copy of copies) {
+    if ((copy.action === "create" || copy.action === "replace") && copy.encrypted !== true && sharedCopies.has(`${copy.image}\0${copy.region}`)) {
+      dangers.push({
+        category: "unencrypted-shared",
+        address: copy.address,
+        message: `copy of image ${copy.image} in ${copy.region} is shared but not encrypted by the fleet (it keeps its source's encryption)`,
+      });
+    }
+  }
+
+  for (const permission of namedPermissions.filter((p) => p.action === "grant")) {
+    const org = context.organizations?.[permission.fleet];
+    const outside = org && outsideOrganization(permission.principal, org);
+    if (outside) dangers.push({ category: "outside-organization", address: permission.address, message: `grants ${permission.principal} in ${permission.region}: ${outside}` });
+  }
+
+  const perRegion = new Map<string, number>();
+  for (const copy of copies) if (copy.action === "create" || copy.action === "replace") perRegion.set(copy.region, (perRegion.get(copy.region) ?? 0) + 1);
+  const limit = context.maxConcurrentCopies ?? 300;
+  for (const [region, count] of perRegion) {
+    if (count > limit) {
+      dangers.push({ category: "concurrency", address: region, message: `starts ${count} copies in ${region}; a destination Region runs at most ${limit} at once (apply in batches, e.g. -parallelism)` });
+    }
+  }
+
+  const allowedDangers = dangers.map((d) => ({ ...d, allowed: allow.has(d.category) }));
+  return {
+    version: 1,
+    copies: sortBy(copies, (c) => `${c.fleet}\0${c.image}\0${c.region}`),
+    permissions: sortBy(namedPermissions, (p) => `${p.fleet}\0${p.image}\0${p.region}\0${p.principal}`),
+    grants: sortBy(grants, (g) => `${g.region}\0${g.account}`),
+    dangers: sortBy(allowedDangers, (d) => `${DANGER_CATEGORIES.indexOf(d.category)}\0${d.address}`),
+    cost: estimateCost(plan, copies, context),
+    blocked: allowedDangers.some((d) => !d.allowed),
+  };
+}
+
+/** Source AMI ids a plan's copies need sizes for, and which of them the plan itself lacks. */
+export function sourcesNeedingSizes(plan: unknown): string[] {
+  const known = sourceSizesInPlan(plan);
+  const ids = new Set<string>();
+  for (const rc of planResourceChanges(plan)) {
+    const id = rc.type === "aws_ami_copy" ? rc.change.after?.source_ami_id : undefined;
+    if (typeof id === "string" && !(id in known)) ids.add(id);
+  }
+  return [...ids].sort();
+}
+
+function planResourceChanges(plan: unknown): ResourceChange[] {
+  const p = plan as { format_version?: unknown; resource_changes?: unknown };
+  if (!p || typeof p !== "object" || typeof p.format_version !== "string") {
+    throw new Error("not a plan in JSON: expected the output of `tofu show -json plan.out` (or `terraform show -json`)");
+  }
+  return Array.isArray(p.resource_changes) ? (p.resource_changes as ResourceChange[]) : [];
+}
+
+function actionOf(actions: string[]): CopyAction | undefined {
+  const key = [...actions].sort().join("+");
+  switch (key) {
+    case "create":
+      return "create";
+    case "delete":
+      return "destroy";
+    case "create+delete":
+      return "replace";
+    case "update":
+      return "update";
+    default:
+      return undefined; // no-op, read, forget
+  }
+}
+
+function replaceReasons(rc: ResourceChange): string[] {
+  const paths = (rc.change.replace_paths ?? []).map((p) => p.map(String).join("."));
+  if (paths.length > 0) return paths.sort();
+  if (rc.action_reason === "replace_by_request") return ["-replace requested"];
+  // Older plans lack replace_paths: the arguments that force a new copy and differ.
+  const forcing = ["name", "source_ami_id", "source_ami_region", "encrypted", "kms_key_id", "region", "destination_outpost_arn"];
+  return forcing.filter((k) => JSON.stringify(rc.change.before?.[k]) !== JSON.stringify(rc.change.after?.[k]));
+}
+
+function principalOf(values: any): string {
+  if (values.group === "all") return "public (group all)";
+  if (values.account_id) return `account ${values.account_id}`;
+  if (values.organization_arn) return `organization ${values.organization_arn}`;
+  if (values.organizational_unit_arn) return `organizational-unit ${values.organizational_unit_arn}`;
+  return "(unknown principal)";
+}
+
+function outsideOrganization(principal: string, org: { arn: string; memberAccounts?: readonly string[] }): string | undefined {
+  const orgId = /organization\/(o-[a-z0-9]+)/.exec(org.arn)?.[1];
+  const [kind, value] = principal.split(" ");
+  if (kind === "organization" && value !== org.arn) return `another Organization than the fleet's (${org.arn})`;
+  if (kind === "organizational-unit" && orgId && !value.includes(`/${orgId}/`)) return `an OU of another Organization than the fleet's (${orgId})`;
+  if (kind === "account" && org.memberAccounts && !org.memberAccounts.includes(value)) return `not a member account of ${orgId ?? org.arn}`;
+  if (kind === "public") return `everyone, outside ${orgId ?? org.arn}`;
+  return undefined;
+}
+
+/** `${image}\0${region}` of copies that have, or will have, a launch permission for someone. */
+function sharedCopyKeys(plan: unknown, permissions: readonly PermissionChange[]): string[] {
+  const keys = permissions.filter((p) => p.action === "grant").map((p) => `${p.image}\0${p.region}`);
+  for (const r of plannedResources(plan)) {
+    if (r.type !== "aws_ami_launch_permission") continue;
+    const parsed = PERMISSION_NAME.exec(r.name);
+    if (parsed) keys.push(`${parsed[1]}\0${parsed[2]}`);
+  }
+  return keys;
+}
+
+function plannedResources(plan: unknown): { type: string; name: string; values: any; mode?: string }[] {
+  const out: { type: string; name: string; values: any; mode?: string }[] = [];
+  const walk = (module: any) => {
+    if (!module) return;
+    for (const r of module.resources ?? []) out.push(r);
+    for (const child of module.child_modules ?? []) walk(child);
+  };
+  walk((plan as any)?.planned_values?.root_module);
+  return out;
+}
+
+function fleetsFromState(plan: unknown): Map<string, string> {
+  const map = new Map<string, string>();
+  const walk = (module: any) => {
+    if (!module) return;
+    for (const r of module.resources ?? []) {
+      const tags = r.values?.tags ?? {};
+      if (r.type === "aws_ami_copy" && tags[MANAGEMENT_TAGS.fleet]) map.set(tags[MANAGEMENT_TAGS.image], tags[MANAGEMENT_TAGS.fleet]);
+    }
+    for (const child of module.child_modules ?? []) walk(child);
+  };
+  walk((plan as any)?.prior_state?.values?.root_module);
+  walk((plan as any)?.planned_values?.root_module);
+  return map;
+}
+
+/** Source AMI sizes (GB) from the data.aws_ami sources the plan read. */
+function sourceSizesInPlan(plan: unknown): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  const walk = (module: any) => {
+    if (!module) return;
+    for (const r of module.resources ?? []) {
+      if (r.mode !== "data" || r.type !== "aws_ami" || !r.values?.id) continue;
+      const gb = (r.values.block_device_mappings ?? []).reduce((sum: number, m: any) => sum + Number(m?.ebs?.volume_size ?? 0), 0);
+      if (gb > 0) sizes[r.values.id] = gb;
+    }
+    for (const child of module.child_modules ?? []) walk(child);
+  };
+  walk((plan as any)?.prior_state?.values?.root_module);
+  return sizes;
+}
+
+function estimateCost(plan: unknown, copies: readonly CopyChange[], context: ReviewContext): CostEstimate {
+  const prices = context.prices ?? DEFAULT_PRICES;
+  const sizes = { ...(context.sourceSizesGb ?? {}), ...sourceSizesInPlan(plan) };
+  const unknown = new Set<string>();
+  const storage = new Map<string, number>();
+  let transferGb = 0;
+  const beforeSizes = new Map<string, number>();
+  for (const rc of planResourceChanges(plan)) {
+    if (rc.type === "aws_ami_copy" && rc.change.before?.source_ami_id) beforeSizes.set(rc.address, sizes[rc.change.before.source_ami_id] ?? NaN);
+  }
+  for (const copy of copies) {
+    const size = copy.sourceAmiId ? sizes[copy.sourceAmiId] : undefined;
+    if (copy.action === "create" || copy.action === "replace") {
+      if (size === undefined) {
+        unknown.add(copy.sourceAmiId ?? `(source of ${copy.address})`);
+        continue;
+      }
+      transferGb += size; // a cross-Region copy is always a full copy
+      if (copy.action === "create") storage.set(copy.region, (storage.get(copy.region) ?? 0) + size);
+    } else if (copy.action === "destroy") {
+      const old = beforeSizes.get(copy.address);
+      if (old !== undefined && !Number.isNaN(old)) storage.set(copy.region, (storage.get(copy.region) ?? 0) - old);
+    }
+  }
+  const round = (n: number) => Math.round(n * 100) / 100;
+  const storageByRegion = [...storage]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([region, gb]) => ({ region, gb, usdPerMonth: round(gb * prices.snapshotGbMonth) }));
+  return {
+    prices,
+    storageByRegion,
+    storageUsdPerMonth: round(storageByRegion.reduce((s, r) => s + r.gb, 0) * prices.snapshotGbMonth),
+    transferGb,
+    transferUsd: round(transferGb * prices.transferGb),
+    unknownSizes: [...unknown].sort(),
+  };
+}
+
+function sortBy<T>(items: T[], key: (item: T) => string): T[] {
+  return [...items].sort((a, b) => key(a).localeCompare(key(b)));
+}
