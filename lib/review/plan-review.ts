@@ -355,6 +355,7 @@ function estimateCost(plan: unknown, copies: readonly CopyChange[], context: Rev
     } else if (copy.action === "destroy") {
       const old = beforeSizes.get(copy.address);
       if (old !== undefined && !Number.isNaN(old)) storage.set(copy.region, (storage.get(copy.region) ?? 0) - old);
+      else unknown.add(sourceOfDestroyed(plan, copy.address) ?? `(source of ${copy.address})`);
     }
   }
   const round = (n: number) => Math.round(n * 100) / 100;
@@ -369,6 +370,10 @@ function estimateCost(plan: unknown, copies: readonly CopyChange[], context: Rev
     transferUsd: round(transferGb * prices.transferGb),
     unknownSizes: [...unknown].sort(),
   };
+}
+
+function sourceOfDestroyed(plan: unknown, address: string): string | undefined {
+  return planResourceChanges(plan).find((rc) => rc.address === address)?.change.before?.source_ami_id;
 }
 
 function sortBy<T>(items: T[], key: (item: T) => string): T[] {
