@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
+import * as os from "os";
 import * as path from "path";
 import { PROJECT_ROOT } from "./cli";
 
@@ -32,19 +33,23 @@ export async function startMoto(options: { patched?: boolean } = {}): Promise<Mo
   if (!fs.existsSync(PYTHON)) throw new Error("no .venv: run `bash scripts/ensure-venv.sh` (npm test does)");
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
+  // moto logs every request: to a file, not a pipe, so a parent blocked in spawnSync never
+  // stalls the emulator on a full pipe.
+  const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-moto-")), "moto.log");
+  const log = fs.openSync(logFile, "w");
   const child: ChildProcess = spawn(PYTHON, [path.join(PROJECT_ROOT, "emulator", "moto_patches.py"), "-H", "127.0.0.1", "-p", String(port)], {
     env: {
       ...process.env,
       MOTO_EC2_LOAD_DEFAULT_AMIS: "false",
       AMI_FLEET_MOTO_PATCHES: options.patched === false ? "off" : "on",
     },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", log, log],
   });
-  let stderr = "";
-  child.stderr!.on("data", (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  fs.closeSync(log);
+  const logTail = () => fs.readFileSync(logFile, "utf8").slice(-4000);
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited: ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`moto_server exited: ${logTail()}`);
     try {
       const response = await fetch(`${endpoint}/moto-api/data.json`);
       if (response.ok) break;
@@ -53,7 +58,7 @@ export async function startMoto(options: { patched?: boolean } = {}): Promise<Mo
     }
     if (Date.now() > deadline) {
       child.kill();
-      throw new Error(`moto_server did not start in 30 s: ${stderr}`);
+      throw new Error(`moto_server did not start in 30 s: ${logTail()}`);
     }
     await new Promise((r) => setTimeout(r, 150));
   }
@@ -68,6 +73,7 @@ export async function startMoto(options: { patched?: boolean } = {}): Promise<Mo
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
       await exited;
+      fs.rmSync(path.dirname(logFile), { recursive: true, force: true });
     },
   };
 }

@@ -1,8 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { reconcileCommand } from "./reconcile-command";
 import { showCommand } from "./show-command";
-import { REVIEW_DEFAULT_PRICES, reviewCommand } from "./review-command";
-import { DANGER_CATEGORIES } from "../review/plan-review";
+import { reviewCommand } from "./review-command";
+import { DANGER_CATEGORIES, DEFAULT_PRICES } from "../review/plan-review";
 import { fleetJsonSchema } from "../spec/schema";
 import { DEFAULT_FLEET_DIR } from "../spec/load";
 import { CliIo, EXIT } from "./io";
@@ -85,8 +85,8 @@ function registerReview(program: Command, io: CliIo, setExit: (code: number) => 
     .option("--fleets <paths...>", "fleet files, for the declared Organization (default: fleets/ when present)")
     .option("--live", "read source image sizes with DescribeImages when the plan lacks them")
     .option("--live-region <region>", "Region of the source images for --live (default: AWS_REGION)")
-    .option("--price-storage <usd>", "snapshot storage price per GB-month", nonNegative, REVIEW_DEFAULT_PRICES.snapshotGbMonth)
-    .option("--price-transfer <usd>", "inter-Region transfer price per GB", nonNegative, REVIEW_DEFAULT_PRICES.transferGb)
+    .option("--price-storage <usd>", "snapshot storage price per GB-month", nonNegative, DEFAULT_PRICES.snapshotGbMonth)
+    .option("--price-transfer <usd>", "inter-Region transfer price per GB", nonNegative, DEFAULT_PRICES.transferGb)
     .action(async (options) => {
       setExit(await reviewCommand(options, io));
     });

@@ -1,5 +1,5 @@
 import { SdkAwsReader } from "../live/aws";
-import { DANGER_CATEGORIES, DangerCategory, DEFAULT_PRICES, reviewPlan, sourcesNeedingSizes } from "../review/plan-review";
+import { DANGER_CATEGORIES, DangerCategory, reviewPlan, sourcesNeedingSizes } from "../review/plan-review";
 import { renderReviewMarkdown, renderReviewText } from "../report/review";
 import { FleetSpecError } from "../spec/errors";
 import { loadFleets } from "../spec/load";
@@ -66,5 +66,3 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
   else io.stdout.write(rendered);
   return review.blocked ? EXIT.changes : EXIT.ok;
 }
-
-export const REVIEW_DEFAULT_PRICES = DEFAULT_PRICES;
