@@ -6,5 +6,8 @@ cd "$root"
 if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
   exit 0
 fi
-echo "ensure-node-modules: npm ci" >&2
-npm ci --no-audit --no-fund --loglevel=error >&2
+echo "ensure-node-modules: installing the npm packages of package-lock.json" >&2
+# Not `npm ci`: npm 10+ writes lockfiles without other platforms' optional bindings (here
+# @unrs/resolver-binding-*, through jest) and then refuses them as out of sync. `npm install
+# --no-save` installs the locked versions and leaves package.json and the lockfile untouched.
+npm install --no-save --no-audit --no-fund --loglevel=error >&2

@@ -90,22 +90,22 @@ export class SdkAwsReader implements AwsReader {
   }
 
   private ec2Client(region: string): EC2Client {
-    let client = this.ec2.get(region);
-    if (!client) {
-      client = new EC2Client({ region, maxAttempts: this.options.maxAttempts });
-      this.ec2.set(region, client);
-    }
-    return client;
+    return clientIn(this.ec2, region, () => new EC2Client({ region, maxAttempts: this.options.maxAttempts }));
   }
 
   private ssmClient(region: string): SSMClient {
-    let client = this.ssm.get(region);
-    if (!client) {
-      client = new SSMClient({ region, maxAttempts: this.options.maxAttempts });
-      this.ssm.set(region, client);
-    }
-    return client;
+    return clientIn(this.ssm, region, () => new SSMClient({ region, maxAttempts: this.options.maxAttempts }));
   }
+}
+
+/** The client of a Region, created once. */
+function clientIn<T>(clients: Map<string, T>, region: string, create: () => T): T {
+  let client = clients.get(region);
+  if (!client) {
+    client = create();
+    clients.set(region, client);
+  }
+  return client;
 }
 
 /** A short, single-line description of an SDK error, e.g. `UnauthorizedOperation: You are not authorized...`. */

@@ -27,6 +27,24 @@ const LOOKUP_OWNER = /^(?:self|amazon|aws-marketplace|aws-backup-vault|\d{12})$/
 const KMS_KEY_ARN = /^arn:([a-z-]+):kms:([a-z0-9-]+):(\d{12}):key\/([A-Za-z0-9-]+)$/;
 const ORGANIZATION_ARN = /^arn:([a-z-]+):organizations::(\d{12}):organization\/o-[a-z0-9]{10,32}$/;
 const OU_ARN = /^arn:([a-z-]+):organizations::(\d{12}):ou\/o-[a-z0-9]{10,32}\/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
+interface ArnFormat {
+  readonly pattern: RegExp;
+  readonly what: string;
+  readonly short: string;
+  readonly example: string;
+}
+const ORGANIZATION_ARN_FORMAT: ArnFormat = {
+  pattern: ORGANIZATION_ARN,
+  what: "an Organization ARN",
+  short: "Organization ARN",
+  example: "arn:aws:organizations::111122223333:organization/o-abc123def4",
+};
+const OU_ARN_FORMAT: ArnFormat = {
+  pattern: OU_ARN,
+  what: "an organizational unit ARN",
+  short: "OU ARN",
+  example: "arn:aws:organizations::111122223333:ou/o-abc123def4/ou-ab12-cd34ef56",
+};
 const RFC3339_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?Z$/;
 const AMI_NAME = /^[A-Za-z0-9()[\]. /\-'@_]{3,128}$/;
 /** A stand-in for a source AMI id not known before plan: the longest form, to check name length. */
@@ -249,40 +267,12 @@ class FleetChecker {
         this.add(`${path}.accounts[${index}]`, `"${account}" is not an account id`, "Use the 12-digit AWS account id, quoted");
       }
     });
-    organizationArns.forEach((arn) => {
-      const index = share!.organizationArns!.indexOf(arn);
-      const match = ORGANIZATION_ARN.exec(arn);
-      if (!match) {
-        this.add(
-          `${path}.organizationArns[${index}]`,
-          `"${arn}" is not an Organization ARN`,
-          "Use the form arn:aws:organizations::111122223333:organization/o-abc123def4",
-        );
-      } else if (partition && match[1] !== partition) {
-        this.add(
-          `${path}.organizationArns[${index}]`,
-          `Organization ARN is in partition ${match[1]}, the fleet is in ${partition}`,
-          `Use an Organization of partition ${partition}`,
-        );
-      }
-    });
-    organizationalUnitArns.forEach((arn) => {
-      const index = share!.organizationalUnitArns!.indexOf(arn);
-      const match = OU_ARN.exec(arn);
-      if (!match) {
-        this.add(
-          `${path}.organizationalUnitArns[${index}]`,
-          `"${arn}" is not an organizational unit ARN`,
-          "Use the form arn:aws:organizations::111122223333:ou/o-abc123def4/ou-ab12-cd34ef56",
-        );
-      } else if (partition && match[1] !== partition) {
-        this.add(
-          `${path}.organizationalUnitArns[${index}]`,
-          `OU ARN is in partition ${match[1]}, the fleet is in ${partition}`,
-          `Use an OU of partition ${partition}`,
-        );
-      }
-    });
+    (share?.organizationArns ?? []).forEach((arn, index) =>
+      this.checkOrganizationsArn(arn, `${path}.organizationArns[${index}]`, ORGANIZATION_ARN_FORMAT, partition),
+    );
+    (share?.organizationalUnitArns ?? []).forEach((arn, index) =>
+      this.checkOrganizationsArn(arn, `${path}.organizationalUnitArns[${index}]`, OU_ARN_FORMAT, partition),
+    );
     const isPublic = share?.public === true;
     if (isPublic && share?.acknowledgePublic !== true) {
       this.add(
@@ -292,6 +282,16 @@ class FleetChecker {
       );
     }
     return { accounts, organizationArns, organizationalUnitArns, public: isPublic };
+  }
+
+  /** An Organizations ARN: its form, and that it lives in the fleet's partition. */
+  private checkOrganizationsArn(arn: string, path: string, format: ArnFormat, partition: string | undefined): void {
+    const match = format.pattern.exec(arn);
+    if (!match) {
+      this.add(path, `"${arn}" is not ${format.what}`, `Use the form ${format.example}`);
+    } else if (partition && match[1] !== partition) {
+      this.add(path, `${format.short} is in partition ${match[1]}, the fleet is in ${partition}`, `Use one of partition ${partition}`);
+    }
   }
 
   private uniqueList(values: readonly string[] | undefined, path: string): string[] {
@@ -306,12 +306,7 @@ class FleetChecker {
   private checkOrganization(partition: string | undefined): void {
     const org = this.spec.organization;
     if (!org) return;
-    const match = ORGANIZATION_ARN.exec(org.arn);
-    if (!match) {
-      this.add("organization.arn", `"${org.arn}" is not an Organization ARN`, "Use the form arn:aws:organizations::111122223333:organization/o-abc123def4");
-    } else if (partition && match[1] !== partition) {
-      this.add("organization.arn", `Organization ARN is in partition ${match[1]}, the fleet is in ${partition}`, `Use an Organization of partition ${partition}`);
-    }
+    this.checkOrganizationsArn(org.arn, "organization.arn", ORGANIZATION_ARN_FORMAT, partition);
     (org.memberAccounts ?? []).forEach((account, index) => {
       if (!ACCOUNT_ID.test(account)) {
         this.add(`organization.memberAccounts[${index}]`, `"${account}" is not an account id`, "Use the 12-digit AWS account id, quoted");
