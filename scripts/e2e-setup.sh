@@ -30,8 +30,15 @@ command -v go >/dev/null || { log "go is not installed: install Go 1.26+ and run
 export GOFLAGS="${GOFLAGS:-} -trimpath"
 export CGO_ENABLED=0
 
-timed() { # timed LABEL cmd...: runs cmd, logs wall time and peak RSS
+timed() { # timed LABEL cmd...: runs cmd, logs wall time and peak RSS (with GNU time when present)
   local label=$1; shift
+  if [ ! -x /usr/bin/time ]; then
+    local started=$SECONDS
+    "$@"
+    log "$label: $((SECONDS - started))s wall"
+    printf '%s\t%s\t%s\n' "$label" "$((SECONDS - started))" "?" >>"$toolchain/build-figures.tsv"
+    return
+  fi
   local stats; stats=$(mktemp)
   /usr/bin/time -f '%e %M' -o "$stats" "$@"
   read -r secs kib <"$stats"; rm -f "$stats"
@@ -39,44 +46,40 @@ timed() { # timed LABEL cmd...: runs cmd, logs wall time and peak RSS
   printf '%s\t%s\t%s\n' "$label" "$secs" "$((kib / 1024))" >>"$toolchain/build-figures.tsv"
 }
 
+# build_from_wrapper MODULE VERSION PACKAGE OUTPUT LDFLAGS: builds PACKAGE of MODULE@VERSION from a
+# wrapper module that requires it and repeats its replace and godebug lines (`go install` refuses
+# modules with replace directives, and a wrapper's build uses only its own).
+build_from_wrapper() {
+  local module=$1 version=$2 package=$3 output=$4 ldflags=$5
+  local work; work=$(mktemp -d)
+  ( cd "$work"
+    local gomod
+    printf 'module ami-fleet/toolchain-build\n\ngo 1.26.3\n' >go.mod
+    gomod=$(go mod download -json "$module@$version" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+    [ -n "$gomod" ] || { log "cannot download $module@$version from the Go module proxy"; exit 1; }
+    go mod edit -require="$module@$version"
+    awk '/^replace \(/{b=1;next} b&&/^\)/{b=0;next} b{print "replace " $0} /^replace [^(]/{print} /^godebug /{print}' "$gomod" >>go.mod
+    GOFLAGS="$GOFLAGS -mod=mod" go get "$package@$version" 2>&1 | grep -v '^go: downloading' | tail -3 >&2
+    timed "$(basename "$package") $version build" go build -p "$jobs" -ldflags="-s -w $ldflags" -o "$output.tmp" "$package"
+    mv "$output.tmp" "$output" )
+  local status=$?
+  rm -rf "$work"
+  return $status
+}
+
 mkdir -p "$toolchain/bin" "$provider_dir"
 
 if [ ! -x "$tofu_bin" ]; then
   log "building OpenTofu $TOFU_VERSION (once per machine)"
-  work=$(mktemp -d)
-  # From 1.7 OpenTofu's go.mod has replace directives, so `go install` refuses: build it from a
-  # wrapper module that requires it and repeats those replace lines.
-  ( cd "$work"
-    printf 'module ami-fleet/tofu-build\n\ngo 1.26\n' >go.mod
-    go mod download -json "github.com/opentofu/opentofu@v$TOFU_VERSION" >dl.json
-    gomod=$(sed -n 's/.*"GoMod": "\(.*\)".*/\1/p' dl.json)
-    go mod edit -require="github.com/opentofu/opentofu@v$TOFU_VERSION"
-    awk '/^replace \(/{b=1;next} b&&/^\)/{b=0;next} b{print "replace " $0} /^replace [^(]/{print}' "$gomod" >>go.mod
-    cp "$gomod" upstream.mod
-    # The wrapper must resolve the same dependency versions as upstream.
-    go mod download -json "github.com/opentofu/opentofu@v$TOFU_VERSION" >/dev/null
-    GOFLAGS="$GOFLAGS -mod=mod" go get "github.com/opentofu/opentofu/cmd/tofu@v$TOFU_VERSION" 2>&1 | tail -3 >&2
-    timed "tofu $TOFU_VERSION build" go build -p "$jobs" -ldflags='-s -w' -o "$tofu_bin.tmp" github.com/opentofu/opentofu/cmd/tofu
-    mv "$tofu_bin.tmp" "$tofu_bin" )
-  rm -rf "$work"
+  build_from_wrapper github.com/opentofu/opentofu "v$TOFU_VERSION" github.com/opentofu/opentofu/cmd/tofu \
+    "$tofu_bin" "-X github.com/opentofu/opentofu/version.dev=no"
 fi
 
 if [ ! -x "$provider_bin" ]; then
-  log "building terraform-provider-aws $AWS_PROVIDER_VERSION ($AWS_PROVIDER_MODULE_VERSION); a cold build takes long"
-  work=$(mktemp -d)
-  ( cd "$work"
-    printf 'module ami-fleet/aws-provider-build\n\ngo 1.26.3\n' >go.mod
-    go mod download -json "github.com/hashicorp/terraform-provider-aws@$AWS_PROVIDER_MODULE_VERSION" >dl.json
-    gomod=$(sed -n 's/.*"GoMod": "\(.*\)".*/\1/p' dl.json)
-    go mod edit -require="github.com/hashicorp/terraform-provider-aws@$AWS_PROVIDER_MODULE_VERSION"
-    # Repeat the provider's replace and godebug lines: a wrapper module's build uses its own.
-    awk '/^replace \(/{b=1;next} b&&/^\)/{b=0;next} b{print "replace " $0} /^replace [^(]/{print} /^godebug /{print}' "$gomod" >>go.mod
-    GOFLAGS="$GOFLAGS -mod=mod" go get "github.com/hashicorp/terraform-provider-aws@$AWS_PROVIDER_MODULE_VERSION" 2>&1 | tail -3 >&2
-    timed "aws provider $AWS_PROVIDER_VERSION build" go build -p "$jobs" \
-      -ldflags="-s -w -X github.com/hashicorp/terraform-provider-aws/version.ProviderVersion=$AWS_PROVIDER_VERSION" \
-      -o "$provider_bin.tmp" github.com/hashicorp/terraform-provider-aws
-    mv "$provider_bin.tmp" "$provider_bin" )
-  rm -rf "$work"
+  log "building terraform-provider-aws $AWS_PROVIDER_VERSION ($AWS_PROVIDER_MODULE_VERSION); a cold build takes about 25 minutes on 2 cores"
+  build_from_wrapper github.com/hashicorp/terraform-provider-aws "$AWS_PROVIDER_MODULE_VERSION" \
+    github.com/hashicorp/terraform-provider-aws "$provider_bin" \
+    "-X github.com/hashicorp/terraform-provider-aws/version.ProviderVersion=$AWS_PROVIDER_VERSION"
   log "provider binary: $(du -h "$provider_bin" | cut -f1)"
 fi
 
