@@ -201,3 +201,64 @@ it("synthesizes, plans, applies, reconciles and re-plans a fleet with the real O
   const afterReplace = await reconcile(fleetFile);
   expect(findingSummary(afterReplace.report).filter((f) => !f.startsWith("extra-permission"))).toEqual([]);
 });
+
+it("encrypts copies with each Region's key and grants the recipients, with the real provider", async () => {
+  const { KMSClient, CreateKeyCommand, ListGrantsCommand } = await import("@aws-sdk/client-kms");
+  const { DescribeSnapshotsCommand } = await import("@aws-sdk/client-ec2");
+  const kms = (region: string) =>
+    new KMSClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  const keys: Record<string, string> = {};
+  for (const region of ["eu-west-1", "us-west-2"]) {
+    keys[region] = (await kms(region).send(new CreateKeyCommand({ Description: `ami-fleet e2e ${region}` }))).KeyMetadata!.Arn!;
+  }
+  const source = await ec2.registerSource("us-east-1", "vault-e2e");
+  const fleetDir = path.join(work, "vault-fleets");
+  fs.mkdirSync(fleetDir);
+  const fleetFile = path.join(fleetDir, "vault.yaml");
+  const doc: any = {
+    name: "vault",
+    source: { region: "us-east-1", images: [{ key: "base", amiId: source }] },
+    regions: Object.entries(keys).map(([region, kmsKeyId]) => ({ region, kmsKeyId })),
+    encryption: { encrypted: true },
+    share: { accounts: [A1] },
+  };
+  fs.writeFileSync(fleetFile, stringify(doc));
+  const out = path.join(work, "vault.out");
+  const stackDir = path.join(out, "stacks", "vault");
+  const env = moto.env;
+
+  timed("synth", () => synth([fleetDir], out));
+  timed("init", () => tofuOk(toolchain, stackDir, ["init", "-no-color"], env));
+  timed("apply", () => tofuOk(toolchain, stackDir, ["apply", "-no-color", "-auto-approve"], env));
+
+  const outputs = JSON.parse(tofuOk(toolchain, stackDir, ["output", "-json"], env).stdout);
+  for (const [region, key] of Object.entries(keys)) {
+    const id = outputs["copies_base"].value[region];
+    const [image] = (await ec2.in(region).send(new DescribeImagesCommand({ ImageIds: [id] }))).Images!;
+    const snapshotId = image.BlockDeviceMappings![0].Ebs!.SnapshotId!;
+    const [snapshot] = (await ec2.in(region).send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots!;
+    expect({ encrypted: snapshot.Encrypted, key: snapshot.KmsKeyId }).toEqual({ encrypted: true, key });
+    const grants = (await kms(region).send(new ListGrantsCommand({ KeyId: key }))).Grants!;
+    expect(grants.map((g) => ({ grantee: g.GranteePrincipal, operations: [...(g.Operations ?? [])].sort() }))).toEqual([
+      {
+        grantee: `arn:aws:iam::${A1}:root`,
+        operations: ["CreateGrant", "Decrypt", "DescribeKey", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo"],
+      },
+    ]);
+  }
+  const inSync = await reconcile(fleetFile);
+  expect({ code: inSync.code, findings: findingSummary(inSync.report), errors: inSync.report.errors }).toEqual({ code: 0, findings: [], errors: [] });
+
+  // Rotating a Region's key in the file: the copy there no longer matches, and the plan replaces it.
+  const rotated = (await kms("eu-west-1").send(new CreateKeyCommand({ Description: "rotated" }))).KeyMetadata!.Arn!;
+  doc.regions[0].kmsKeyId = rotated;
+  fs.writeFileSync(fleetFile, stringify(doc));
+  const drift = await reconcile(fleetFile);
+  expect(findingSummary(drift.report)).toEqual(["encryption-mismatch base eu-west-1"]);
+  timed("synth", () => synth([fleetDir], out));
+  timed("plan", () => tofuOk(toolchain, stackDir, ["plan", "-no-color", "-out=rotate.tfplan"], env));
+  const plan = JSON.parse(tofuOk(toolchain, stackDir, ["show", "-json", "rotate.tfplan"], env).stdout);
+  const copyChanges = planChanges(plan).filter((c) => c.includes("aws_ami_copy."));
+  expect(copyChanges).toEqual(["create+delete aws_ami_copy.copy_base_eu-west-1"]);
+  savePlanFixture("rotate-key", plan);
+});

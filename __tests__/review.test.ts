@@ -86,6 +86,15 @@ describe("reviewPlan on real plans", () => {
     expect(review.cost).toMatchObject({ transferGb: 45, storageUsdPerMonth: 0 });
   });
 
+  it("rotate-key: a new key replaces the copy in its Region, and encrypted copies raise no unencrypted-shared", () => {
+    const review = reviewPlan(plan("rotate-key"));
+    expect(review.copies.map((c) => `${c.action} ${c.fleet}/${c.image} ${c.region} ${c.reasons.join(",")}`)).toEqual([
+      "replace vault/base eu-west-1 kms_key_id",
+    ]);
+    expect(review.dangers.map((d) => d.category)).toEqual(["replace"]);
+    expect(review.grants).toEqual([]);
+  });
+
   it("flags new principals outside the fleet owner's Organization", () => {
     const review = reviewPlan(plan("change"), {
       organizations: { golden: { arn: "arn:aws:organizations::111122223333:organization/o-abc123def4", memberAccounts: [A1] } },
