@@ -1,0 +1,22 @@
+/** The library behind the ami-fleet CLI and cdktf app. */
+export { AmiFleet, RECIPIENT_KEY_OPERATIONS } from "./construct/ami-fleet";
+export type { AmiFleetProps } from "./construct/ami-fleet";
+export * from "./construct/naming";
+export { diffFleets } from "./drift/diff";
+export type { DiffOptions } from "./drift/diff";
+export * from "./drift/findings";
+export { SdkAwsReader } from "./live/aws";
+export type { AwsReader } from "./live/aws";
+export { readLiveState } from "./live/read";
+export type { ReadOptions } from "./live/read";
+export * from "./live/state";
+export * from "./review/plan-review";
+export { describeStack, instanceAddresses } from "./review/synth-summary";
+export { FleetSpecError, formatProblem } from "./spec/errors";
+export type { SpecProblem } from "./spec/errors";
+export * from "./spec/fleet";
+export { DEFAULT_FLEET_DIR, loadFleets } from "./spec/load";
+export { fleetJsonSchema, fleetSchema } from "./spec/schema";
+export type { FleetFile } from "./spec/schema";
+export { validateFleet } from "./spec/validate";
+export type { ValidationResult } from "./spec/validate";
