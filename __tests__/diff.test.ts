@@ -2,6 +2,8 @@ import fc from "fast-check";
 import { diffFleets } from "../lib/drift/diff";
 import { exitCodeOf, FINDING_KINDS } from "../lib/drift/findings";
 import { LiveImage, LiveState } from "../lib/live/state";
+import { renderDriftMarkdown } from "../lib/report/markdown";
+import { renderDriftText } from "../lib/report/text";
 import { Fleet, MANAGEMENT_TAGS } from "../lib/spec/fleet";
 import { fleetOf, keyArn } from "./helpers/fleets";
 
@@ -225,5 +227,23 @@ describe("diff: never crashes on arbitrary live state", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("reports of unreadable Regions", () => {
+  it("never call a fleet in sync when part of it could not be read", () => {
+    const f = fleet((d) => (d.regions = ["eu-west-1", "us-west-2"]));
+    const s = state([], {
+      regions: {
+        "us-west-2": { error: "ECONNREFUSED", images: [], snapshots: {} },
+        "eu-west-1": { error: "AccessDenied", images: [], snapshots: {} },
+      },
+    });
+    const report = { ...diffFleets([f], s), stats: {} };
+    expect(report.errors.map((e) => e.region)).toEqual(["eu-west-1", "us-west-2"]);
+    const text = renderDriftText(report, { color: false });
+    expect(text).toContain("golden  no drift in what could be read");
+    expect(text).not.toContain("in sync");
+    expect(renderDriftMarkdown(report)).toContain("**golden**: no drift in what could be read");
   });
 });

@@ -32,7 +32,7 @@ export function diffFleets(fleets: readonly Fleet[], state: LiveState, options: 
     version: 1,
     inSync: errors.length === 0 && report.every((f) => f.findings.length === 0),
     fleets: report,
-    errors,
+    errors: errors.sort((a, b) => a.fleet.localeCompare(b.fleet) || a.region.localeCompare(b.region) || a.message.localeCompare(b.message)),
   };
 }
 

@@ -9,7 +9,8 @@ export function renderDriftMarkdown(report: DriftReport): string {
   out.push(`### ami-fleet drift: ${report.inSync ? "✅ " : ""}${summaryLine(report)}`, "");
   for (const fleet of report.fleets) {
     if (fleet.findings.length === 0) {
-      out.push(`**${fleet.name}**: in sync`, "");
+      const unread = report.errors.some((e) => e.fleet === fleet.name);
+      out.push(`**${fleet.name}**: ${unread ? "no drift in what could be read" : "in sync"}`, "");
       continue;
     }
     out.push(`**${fleet.name}**: ${fleet.findings.length} finding${fleet.findings.length > 1 ? "s" : ""}`, "");

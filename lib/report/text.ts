@@ -13,7 +13,9 @@ export function renderDriftText(report: DriftReport, options: { color: boolean }
   };
   const lines: string[] = [];
   for (const fleet of report.fleets) {
-    lines.push(c.bold(`${fleet.name}`) + (fleet.findings.length === 0 ? c.green("  in sync") : ""));
+    const unread = report.errors.some((e) => e.fleet === fleet.name);
+    const status = fleet.findings.length > 0 ? "" : unread ? c.yellow("  no drift in what could be read") : c.green("  in sync");
+    lines.push(c.bold(fleet.name) + status);
     const byRegion = new Map<string, Finding[]>();
     for (const f of fleet.findings) byRegion.set(f.region, [...(byRegion.get(f.region) ?? []), f]);
     for (const [region, findings] of byRegion) {
