@@ -146,6 +146,29 @@ describe("ami-fleet review", () => {
     expect(result.stdout).toContain("review: nothing dangerous (exit 0)");
   });
 
+  it("reads the fleet's Organization from --fleets and flags accounts outside it", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-review-org-"));
+    fs.writeFileSync(
+      path.join(dir, "golden.yaml"),
+      [
+        "name: golden",
+        "source: { region: us-east-1, images: [ { key: v1, amiId: ami-0123456789abcdef0 } ] }",
+        "regions: [eu-west-1, us-west-2, ap-southeast-2]",
+        `share: { accounts: ["${A1}", "${A2}"] }`,
+        `organization: { arn: "arn:aws:organizations::111122223333:organization/o-abc123def4", memberAccounts: ["${A1}"] }`,
+      ].join("\n"),
+    );
+    const result = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--format", "json", "--fleets", dir]);
+    expect(result.code).toBe(2);
+    const outside = JSON.parse(result.stdout).dangers.filter((d: any) => d.category === "outside-organization");
+    expect(outside.map((d: any) => d.address)).toEqual([
+      `aws_ami_launch_permission.share_v1_ap-southeast-2_accounts["${A2}"]`,
+      `aws_ami_launch_permission.share_v1_eu-west-1_accounts["${A2}"]`,
+      `aws_ami_launch_permission.share_v1_us-west-2_accounts["${A2}"]`,
+    ]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it("writes JSON to --out", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-review-"));
     const out = path.join(dir, "review.json");

@@ -1,8 +1,9 @@
 import { SdkAwsReader } from "../live/aws";
 import { DANGER_CATEGORIES, DangerCategory, reviewPlan, sourcesNeedingSizes } from "../review/plan-review";
 import { renderReviewMarkdown, renderReviewText } from "../report/review";
-import { FleetSpecError } from "../spec/errors";
-import { loadFleets } from "../spec/load";
+import * as fs from "fs";
+import { DEFAULT_FLEET_DIR } from "../spec/load";
+import { loadOrReport } from "./validate-command";
 import { readJsonFile, writeFileAtomic } from "./files";
 import { CliIo, EXIT } from "./io";
 
@@ -31,14 +32,11 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
   }
   const plan = readJsonFile(options.plan);
 
-  // The fleets' declared Organizations, when the fleet files are at hand.
-  let organizations: Record<string, { arn: string; memberAccounts?: readonly string[] }> = {};
-  try {
-    const fleets = loadFleets(options.fleets ?? ["fleets"]);
-    organizations = Object.fromEntries(fleets.filter((f) => f.organization).map((f) => [f.name, f.organization!]));
-  } catch (error) {
-    if (!(error instanceof FleetSpecError) || options.fleets) throw error instanceof FleetSpecError ? new Error(error.message) : error;
-  }
+  // The fleets' declared Organizations, when the fleet files are at hand (fleets/ by default).
+  const fleetPaths = options.fleets ?? (fs.existsSync(DEFAULT_FLEET_DIR) ? [DEFAULT_FLEET_DIR] : []);
+  const fleets = fleetPaths.length > 0 ? loadOrReport(fleetPaths, io) : [];
+  if (!fleets) return EXIT.error;
+  const organizations = Object.fromEntries(fleets.filter((f) => f.organization).map((f) => [f.name, f.organization!]));
 
   let sourceSizesGb: Record<string, number> = {};
   if (options.live) {
