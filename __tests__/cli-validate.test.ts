@@ -87,3 +87,24 @@ describe("cdktf synth with an invalid fleet", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe("the README's main job (scripts/demo.sh)", () => {
+  it("validates, synthesizes the example fleets with cdktf and lists what would be created", async () => {
+    const { spawnSync } = await import("child_process");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-demo-"));
+    fs.copyFileSync(path.join(PROJECT_ROOT, "fleets", "build-agents.yaml"), path.join(dir, "build-agents.yaml"));
+    const result = spawnSync("bash", [path.join(PROJECT_ROOT, "scripts", "demo.sh"), dir], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, CDKTF_OUTDIR: path.join(dir, "out") },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("build-agents: 1 image x 3 Regions = 3 copies, 6 launch permissions, 0 KMS grants");
+    expect(result.stdout).toContain("synthesized: build-agents");
+    expect(result.stdout).toContain("build-agents: 3 aws_ami_copy, 6 aws_ami_launch_permission would be created");
+    expect(result.stdout).toContain('+ aws_ami_launch_permission.share_ami-0a1b2c3d4e5f60718_eu-west-1_accounts["444455556666"]');
+  }, 120_000);
+});

@@ -10,9 +10,10 @@ echo "== ami-fleet validate $*"
 node bin/ami-fleet.js validate "$@"
 echo "== cdktf synth"
 if [ "$#" -gt 0 ]; then export AMI_FLEET_PATHS="$(IFS=:; echo "$*")"; fi
+out="${CDKTF_OUTDIR:-cdktf.out}"
 log=$(mktemp)
-npx --no-install cdktf synth >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
+npx --no-install cdktf synth --output "$out" >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
 rm -f "$log"
-echo "synthesized: $(ls cdktf.out/stacks | tr '\n' ' ')"
-echo "== what would be created (cdktf.out/stacks/*/cdk.tf.json)"
-node bin/ami-fleet.js show cdktf.out
+echo "synthesized: $(ls "$out/stacks" | tr '\n' ' ')"
+echo "== what would be created ($out/stacks/*/cdk.tf.json)"
+node bin/ami-fleet.js show "$out"
