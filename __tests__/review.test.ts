@@ -115,6 +115,16 @@ describe("reviewPlan on real plans", () => {
     expect(review.dangers.find((d) => d.category === "public")!.message).toMatch(/PUBLIC/);
   });
 
+  it("flags a deprecation time that is not after the plan", () => {
+    const p = plan("initial");
+    const copies = p.resource_changes.filter((rc: any) => rc.type === "aws_ami_copy");
+    copies[0].change.after.deprecation_time = p.timestamp;
+    copies[1].change.after.deprecation_time = "2099-01-01T00:00:00Z";
+    const review = reviewPlan(p, { allow: ["unencrypted-shared"] });
+    expect(review.dangers.filter((d) => !d.allowed).map((d) => `${d.category} ${d.address}`)).toEqual([`past-deprecation ${copies[0].address}`]);
+    expect(review.blocked).toBe(true);
+  });
+
   it("uses source sizes from --live when the plan lacks them, and the prices given", () => {
     const p = plan("initial");
     p.prior_state.values.root_module.resources = p.prior_state.values.root_module.resources.filter((r: any) => r.type !== "aws_ami");

@@ -8,7 +8,15 @@ import { KNOWN_REGIONS } from "../spec/regions";
  */
 
 /** Danger categories; `--allow` accepts them by name. */
-export const DANGER_CATEGORIES = ["destroy", "replace", "public", "unencrypted-shared", "outside-organization", "concurrency"] as const;
+export const DANGER_CATEGORIES = [
+  "destroy",
+  "replace",
+  "public",
+  "unencrypted-shared",
+  "outside-organization",
+  "concurrency",
+  "past-deprecation",
+] as const;
 export type DangerCategory = (typeof DANGER_CATEGORIES)[number];
 
 export type CopyAction = "create" | "replace" | "destroy" | "update";
@@ -195,6 +203,19 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
     const org = context.organizations?.[permission.fleet];
     const outside = org && outsideOrganization(permission.principal, org);
     if (outside) dangers.push({ category: "outside-organization", address: permission.address, message: `grants ${permission.principal} in ${permission.region}: ${outside}` });
+  }
+
+  // EC2 refuses a deprecation time in the past; the plan's own timestamp is "now" for the review.
+  const planTime = Date.parse((plan as { timestamp?: string }).timestamp ?? "");
+  for (const rc of changes) {
+    const when = rc.type === "aws_ami_copy" ? rc.change.after?.deprecation_time : undefined;
+    if (typeof when === "string" && ["create", "replace"].includes(actionOf(rc.change.actions) ?? "") && Date.parse(when) <= planTime) {
+      dangers.push({
+        category: "past-deprecation",
+        address: rc.address,
+        message: `deprecation_time ${when} is not after the plan (${(plan as { timestamp: string }).timestamp}): EC2 refuses it, so apply fails; move deprecateAt later`,
+      });
+    }
   }
 
   const perRegion = new Map<string, number>();
