@@ -5,14 +5,14 @@ import { readLiveState } from "../live/read";
 import { CallStats, LiveState } from "../live/state";
 import { renderDriftMarkdown } from "../report/markdown";
 import { renderDriftText } from "../report/text";
-import { Fleet } from "../spec/fleet";
 import { readJsonFile, writeFileAtomic } from "./files";
 import { CliIo, EXIT } from "./io";
+import { OutputFormat, writeReport } from "./output";
 import { loadOrReport } from "./validate-command";
 
 /** Options of `ami-fleet reconcile`. */
 export interface ReconcileOptions {
-  readonly format?: "text" | "json" | "markdown";
+  readonly format?: OutputFormat;
   readonly out?: string;
   readonly stats?: boolean;
   readonly stateFile?: string;
@@ -38,7 +38,8 @@ export async function reconcileCommand(paths: readonly string[], options: Reconc
   } else {
     const aws = new SdkAwsReader();
     const progress = io.stderr.isTTY === true;
-    state = await readLiveState(withScannedRegions(fleets, options.scanRegions), aws, {
+    state = await readLiveState(fleets, aws, {
+      scanRegions: options.scanRegions,
       concurrency: options.concurrency,
       now: () => new Date(),
       onRegionDone: progress
@@ -62,38 +63,12 @@ export async function reconcileCommand(paths: readonly string[], options: Reconc
     },
   };
 
-  const format = options.format ?? (io.stdout.isTTY ? "text" : "json");
-  const color = format === "text" && !options.out && io.stdout.isTTY === true && !("NO_COLOR" in io.env && io.env.NO_COLOR !== "");
-  const rendered =
-    format === "json"
-      ? `${JSON.stringify(report, null, 2)}\n`
-      : format === "markdown"
-        ? renderDriftMarkdown(report)
-        : renderDriftText(report, { color });
-  if (options.out) writeFileAtomic(options.out, rendered);
-  else io.stdout.write(rendered);
+  writeReport(io, report, { text: renderDriftText, markdown: renderDriftMarkdown }, options);
   if (options.stats && stats) {
     const perOperation = Object.entries(stats.calls).map(([op, n]) => `${op}=${n}`).join(" ");
     io.stderr.write(`stats: ${stats.totalCalls} calls (${perOperation}), ${stats.attempts} HTTP attempts, ${report.stats.wallMs} ms\n`);
   }
   return exitCodeOf(report);
-}
-
-/**
- * Adds Regions to read only for orphans (copies of a fleet in a Region it no longer targets).
- * They join the fleets' reading as targets without desired copies; the diff treats them so.
- */
-function withScannedRegions(fleets: readonly Fleet[], regions: readonly string[]): Fleet[] {
-  if (regions.length === 0) return [...fleets];
-  return fleets.map((fleet) => ({
-    ...fleet,
-    regions: [
-      ...fleet.regions,
-      ...regions
-        .filter((r) => !fleet.regions.some((t) => t.region === r))
-        .map((region) => ({ region, share: fleet.share, encrypted: undefined, kmsKeyId: undefined })),
-    ],
-  }));
 }
 
 function parseLiveState(value: unknown, file: string): LiveState {

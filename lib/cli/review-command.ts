@@ -4,13 +4,14 @@ import { renderReviewMarkdown, renderReviewText } from "../report/review";
 import * as fs from "fs";
 import { DEFAULT_FLEET_DIR } from "../spec/load";
 import { loadOrReport } from "./validate-command";
-import { readJsonFile, writeFileAtomic } from "./files";
+import { readJsonFile } from "./files";
 import { CliIo, EXIT } from "./io";
+import { OutputFormat, writeReport } from "./output";
 
 /** Options of `ami-fleet review`. */
 export interface ReviewOptions {
   readonly plan: string;
-  readonly format?: "text" | "json" | "markdown";
+  readonly format?: OutputFormat;
   readonly out?: string;
   readonly allow: readonly string[];
   readonly fleets?: string[];
@@ -56,11 +57,6 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
     sourceSizesGb,
     prices: { snapshotGbMonth: options.priceStorage, transferGb: options.priceTransfer },
   });
-  const format = options.format ?? (io.stdout.isTTY ? "text" : "json");
-  const color = format === "text" && !options.out && io.stdout.isTTY === true && !io.env.NO_COLOR;
-  const rendered =
-    format === "json" ? `${JSON.stringify(review, null, 2)}\n` : format === "markdown" ? renderReviewMarkdown(review) : renderReviewText(review, { color });
-  if (options.out) writeFileAtomic(options.out, rendered);
-  else io.stdout.write(rendered);
+  writeReport(io, review, { text: renderReviewText, markdown: renderReviewMarkdown }, options);
   return review.blocked ? EXIT.changes : EXIT.ok;
 }

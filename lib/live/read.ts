@@ -10,6 +10,11 @@ export interface ReadOptions {
   readonly concurrency?: number;
   /** The clock, read once for `readAt`. */
   readonly now: () => Date;
+  /**
+   * Regions to read besides the targets, only to find copies a fleet left there (orphans of a
+   * removed Region): every fleet's tag is looked for, no copy is expected.
+   */
+  readonly scanRegions?: readonly string[];
   /** Called as each Region finishes. */
   readonly onRegionDone?: (region: string, done: number, total: number, error?: string) => void;
 }
@@ -25,10 +30,16 @@ export interface ReadOptions {
 export async function readLiveState(fleets: readonly Fleet[], aws: AwsReader, options: ReadOptions): Promise<LiveState> {
   const limit = pLimit(options.concurrency ?? 8);
   const sources = await resolveSources(fleets, aws, limit);
-  const fleetsByRegion = new Map<string, Fleet[]>();
+  // Per Region: the fleets whose copies are looked for, and those that expect copies there.
+  const fleetsByRegion = new Map<string, { tagged: Fleet[]; expecting: Fleet[] }>();
+  const entry = (region: string) => fleetsByRegion.get(region) ?? fleetsByRegion.set(region, { tagged: [], expecting: [] }).get(region)!;
   for (const fleet of fleets) {
     for (const target of fleet.regions) {
-      fleetsByRegion.set(target.region, [...(fleetsByRegion.get(target.region) ?? []), fleet]);
+      entry(target.region).tagged.push(fleet);
+      entry(target.region).expecting.push(fleet);
+    }
+    for (const region of options.scanRegions ?? []) {
+      if (!fleet.regions.some((t) => t.region === region)) entry(region).tagged.push(fleet);
     }
   }
   const regionNames = [...fleetsByRegion.keys()].sort();
@@ -36,7 +47,8 @@ export async function readLiveState(fleets: readonly Fleet[], aws: AwsReader, op
   let done = 0;
   await Promise.all(
     regionNames.map(async (region) => {
-      regions[region] = await readRegion(region, fleetsByRegion.get(region)!, sources, aws, limit);
+      const { tagged, expecting } = fleetsByRegion.get(region)!;
+      regions[region] = await readRegion(region, tagged, expecting, sources, aws, limit);
       options.onRegionDone?.(region, ++done, regionNames.length, regions[region].error);
     }),
   );
@@ -95,6 +107,7 @@ async function resolveSource(region: string, image: SourceImage, aws: AwsReader,
 async function readRegion(
   region: string,
   fleets: readonly Fleet[],
+  expecting: readonly Fleet[],
   sources: Record<string, Record<string, LiveSource>>,
   aws: AwsReader,
   limit: Limit,
@@ -111,7 +124,7 @@ async function readRegion(
     );
     // A copy re-created by hand may have lost its tags: look for what is still missing by name.
     const found = new Set(images.map((i) => i.Name));
-    const unfound = expectedNames(region, fleets, sources).filter((name) => !found.has(name));
+    const unfound = expectedNames(region, expecting, sources).filter((name) => !found.has(name));
     if (unfound.length > 0) {
       const byName = await limit(() =>
         aws.describeImages(region, {
