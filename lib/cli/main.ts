@@ -40,7 +40,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       exitCode = showCommand(outdir, io);
     });
 
-  registerLaterCommands(program, io, (code) => (exitCode = code));
+  const setExit = (code: number) => (exitCode = code);
+  registerReconcile(program, io, setExit);
+  registerReview(program, io, setExit);
 
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -54,9 +56,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   return exitCode;
 }
 
-/** Commands defined in their own modules. */
-function registerLaterCommands(program: Command, io: CliIo, setExit: (code: number) => void): void {
-  registerReview(program, io, setExit);
+function registerReconcile(program: Command, io: CliIo, setExit: (code: number) => void): void {
   program
     .command("reconcile")
     .description("report drift between live AWS and the fleets; exit 0 in sync, 2 drift, 1 error")
