@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Builds OpenTofu and the Terraform AWS provider from the Go module proxy into a cache outside the
 # repo, laid out as a filesystem mirror, and writes the CLI config that points tofu at it.
-# Idempotent: when the binaries for these versions are already in the cache it does nothing.
+#
+# Every step runs on every call except the compiles: downloading the modules, generating the
+# wrapper modules, checking the binaries and writing the mirror's CLI config are cheap and are
+# always redone and checked, so a warm cache cannot hide a broken step. Only `go build` is skipped
+# when the binary for these exact versions is already in the cache and runs.
 #
 #   AMI_FLEET_CACHE   cache root (default: ~/.cache/ami-fleet)
 #   GO_BUILD_P        parallel compile jobs (default: 2; the EC2 SDK package is memory heavy)
 #
-# Prints the path of the generated CLI config on its last line of stdout.
+# Prints the path of the generated toolchain env file on its last line of stdout. Every failure
+# names its step and shows the failing tool's own output, and exits non-zero.
 set -euo pipefail
 
 TOFU_VERSION="1.10.6"
@@ -25,64 +30,97 @@ cli_config="$toolchain/tofu.tfrc"
 jobs="${GO_BUILD_P:-2}"
 
 log() { printf '[e2e-setup] %s\n' "$*" >&2; }
+fail() { log "FAILED: $*"; exit 1; }
 
-command -v go >/dev/null || { log "go is not installed: install Go 1.26+ and run again"; exit 1; }
+# step LABEL cmd...: runs cmd with its output kept in a log; on failure names the step, shows the
+# end of the tool's own output and exits. Success never depends on what the tool printed.
+step() {
+  local label=$1; shift
+  local out; out=$(mktemp)
+  "$@" >"$out" 2>&1 && { rm -f "$out"; return 0; }
+  local status=$?
+  log "FAILED: $label (exit $status): $*"
+  tail -n 40 "$out" | sed 's/^/[e2e-setup]   /' >&2
+  rm -f "$out"
+  exit 1
+}
+
+command -v go >/dev/null || fail "go is not installed: install Go 1.26+ and run again"
 export GOFLAGS="${GOFLAGS:-} -trimpath"
 export CGO_ENABLED=0
 
-timed() { # timed LABEL cmd...: runs cmd, logs wall time and peak RSS (with GNU time when present)
+step "create the cache folders under $toolchain" mkdir -p "$toolchain/bin" "$toolchain/build" "$provider_dir"
+
+timed() { # timed LABEL cmd...: runs cmd through step, logs wall time and peak RSS (GNU time when present)
   local label=$1; shift
-  if [ ! -x /usr/bin/time ]; then
-    local started=$SECONDS
-    "$@"
-    log "$label: $((SECONDS - started))s wall"
-    printf '%s\t%s\t%s\n' "$label" "$((SECONDS - started))" "?" >>"$toolchain/build-figures.tsv"
-    return
+  local started=$SECONDS secs kib="?"
+  if [ -x /usr/bin/time ]; then
+    local stats; stats=$(mktemp)
+    step "$label" /usr/bin/time -f '%e %M' -o "$stats" "$@"
+    read -r secs kib <"$stats"; rm -f "$stats"
+    kib=$((kib / 1024))
+  else
+    step "$label" "$@"
+    secs=$((SECONDS - started))
   fi
-  local stats; stats=$(mktemp)
-  /usr/bin/time -f '%e %M' -o "$stats" "$@"
-  read -r secs kib <"$stats"; rm -f "$stats"
-  log "$label: ${secs}s wall, peak RSS $((kib / 1024)) MiB"
-  printf '%s\t%s\t%s\n' "$label" "$secs" "$((kib / 1024))" >>"$toolchain/build-figures.tsv"
+  log "$label: ${secs}s wall, peak RSS ${kib} MiB"
+  printf '%s\t%s\t%s\n' "$label" "$secs" "$kib" >>"$toolchain/build-figures.tsv"
 }
 
-# build_from_wrapper MODULE VERSION PACKAGE OUTPUT LDFLAGS: builds PACKAGE of MODULE@VERSION from a
-# wrapper module that requires it and repeats its replace and godebug lines (`go install` refuses
-# modules with replace directives, and a wrapper's build uses only its own).
-build_from_wrapper() {
-  local module=$1 version=$2 package=$3 output=$4 ldflags=$5
-  local work; work=$(mktemp -d)
-  ( cd "$work"
-    local gomod
-    printf 'module ami-fleet/toolchain-build\n\ngo 1.26.3\n' >go.mod
-    gomod=$(go mod download -json "$module@$version" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-    [ -n "$gomod" ] || { log "cannot download $module@$version from the Go module proxy"; exit 1; }
-    go mod edit -require="$module@$version"
-    awk '/^replace \(/{b=1;next} b&&/^\)/{b=0;next} b{print "replace " $0} /^replace [^(]/{print} /^godebug /{print}' "$gomod" >>go.mod
-    GOFLAGS="$GOFLAGS -mod=mod" go get "$package@$version" 2>&1 | grep -v '^go: downloading' | tail -3 >&2
-    timed "$(basename "$package") $version build" go build -p "$jobs" -ldflags="-s -w $ldflags" -o "$output.tmp" "$package"
-    mv "$output.tmp" "$output" )
-  local status=$?
-  rm -rf "$work"
-  return $status
+# prepare_wrapper NAME MODULE VERSION PACKAGE: writes $toolchain/build/NAME, a wrapper module that
+# requires MODULE@VERSION and repeats its replace and godebug lines (`go install` refuses modules
+# with replace directives, and a wrapper's build uses only its own), and downloads what PACKAGE needs.
+prepare_wrapper() {
+  local name=$1 module=$2 version=$3 package=$4
+  local dir="$toolchain/build/$name" info gomod
+  step "clean the wrapper module $dir" rm -rf "$dir"
+  step "create the wrapper module $dir" mkdir -p "$dir"
+  printf 'module ami-fleet/toolchain-build/%s\n\ngo 1.26.3\n' "$name" >"$dir/go.mod"
+  info="$dir/download.json"
+  step "download $module@$version from the Go module proxy" \
+    sh -c 'cd "$1" && go mod download -json "$2@$3" >"$4"' _ "$dir" "$module" "$version" "$info"
+  gomod=$(sed -n 's/.*"GoMod": "\(.*\)".*/\1/p' "$info")
+  [ -n "$gomod" ] && [ -f "$gomod" ] || fail "download $module@$version: the Go module proxy gave no go.mod ($(cat "$info"))"
+  step "require $module@$version in the wrapper module" \
+    sh -c 'cd "$1" && go mod edit -require="$2@$3"' _ "$dir" "$module" "$version"
+  awk '/^replace \(/{b=1;next} b&&/^\)/{b=0;next} b{print "replace " $0} /^replace [^(]/{print} /^godebug /{print}' \
+    "$gomod" >>"$dir/go.mod"
+  step "resolve the dependencies of $package@$version" \
+    sh -c 'cd "$1" && GOFLAGS="$GOFLAGS -mod=mod" go get "$2@$3"' _ "$dir" "$package" "$version"
 }
 
-mkdir -p "$toolchain/bin" "$provider_dir"
+# build NAME PACKAGE OUTPUT LDFLAGS: compiles PACKAGE in the wrapper module NAME to OUTPUT.
+build() {
+  local name=$1 package=$2 output=$3 ldflags=$4
+  local dir="$toolchain/build/$name"
+  timed "$(basename "$package") $name build" \
+    sh -c 'cd "$1" && go build -p "$2" -ldflags="$3" -o "$4.tmp" "$5"' _ "$dir" "$jobs" "-s -w $ldflags" "$output" "$package"
+  step "install $output" mv "$output.tmp" "$output"
+}
 
-if [ ! -x "$tofu_bin" ]; then
-  log "building OpenTofu $TOFU_VERSION (once per machine)"
-  build_from_wrapper github.com/opentofu/opentofu "v$TOFU_VERSION" github.com/opentofu/opentofu/cmd/tofu \
-    "$tofu_bin" "-X github.com/opentofu/opentofu/version.dev=no"
+# OpenTofu
+prepare_wrapper tofu github.com/opentofu/opentofu "v$TOFU_VERSION" github.com/opentofu/opentofu/cmd/tofu
+if [ -x "$tofu_bin" ] && "$tofu_bin" version 2>/dev/null | head -1 | grep -qx "OpenTofu v$TOFU_VERSION"; then
+  log "OpenTofu $TOFU_VERSION: cached build at $tofu_bin"
+else
+  log "building OpenTofu $TOFU_VERSION (once per machine; about 2-3 minutes on 2 cores)"
+  build tofu github.com/opentofu/opentofu/cmd/tofu "$tofu_bin" "-X github.com/opentofu/opentofu/version.dev=no"
 fi
+version_line=$("$tofu_bin" version 2>&1 | head -1) || fail "check OpenTofu: $tofu_bin version failed: $version_line"
+[ "$version_line" = "OpenTofu v$TOFU_VERSION" ] || fail "check OpenTofu: $tofu_bin reports '$version_line', expected 'OpenTofu v$TOFU_VERSION'"
 
-if [ ! -x "$provider_bin" ]; then
+# The AWS provider
+prepare_wrapper aws github.com/hashicorp/terraform-provider-aws "$AWS_PROVIDER_MODULE_VERSION" github.com/hashicorp/terraform-provider-aws
+if [ -x "$provider_bin" ] && [ -s "$provider_bin" ]; then
+  log "terraform-provider-aws $AWS_PROVIDER_VERSION: cached build at $provider_bin"
+else
   log "building terraform-provider-aws $AWS_PROVIDER_VERSION ($AWS_PROVIDER_MODULE_VERSION); a cold build takes about 25 minutes on 2 cores"
-  build_from_wrapper github.com/hashicorp/terraform-provider-aws "$AWS_PROVIDER_MODULE_VERSION" \
-    github.com/hashicorp/terraform-provider-aws "$provider_bin" \
+  build aws github.com/hashicorp/terraform-provider-aws "$provider_bin" \
     "-X github.com/hashicorp/terraform-provider-aws/version.ProviderVersion=$AWS_PROVIDER_VERSION"
   log "provider binary: $(du -h "$provider_bin" | cut -f1)"
 fi
 
+# The mirror's CLI config, then a check that tofu installs the provider from it (no network).
 cat >"$cli_config" <<CFG
 provider_installation {
   filesystem_mirror {
@@ -94,9 +132,28 @@ provider_installation {
   }
 }
 CFG
+probe=$(mktemp -d)
+trap 'rm -rf "$probe"' EXIT
+cat >"$probe/main.tf" <<TF
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "= $AWS_PROVIDER_VERSION" }
+  }
+}
+TF
+step "check that tofu installs hashicorp/aws $AWS_PROVIDER_VERSION from the mirror $mirror" \
+  env TF_CLI_CONFIG_FILE="$cli_config" TF_PLUGIN_CACHE_DIR= CHECKPOINT_DISABLE=1 \
+  "$tofu_bin" -chdir="$probe" init -input=false -backend=false -no-color
+step "check that the provider plugin starts (tofu providers schema)" \
+  env TF_CLI_CONFIG_FILE="$cli_config" CHECKPOINT_DISABLE=1 \
+  sh -c '"$1" -chdir="$2" providers schema -json >"$2/schema.json"' _ "$tofu_bin" "$probe"
+grep -q '"aws_ami_copy"' "$probe/schema.json" \
+  || fail "check the provider: its schema has no aws_ami_copy resource ($provider_bin)"
+
 cat >"$cache_root/toolchain/current.env" <<ENV
 TOFU_BIN=$tofu_bin
 TF_CLI_CONFIG_FILE=$cli_config
 AWS_PROVIDER_VERSION=$AWS_PROVIDER_VERSION
 ENV
+log "toolchain ready: OpenTofu $TOFU_VERSION, hashicorp/aws $AWS_PROVIDER_VERSION"
 echo "$cache_root/toolchain/current.env"
