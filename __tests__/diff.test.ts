@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { diffFleets } from "../lib/drift/diff";
 import { exitCodeOf, FINDING_KINDS } from "../lib/drift/findings";
-import { LiveImage, LiveState } from "../lib/live/state";
+import { LIVE_STATE_VERSION, LiveImage, LiveState } from "../lib/live/state";
 import { renderDriftMarkdown } from "../lib/report/markdown";
 import { renderDriftText } from "../lib/report/text";
 import { Fleet, MANAGEMENT_TAGS } from "../lib/spec/fleet";
@@ -44,9 +44,9 @@ function copy(overrides: Partial<LiveImage> = {}): LiveImage {
 
 function state(images: LiveImage[], overrides: Partial<LiveState> = {}, snapshot = { snapshotId: "snap-1", encrypted: false, state: "completed" }): LiveState {
   return {
-    version: 1,
+    version: LIVE_STATE_VERSION,
     readAt: NOW,
-    regions: { "eu-west-1": { images, snapshots: { "snap-1": snapshot } } },
+    regions: { "eu-west-1": { images, snapshots: { "snap-1": snapshot }, encryptionByDefault: false } },
     sources: { golden: { v1: { amiId: SOURCE } } },
     ...overrides,
   };
@@ -60,7 +60,7 @@ function diff(f: Fleet, s: LiveState) {
 describe("diff: in sync", () => {
   it("reports nothing for a copy as declared, and exit code 0", () => {
     const { report } = diff(fleet(), state([copy()]));
-    expect(report).toEqual({ version: 1, inSync: true, fleets: [{ name: "golden", findings: [] }], errors: [] });
+    expect(report).toEqual({ version: 1, inSync: true, fleets: [{ name: "golden", findings: [], coverage: { regions: 1, unreadRegions: 0 } }], errors: [] });
     expect(exitCodeOf(report)).toBe(0);
   });
 });
@@ -113,9 +113,16 @@ describe("diff: deprecation-drift", () => {
     ]);
   });
 
-  it("ignores the seconds EC2 rounds away", () => {
-    const f = fleet((d) => (d.deprecateAt = "2027-06-01T00:00:30Z"));
-    expect(diff(f, state([copy({ deprecationTime: "2027-06-01T00:00:00.000Z" })])).findings).toEqual([]);
+  it("compares as EC2 stores the time: rounded to the nearest minute", () => {
+    const f = fleet((d) => (d.deprecateAt = "2027-06-01T00:00:45Z"));
+    // EC2 stores 00:00:45 as 00:01:00: that is the declared time, not drift.
+    expect(diff(f, state([copy({ deprecationTime: "2027-06-01T00:01:00.000Z" })])).findings).toEqual([]);
+    // Truncated, it would be 00:00:00: a time EC2 would never store for this file, so it is drift.
+    expect(diff(f, state([copy({ deprecationTime: "2027-06-01T00:00:00.000Z" })])).findings).toEqual([
+      expect.objectContaining({ kind: "deprecation-drift" }),
+    ]);
+    const early = fleet((d) => (d.deprecateAt = "2027-06-01T00:00:20Z"));
+    expect(diff(early, state([copy({ deprecationTime: "2027-06-01T00:00:00.000Z" })])).findings).toEqual([]);
   });
 
   it("reports a deprecation the fleet does not declare", () => {
@@ -141,7 +148,7 @@ describe("diff: what could not be read is an error, never drift", () => {
 
   it("unreadable snapshots give an error and no encryption finding", () => {
     const f = fleet((d) => (d.regions = [{ region: "eu-west-1", kmsKeyId: keyArn("eu-west-1") }]));
-    const s: LiveState = { ...state([copy()]), regions: { "eu-west-1": { images: [copy()], snapshots: {}, snapshotsError: "Throttling" } } };
+    const s: LiveState = { ...state([copy()]), regions: { "eu-west-1": { images: [copy()], snapshots: {}, snapshotErrors: { "snap-1": "Throttling" } } } };
     const { report } = diff(f, s);
     expect(report.fleets[0].findings).toEqual([]);
     expect(report.errors[0].message).toMatch(/cannot read the snapshots of .*: Throttling/);
@@ -216,7 +223,7 @@ describe("diff: never crashes on arbitrary live state", () => {
     fc.assert(
       fc.property(fc.array(image, { maxLength: 6 }), fc.boolean(), fc.string(), (images, regionError, readAt) => {
         const s: LiveState = {
-          version: 1,
+          version: LIVE_STATE_VERSION,
           readAt,
           regions: { "eu-west-1": { images, snapshots: {}, ...(regionError ? { error: "x" } : {}) } },
           sources: { golden: { v1: { amiId: SOURCE } } },
@@ -231,7 +238,7 @@ describe("diff: never crashes on arbitrary live state", () => {
 });
 
 describe("reports of unreadable Regions", () => {
-  it("never call a fleet in sync when part of it could not be read", () => {
+  it("say nothing could be read when no Region of a fleet could be read", () => {
     const f = fleet((d) => (d.regions = ["eu-west-1", "us-west-2"]));
     const s = state([], {
       regions: {
@@ -242,8 +249,92 @@ describe("reports of unreadable Regions", () => {
     const report = { ...diffFleets([f], s), stats: {} };
     expect(report.errors.map((e) => e.region)).toEqual(["eu-west-1", "us-west-2"]);
     const text = renderDriftText(report, { color: false });
+    expect(text).toContain("golden  could not be read");
+    expect(text).toContain("nothing could be read: no fleet was checked; 2 errors");
+    expect(text).not.toMatch(/in sync|no drift/);
+    expect(renderDriftMarkdown(report)).toContain("**golden**: could not be read");
+  });
+
+  it("never call a fleet in sync when part of it could not be read", () => {
+    const f = fleet((d) => (d.regions = ["eu-west-1", "us-west-2"]));
+    const s = state([copy()], {
+      regions: {
+        "us-west-2": { error: "ECONNREFUSED", images: [], snapshots: {} },
+        "eu-west-1": { images: [copy()], snapshots: { "snap-1": { snapshotId: "snap-1", encrypted: false, state: "completed" } }, encryptionByDefault: false },
+      },
+    });
+    const report = { ...diffFleets([f], s), stats: {} };
+    expect(report.fleets[0].coverage).toEqual({ regions: 2, unreadRegions: 1 });
+    const text = renderDriftText(report, { color: false });
     expect(text).toContain("golden  no drift in what could be read");
     expect(text).not.toContain("in sync");
     expect(renderDriftMarkdown(report)).toContain("**golden**: no drift in what could be read");
+  });
+});
+
+describe("diff: the reconcile invariant, case by case (each failed before the fix)", () => {
+  const snap = { snapshotId: "snap-1", encrypted: false, state: "completed" };
+
+  it("an unreadable --scan-regions Region is an error, not in sync", () => {
+    const s = state([copy()]);
+    const scanned: LiveState = { ...s, regions: { ...s.regions, "eu-wset-1": { error: "UnauthorizedOperation: denied", scanned: true, images: [], snapshots: {} } } };
+    const { report } = diff(fleet(), scanned);
+    expect(report.inSync).toBe(false);
+    expect(exitCodeOf(report)).toBe(1);
+    expect(report.errors).toEqual([expect.objectContaining({ region: "eu-wset-1", message: expect.stringMatching(/cannot read scanned Region .*denied/) })]);
+  });
+
+  it("unlisted Regions (--scan-regions all) are an error", () => {
+    const { report } = diff(fleet(), state([copy()], { scanError: "cannot list the Regions enabled for the account (--scan-regions all): AccessDenied" }));
+    expect(exitCodeOf(report)).toBe(1);
+    expect(report.errors[0].message).toMatch(/cannot list the Regions/);
+  });
+
+  it("unreadable snapshots are an error even when the fleet says nothing about encryption", () => {
+    const s: LiveState = { ...state([copy()]), regions: { "eu-west-1": { images: [copy()], snapshots: {}, snapshotErrors: { "snap-1": "Throttling" }, encryptionByDefault: false } } };
+    const { report } = diff(fleet(), s);
+    expect(report.inSync).toBe(false);
+    expect(report.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/cannot read the snapshots of ami-0aaaaaaaaaaaaaaaa \(snap-1\): Throttling/) })]);
+  });
+
+  it("a snapshot that no longer exists is reported on its copy, the copy's other checks still run", () => {
+    const s: LiveState = { ...state([copy({ launchPermissions: [] })]), regions: { "eu-west-1": { images: [copy({ launchPermissions: [] })], snapshots: {}, missingSnapshots: ["snap-1"], encryptionByDefault: false } } };
+    const { findings, report } = diff(fleet(), s);
+    expect(report.errors).toEqual([]);
+    expect(findings.map((f) => f.kind).sort()).toEqual(["copy-state", "missing-permission"]);
+    expect(findings.find((f) => f.kind === "copy-state")!.message).toMatch(/snapshot snap-1 no longer exists/);
+  });
+
+  it("a public copy is critical even when its launch permissions could not be read", () => {
+    const { findings, report } = diff(fleet(), state([copy({ public: true, launchPermissions: undefined, permissionsError: "InternalError" })]));
+    expect(findings).toEqual([expect.objectContaining({ kind: "public-image", severity: "critical" })]);
+    expect(report.errors[0].message).toMatch(/cannot read the launch permissions/);
+    expect(exitCodeOf(report)).toBe(1);
+  });
+
+  it("an unresolved source with no tagged copy is an error, never missing-copy", () => {
+    const { findings, report } = diff(fleet(), state([], { sources: { golden: { v1: { error: "cannot resolve source image v1: Throttling" } } } }));
+    expect(findings).toEqual([]);
+    expect(report.errors.map((e) => e.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/cannot tell whether image v1 has a copy/)]),
+    );
+  });
+
+  it("EBS encryption by default: an encrypted copy of an unencrypted fleet is not drift", () => {
+    const encrypted = { snapshotId: "snap-1", encrypted: true, kmsKeyId: keyArn("eu-west-1"), state: "completed" };
+    for (const encryption of [undefined, { encrypted: false }]) {
+      const f = fleet((d) => (d.encryption = encryption));
+      const s = state([copy()], {}, encrypted as any);
+      const on: LiveState = { ...s, regions: { "eu-west-1": { ...s.regions["eu-west-1"], encryptionByDefault: true } } };
+      expect(diff(f, on).report).toMatchObject({ inSync: true, errors: [] });
+    }
+    // Declared unencrypted, encrypted live, setting off: drift; setting unread: an error, not drift.
+    const f = fleet((d) => (d.encryption = { encrypted: false }));
+    const s = state([copy()], {}, encrypted as any);
+    expect(diff(f, s).findings).toEqual([expect.objectContaining({ kind: "encryption-mismatch" })]);
+    const unread: LiveState = { ...s, regions: { "eu-west-1": { ...s.regions["eu-west-1"], encryptionByDefault: undefined, encryptionByDefaultError: "UnauthorizedOperation" } } };
+    expect(diff(f, unread).findings).toEqual([]);
+    expect(diff(f, unread).report.errors[0].message).toMatch(/EBS encryption by default could not be read.*UnauthorizedOperation/);
+    void snap;
   });
 });

@@ -2,7 +2,7 @@ import { diffFleets } from "../drift/diff";
 import { DriftReport, exitCodeOf } from "../drift/findings";
 import { SdkAwsReader } from "../live/aws";
 import { readLiveState } from "../live/read";
-import { CallStats, LiveState } from "../live/state";
+import { CallStats, LIVE_STATE_VERSION, LiveState } from "../live/state";
 import { renderDriftMarkdown } from "../report/markdown";
 import { renderDriftText } from "../report/text";
 import { readJsonFile, writeFileAtomic } from "./files";
@@ -73,8 +73,11 @@ export async function reconcileCommand(paths: readonly string[], options: Reconc
 
 function parseLiveState(value: unknown, file: string): LiveState {
   const state = value as Partial<LiveState>;
-  if (!state || state.version !== 1 || typeof state.readAt !== "string" || typeof state.regions !== "object" || typeof state.sources !== "object") {
-    throw new Error(`${file}: not an ami-fleet live state (version 1); write one with reconcile --save-state`);
+  if (!state || typeof state !== "object" || typeof state.readAt !== "string" || typeof state.regions !== "object" || typeof state.sources !== "object") {
+    throw new Error(`${file}: not an ami-fleet live state; write one with reconcile --save-state`);
+  }
+  if (state.version !== LIVE_STATE_VERSION) {
+    throw new Error(`${file}: a live state of version ${String(state.version)}, this ami-fleet reads version ${LIVE_STATE_VERSION}; save it again with reconcile --save-state`);
   }
   return state as LiveState;
 }

@@ -26,7 +26,9 @@ export function diffFleets(fleets: readonly Fleet[], state: LiveState, options: 
   const errors: DriftError[] = [];
   const report = fleets.map((fleet) => {
     const differ = new FleetDiff(fleet, state, options, errors);
-    return { name: fleet.name, findings: sortFindings(differ.run()) };
+    const findings = sortFindings(differ.run());
+    const unread = fleet.regions.filter((t) => state.regions[t.region] === undefined || state.regions[t.region].error !== undefined).length;
+    return { name: fleet.name, findings, coverage: { regions: fleet.regions.length, unreadRegions: unread } };
   });
   return {
     version: 1,
@@ -62,9 +64,14 @@ class FleetDiff {
     }
     const targets = new Set(this.fleet.regions.map((r) => r.region));
     for (const target of this.fleet.regions) this.diffRegion(target);
+    if (this.state.scanError) this.error(this.fleet.sourceRegion, this.state.scanError);
     // Regions read beyond the targets (--scan-regions): any copy of this fleet there is an orphan.
     for (const [region, live] of Object.entries(this.state.regions)) {
-      if (targets.has(region) || live.error) continue;
+      if (targets.has(region)) continue;
+      if (live.error) {
+        this.error(region, `cannot read scanned Region (orphans there are unknown): ${live.error}`);
+        continue;
+      }
       for (const image of live.images.filter((i) => i.tags[MANAGEMENT_TAGS.fleet] === this.fleet.name)) {
         this.orphan(region, image, `${region} is not a target Region of fleet ${this.fleet.name}`);
       }
@@ -107,7 +114,13 @@ class FleetDiff {
     for (const image of this.fleet.images) {
       const copies = byKey.get(image.key) ?? [];
       if (copies.length === 0) {
-        this.missing(image, target);
+        // Without the source, the expected name is unknown and the by-name search could not run:
+        // a copy that lost its tags may exist, so "missing" would be a guess.
+        if (this.sourceAmiOf(image) === undefined) {
+          this.error(region, `cannot tell whether image ${image.key} has a copy: none is tagged for it, and its source could not be resolved to look for one by name`);
+        } else {
+          this.missing(image, target);
+        }
         continue;
       }
       const [current, ...extra] = this.rankCopies(image, copies);
@@ -185,25 +198,38 @@ class FleetDiff {
     this.checkTags(image, target, copy);
   }
 
-  /** Reports a copy that is not usable; returns false when it failed. */
+  /**
+   * Reports a copy that is not usable; returns false when it failed or its snapshots could not all
+   * be read (its encryption is then unknown).
+   */
   private checkState(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion, replace: string): boolean {
     const base = { image: image.key, region: target.region, amiId: copy.imageId };
     const state = copy.state ?? "unknown";
+    const gone = copy.snapshotIds.filter((id) => live.missingSnapshots?.includes(id));
+    const unread = copy.snapshotIds.filter((id) => live.snapshots[id] === undefined && !gone.includes(id));
     const failedSnapshot = copy.snapshotIds.map((id) => live.snapshots[id]).find((s) => s?.state === "error");
-    if (FAILED_STATES.has(state) || failedSnapshot) {
-      const reason = failedSnapshot?.stateMessage ?? copy.stateReason;
+    if (FAILED_STATES.has(state) || failedSnapshot || gone.length > 0) {
+      const reason = gone.length > 0
+        ? `snapshot ${gone.join(", ")} no longer exists`
+        : failedSnapshot?.stateMessage ?? copy.stateReason;
+      const failed = failedSnapshot !== undefined || gone.length > 0;
       this.add({
         kind: "copy-state",
         severity: "high",
         ...base,
         expected: "available",
-        actual: reason ? `${failedSnapshot ? "failed" : state}: ${reason}` : state,
-        message: `copy ${copy.imageId} is ${failedSnapshot ? "failed" : state}${reason ? `: ${reason}` : ""}`,
+        actual: reason ? `${failed ? "failed" : state}: ${reason}` : state,
+        message: `copy ${copy.imageId} is ${failed ? "failed" : state}${reason ? `: ${reason}` : ""}`,
         remedy: /key/i.test(reason ?? "")
           ? `Give this account access to the key in ${target.region} (kms:CreateGrant, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey), then ${replace}`
           : replace,
       });
       return false;
+    }
+    if (unread.length > 0) {
+      // A snapshot's state and key are unknown: neither "failed" nor "encrypted as declared" can be said.
+      const why = [...new Set(unread.map((id) => live.snapshotErrors?.[id] ?? "not in the live state"))].join("; ");
+      this.error(target.region, `cannot read the snapshots of ${copy.imageId} (${unread.join(", ")}): ${why}`);
     }
     if (state === "pending") {
       const started = Date.parse(copy.creationDate ?? "");
@@ -220,7 +246,7 @@ class FleetDiff {
           remedy: `Check the copy: aws ec2 describe-images --region ${target.region} --image-ids ${copy.imageId}; a destination Region runs at most 300 copies at once`,
         });
       }
-      return true;
+      return unread.length === 0;
     }
     if (state === "disabled") {
       this.add({
@@ -232,17 +258,18 @@ class FleetDiff {
         message: `copy ${copy.imageId} is disabled: nobody can launch it`,
         remedy: `aws ec2 enable-image --region ${target.region} --image-id ${copy.imageId}`,
       });
-      return true;
+      return unread.length === 0;
     }
     this.checkDeprecation(image, target, copy);
-    return true;
+    return unread.length === 0;
   }
 
   private checkDeprecation(image: SourceImage, target: TargetRegion, copy: LiveImage): void {
     const base = { image: image.key, region: target.region, amiId: copy.imageId };
     const declared = this.fleet.deprecateAt;
     const live = copy.deprecationTime;
-    const minute = (t: string | undefined) => (t ? Math.floor(Date.parse(t) / 60000) : undefined);
+    // EC2 stores the deprecation time rounded to the nearest minute: compare as it stores it.
+    const minute = (t: string | undefined) => (t ? Math.round(Date.parse(t) / 60000) : undefined);
     if (minute(declared) === minute(live)) return;
     const deprecatedNow = live !== undefined && Date.parse(live) <= this.now;
     const enable = declared
@@ -272,26 +299,32 @@ class FleetDiff {
   }
 
   private checkEncryption(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion, replace: string): void {
-    if (target.encrypted === undefined) return;
-    const snapshots = copy.snapshotIds.map((id) => live.snapshots[id]);
-    if (snapshots.some((s) => s === undefined)) {
-      if (live.snapshotsError) this.error(target.region, `cannot read the snapshots of ${copy.imageId}: ${live.snapshotsError}`);
-      else this.error(target.region, `snapshots of ${copy.imageId} were not found`);
-      return;
-    }
+    // What the copy must be: the fleet's setting, else its source's encryption when the file states it.
+    const declared = target.encrypted ?? image.encrypted;
+    if (declared === undefined) return;
+    const snapshots = copy.snapshotIds.map((id) => live.snapshots[id]!);
     const base = { image: image.key, region: target.region, amiId: copy.imageId };
     for (const snapshot of snapshots) {
       let actual: string | undefined;
       let expected: string;
-      if (target.encrypted && !snapshot!.encrypted) {
+      if (declared && !snapshot.encrypted) {
         expected = target.kmsKeyId ? `encrypted with ${target.kmsKeyId}` : "encrypted";
         actual = "unencrypted";
-      } else if (target.encrypted && target.kmsKeyId && keyIdOf(snapshot!.kmsKeyId) !== keyIdOf(target.kmsKeyId)) {
+      } else if (declared && target.kmsKeyId && keyIdOf(snapshot.kmsKeyId) !== keyIdOf(target.kmsKeyId)) {
         expected = `encrypted with ${target.kmsKeyId}`;
-        actual = `encrypted with ${snapshot!.kmsKeyId ?? "an unknown key"}`;
-      } else if (target.encrypted === false && snapshot!.encrypted) {
+        actual = `encrypted with ${snapshot.kmsKeyId ?? "an unknown key"}`;
+      } else if (!declared && snapshot.encrypted) {
+        // EBS encryption by default encrypts every copy with the account's default key: not drift.
+        if (live.encryptionByDefault === true) continue;
+        if (live.encryptionByDefault === undefined) {
+          this.error(
+            target.region,
+            `${copy.imageId} is encrypted and the fleet declares it unencrypted, but EBS encryption by default could not be read to tell whether that is the account's setting: ${live.encryptionByDefaultError ?? "not in the live state"}`,
+          );
+          return;
+        }
         expected = "unencrypted";
-        actual = `encrypted with ${snapshot!.kmsKeyId ?? "a key"}`;
+        actual = `encrypted with ${snapshot.kmsKeyId ?? "a key"}`;
       } else {
         continue;
       }
@@ -301,7 +334,7 @@ class FleetDiff {
         ...base,
         expected,
         actual,
-        message: `snapshot ${snapshot!.snapshotId} of ${copy.imageId} is ${actual}; the fleet declares ${expected}`,
+        message: `snapshot ${snapshot.snapshotId} of ${copy.imageId} is ${actual}; the fleet declares ${expected}`,
         remedy: replace,
       });
       return; // one finding per copy: every snapshot of a copy gets the same key
@@ -312,6 +345,8 @@ class FleetDiff {
     const region = target.region;
     if (copy.launchPermissions === undefined) {
       this.error(region, `cannot read the launch permissions of ${copy.imageId}: ${copy.permissionsError ?? "unknown error"}`);
+      // DescribeImages was read: a copy it calls public is still reported.
+      this.checkPublic(region, copy, target, image.key);
       return;
     }
     const base = { image: image.key, region, amiId: copy.imageId };

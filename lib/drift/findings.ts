@@ -46,11 +46,19 @@ export interface DriftError {
   readonly message: string;
 }
 
+/** One fleet's part of the report. */
+export interface FleetReport {
+  readonly name: string;
+  readonly findings: readonly Finding[];
+  /** Target Regions of the fleet, and how many of them could not be read at all. */
+  readonly coverage: { readonly regions: number; readonly unreadRegions: number };
+}
+
 /** The JSON report (contract, version 1). */
 export interface DriftReport {
   readonly version: 1;
   readonly inSync: boolean;
-  readonly fleets: readonly { readonly name: string; readonly findings: readonly Finding[] }[];
+  readonly fleets: readonly FleetReport[];
   readonly errors: readonly DriftError[];
   readonly stats: Readonly<Record<string, unknown>>;
 }

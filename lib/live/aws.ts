@@ -1,11 +1,13 @@
 import {
   DescribeImageAttributeCommand,
-  DescribeImagesCommand,
   DescribeImagesCommandInput,
+  DescribeRegionsCommand,
   DescribeSnapshotsCommand,
   EC2Client,
+  GetEbsEncryptionByDefaultCommand,
   Image,
   LaunchPermission,
+  paginateDescribeImages,
   Snapshot,
 } from "@aws-sdk/client-ec2";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
@@ -14,22 +16,54 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
  * The only AWS calls the reconciler makes. A narrow interface, so the reader is written against
  * what it uses; `SdkAwsReader` is the real one (AWS SDK v3, default credential chain, profile,
  * Region settings and AWS_ENDPOINT_URL* honoured), tests may pass a fault-injecting one.
+ *
+ * Every method either returns what AWS answered or throws: an answer that lacks the list it must
+ * carry (an empty or truncated body) throws `MalformedResponseError`, so it is never read as
+ * "nothing there".
  */
 export interface AwsReader {
   /** All pages of DescribeImages in a Region. */
   describeImages(region: string, input: DescribeImagesCommandInput): Promise<Image[]>;
   /** The launch permissions of one image. */
   describeLaunchPermissions(region: string, imageId: string): Promise<LaunchPermission[]>;
-  /** Snapshots by id (one call per batch of ids). */
+  /** Snapshots by id (one call). */
   describeSnapshots(region: string, snapshotIds: readonly string[]): Promise<Snapshot[]>;
   /** An SSM parameter's value. */
   getParameter(region: string, name: string): Promise<string | undefined>;
+  /** Whether the account encrypts new EBS volumes and snapshot copies by default in a Region. */
+  getEbsEncryptionByDefault(region: string): Promise<boolean>;
+  /** The Regions enabled for the account, asked in `region` (its partition). */
+  describeEnabledRegions(region: string): Promise<string[]>;
   /** Calls and attempts so far. */
   stats(): { calls: Record<string, number>; attempts: number };
 }
 
 /** DescribeSnapshots takes at most this many ids per call here (the API allows more; URLs stay short). */
 export const SNAPSHOT_BATCH = 200;
+
+/** EC2 takes at most this many values in one filter; longer lists are sent in several calls. */
+export const FILTER_VALUES_MAX = 200;
+
+/** DescribeImages page size (EC2 allows 5 to 1000 when no ImageIds are given). */
+export const IMAGES_PAGE_SIZE = 1000;
+
+/** An AWS answer that does not have the shape the API documents. */
+export class MalformedResponseError extends Error {
+  constructor(operation: string, missing: string) {
+    super(`${operation} answered without ${missing} (an empty or truncated response); the answer was not used`);
+    this.name = "MalformedResponse";
+  }
+}
+
+/** Options of the real reader. */
+export interface SdkReaderOptions {
+  /** Attempts per call, retries included (the SDK's standard retry strategy). @default the SDK's (3, or AWS_MAX_ATTEMPTS) */
+  readonly maxAttempts?: number;
+  /** Milliseconds to open a connection. @default 5000 */
+  readonly connectTimeoutMs?: number;
+  /** Milliseconds a request may wait for its answer, per attempt. @default 30000 */
+  readonly requestTimeoutMs?: number;
+}
 
 /** The real reader: one SDK client per service and Region, reused. */
 export class SdkAwsReader implements AwsReader {
@@ -38,18 +72,17 @@ export class SdkAwsReader implements AwsReader {
   private readonly calls: Record<string, number> = {};
   private attempts = 0;
 
-  constructor(private readonly options: { maxAttempts?: number } = {}) {}
+  constructor(private readonly options: SdkReaderOptions = {}) {}
 
   async describeImages(region: string, input: DescribeImagesCommandInput): Promise<Image[]> {
     const images: Image[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await this.send("DescribeImages", () =>
-        this.ec2Client(region).send(new DescribeImagesCommand({ ...input, NextToken })),
-      );
-      images.push(...(page.Images ?? []));
-      NextToken = page.NextToken;
-    } while (NextToken);
+    // MaxResults cannot be combined with ImageIds; everything else is paged.
+    const paged = input.ImageIds === undefined ? { ...input, MaxResults: IMAGES_PAGE_SIZE } : input;
+    const client = this.counting(this.ec2Client(region), "DescribeImages");
+    for await (const page of paginateDescribeImages({ client, pageSize: paged.MaxResults }, paged)) {
+      if (!Array.isArray(page.Images)) throw new MalformedResponseError("DescribeImages", "an imagesSet");
+      images.push(...page.Images);
+    }
     return images;
   }
 
@@ -57,6 +90,7 @@ export class SdkAwsReader implements AwsReader {
     const out = await this.send("DescribeImageAttribute", () =>
       this.ec2Client(region).send(new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: "launchPermission" })),
     );
+    if (out.ImageId === undefined) throw new MalformedResponseError("DescribeImageAttribute", "the imageId it describes");
     return out.LaunchPermissions ?? [];
   }
 
@@ -64,12 +98,33 @@ export class SdkAwsReader implements AwsReader {
     const out = await this.send("DescribeSnapshots", () =>
       this.ec2Client(region).send(new DescribeSnapshotsCommand({ SnapshotIds: [...snapshotIds] })),
     );
-    return out.Snapshots ?? [];
+    if (!Array.isArray(out.Snapshots)) throw new MalformedResponseError("DescribeSnapshots", "a snapshotSet");
+    return out.Snapshots;
   }
 
   async getParameter(region: string, name: string): Promise<string | undefined> {
     const out = await this.send("GetParameter", () => this.ssmClient(region).send(new GetParameterCommand({ Name: name })));
-    return out.Parameter?.Value;
+    if (out.Parameter === undefined) throw new MalformedResponseError("GetParameter", "a Parameter");
+    return out.Parameter.Value;
+  }
+
+  async getEbsEncryptionByDefault(region: string): Promise<boolean> {
+    const out = await this.send("GetEbsEncryptionByDefault", () => this.ec2Client(region).send(new GetEbsEncryptionByDefaultCommand({})));
+    if (typeof out.EbsEncryptionByDefault !== "boolean") {
+      throw new MalformedResponseError("GetEbsEncryptionByDefault", "an ebsEncryptionByDefault value");
+    }
+    return out.EbsEncryptionByDefault;
+  }
+
+  async describeEnabledRegions(region: string): Promise<string[]> {
+    const out = await this.send("DescribeRegions", () => this.ec2Client(region).send(new DescribeRegionsCommand({})));
+    if (!Array.isArray(out.Regions)) throw new MalformedResponseError("DescribeRegions", "a regionInfo set");
+    return out.Regions.flatMap((r) => (r.RegionName ? [r.RegionName] : [])).sort();
+  }
+
+  /** Resolves the credentials once, so a missing or mistyped profile is one clear error, not one per call. */
+  async checkCredentials(region: string): Promise<void> {
+    await this.ec2Client(region).config.credentials();
   }
 
   stats() {
@@ -89,12 +144,34 @@ export class SdkAwsReader implements AwsReader {
     }
   }
 
+  /** The client with every `send` counted as a call of `operation` (for the SDK's paginators). */
+  private counting(client: EC2Client, operation: string): EC2Client {
+    return new Proxy(client, {
+      get: (target, property, receiver) =>
+        property === "send"
+          ? (command: Parameters<EC2Client["send"]>[0]) => this.send(operation, () => target.send(command as never) as Promise<{ $metadata: { attempts?: number } }>)
+          : Reflect.get(target, property, receiver),
+    });
+  }
+
+  private clientConfig(region: string) {
+    return {
+      region,
+      maxAttempts: this.options.maxAttempts,
+      // An endpoint that accepts the connection and never answers must not hang the check.
+      requestHandler: {
+        connectionTimeout: this.options.connectTimeoutMs ?? 5_000,
+        requestTimeout: this.options.requestTimeoutMs ?? 30_000,
+      },
+    };
+  }
+
   private ec2Client(region: string): EC2Client {
-    return clientIn(this.ec2, region, () => new EC2Client({ region, maxAttempts: this.options.maxAttempts }));
+    return clientIn(this.ec2, region, () => new EC2Client(this.clientConfig(region)));
   }
 
   private ssmClient(region: string): SSMClient {
-    return clientIn(this.ssm, region, () => new SSMClient({ region, maxAttempts: this.options.maxAttempts }));
+    return clientIn(this.ssm, region, () => new SSMClient(this.clientConfig(region)));
   }
 }
 
@@ -108,10 +185,24 @@ function clientIn<T>(clients: Map<string, T>, region: string, create: () => T): 
   return client;
 }
 
+/** The error code of an SDK error, e.g. `InvalidSnapshot.NotFound`. */
+export function awsErrorCode(error: unknown): string | undefined {
+  const e = error as { name?: string; Code?: string; code?: string };
+  return e?.Code ?? (e?.name && e.name !== "Error" ? e.name : e?.code);
+}
+
 /** A short, single-line description of an SDK error, e.g. `UnauthorizedOperation: You are not authorized...`. */
 export function describeAwsError(error: unknown): string {
-  const e = error as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  const name = e?.name && e.name !== "Error" ? e.name : e?.code;
-  const message = (e?.message ?? String(error)).split("\n")[0];
+  const e = error as { message?: string; $metadata?: { httpStatusCode?: number } };
+  const name = awsErrorCode(error);
+  let message = (e?.message ?? String(error)).split("\n")[0];
+  if (/^(TimeoutError|RequestTimeout)/.test(name ?? "") || /timed? ?out/i.test(message)) message = `${message} (no answer in time; see --timeout)`;
+  if (!message || message === "UnknownError") message = `HTTP ${e?.$metadata?.httpStatusCode ?? "?"} with no error message`;
   return name && !message.startsWith(name) ? `${name}: ${message}` : message;
+}
+
+/** True for errors that mean "no usable credentials": they are the same in every Region. */
+export function isCredentialsError(error: unknown): boolean {
+  const name = awsErrorCode(error) ?? "";
+  return name === "CredentialsProviderError" || /Could not (load|resolve) credentials/i.test(String((error as Error)?.message));
 }

@@ -1,8 +1,8 @@
 import { Image, LaunchPermission } from "@aws-sdk/client-ec2";
 import pLimit = require("p-limit");
 import { Fleet, MANAGEMENT_TAGS, renderCopyName, SourceImage } from "../spec/fleet";
-import { AwsReader, describeAwsError, SNAPSHOT_BATCH } from "./aws";
-import { LiveImage, LivePermission, LiveRegion, LiveSnapshot, LiveSource, LiveState } from "./state";
+import { AwsReader, awsErrorCode, describeAwsError, FILTER_VALUES_MAX, SNAPSHOT_BATCH } from "./aws";
+import { LIVE_STATE_VERSION, LiveImage, LivePermission, LiveRegion, LiveSnapshot, LiveSource, LiveState } from "./state";
 
 /** How the reader runs. */
 export interface ReadOptions {
@@ -12,24 +12,43 @@ export interface ReadOptions {
   readonly now: () => Date;
   /**
    * Regions to read besides the targets, only to find copies a fleet left there (orphans of a
-   * removed Region): every fleet's tag is looked for, no copy is expected.
+   * removed Region): every fleet's tag is looked for, no copy is expected. `"all"`: every Region
+   * enabled for the account (DescribeRegions).
    */
-  readonly scanRegions?: readonly string[];
+  readonly scanRegions?: readonly string[] | "all";
+  /** Called once the Regions to read are known. */
+  readonly onStart?: (regions: readonly string[]) => void;
   /** Called as each Region finishes. */
   readonly onRegionDone?: (region: string, done: number, total: number, error?: string) => void;
 }
 
+type Limit = ReturnType<typeof pLimit>;
+
 /**
  * Reads, for every target Region of the fleets, the copies (by the fleet's management tag, then by
- * expected name for any copy not found so), their launch permissions and backing snapshots; and
- * resolves lookup and SSM sources the way a plan would. Uses the fewest calls the APIs allow:
- * one DescribeImages per Region (all fleets in one filter), one DescribeImageAttribute per image,
- * DescribeSnapshots in batches, one call per lookup/SSM source. A failed call is recorded as an
- * error where it happened; it never makes a copy look missing.
+ * expected name for any copy not found so), their launch permissions and backing snapshots, and
+ * the account's EBS encryption by default; and resolves lookup and SSM sources the way a plan
+ * would. Uses the fewest calls the APIs allow: per Region one DescribeImages page per 1,000 images
+ * (all fleets in one filter) and one GetEbsEncryptionByDefault, one DescribeImageAttribute per
+ * image, DescribeSnapshots per 200 snapshots, one call per lookup/SSM source.
+ *
+ * A failed call is recorded as an error where it happened; it never makes a copy look missing, and
+ * what the calls that did answer showed is kept.
  */
 export async function readLiveState(fleets: readonly Fleet[], aws: AwsReader, options: ReadOptions): Promise<LiveState> {
   const limit = pLimit(options.concurrency ?? 8);
-  const sources = await resolveSources(fleets, aws, limit);
+  let scanError: string | undefined;
+  let scanRegions: readonly string[] = [];
+  if (options.scanRegions === "all") {
+    try {
+      scanRegions = await enabledRegions(fleets, aws, limit);
+    } catch (error) {
+      scanError = `cannot list the Regions enabled for the account (--scan-regions all): ${describeAwsError(error)}`;
+    }
+  } else {
+    scanRegions = options.scanRegions ?? [];
+  }
+
   // Per Region: the fleets whose copies are looked for, and those that expect copies there.
   const fleetsByRegion = new Map<string, { tagged: Fleet[]; expecting: Fleet[] }>();
   const entry = (region: string) => fleetsByRegion.get(region) ?? fleetsByRegion.set(region, { tagged: [], expecting: [] }).get(region)!;
@@ -38,11 +57,13 @@ export async function readLiveState(fleets: readonly Fleet[], aws: AwsReader, op
       entry(target.region).tagged.push(fleet);
       entry(target.region).expecting.push(fleet);
     }
-    for (const region of options.scanRegions ?? []) {
+    for (const region of scanRegions) {
       if (!fleet.regions.some((t) => t.region === region)) entry(region).tagged.push(fleet);
     }
   }
   const regionNames = [...fleetsByRegion.keys()].sort();
+  options.onStart?.(regionNames);
+  const sources = await resolveSources(fleets, aws, limit);
   const regions: Record<string, LiveRegion> = {};
   let done = 0;
   await Promise.all(
@@ -52,10 +73,22 @@ export async function readLiveState(fleets: readonly Fleet[], aws: AwsReader, op
       options.onRegionDone?.(region, ++done, regionNames.length, regions[region].error);
     }),
   );
-  return { version: 1, readAt: options.now().toISOString(), regions: sortKeys(regions), sources };
+  return {
+    version: LIVE_STATE_VERSION,
+    readAt: options.now().toISOString(),
+    regions: sortKeys(regions),
+    sources,
+    ...(scanError ? { scanError } : {}),
+  };
 }
 
-type Limit = ReturnType<typeof pLimit>;
+/** Every Region enabled for the account, in each partition the fleets use. */
+async function enabledRegions(fleets: readonly Fleet[], aws: AwsReader, limit: Limit): Promise<string[]> {
+  const askIn = new Map<string, string>();
+  for (const fleet of fleets) if (!askIn.has(fleet.partition)) askIn.set(fleet.partition, fleet.sourceRegion);
+  const lists = await Promise.all([...askIn.values()].map((region) => limit(() => aws.describeEnabledRegions(region))));
+  return [...new Set(lists.flat())].sort();
+}
 
 async function resolveSources(fleets: readonly Fleet[], aws: AwsReader, limit: Limit) {
   const sources: Record<string, Record<string, LiveSource>> = {};
@@ -104,6 +137,25 @@ async function resolveSource(region: string, image: SourceImage, aws: AwsReader,
   }
 }
 
+/** DescribeImages of our own images with one filter whose values are sent FILTER_VALUES_MAX at a time. */
+async function describeOwnImages(aws: AwsReader, limit: Limit, region: string, filter: string, values: readonly string[]): Promise<Image[]> {
+  const chunks: string[][] = [];
+  for (let i = 0; i < values.length; i += FILTER_VALUES_MAX) chunks.push(values.slice(i, i + FILTER_VALUES_MAX));
+  const pages = await Promise.all(
+    chunks.map((chunk) =>
+      limit(() =>
+        aws.describeImages(region, {
+          Owners: ["self"],
+          Filters: [{ Name: filter, Values: chunk }],
+          IncludeDeprecated: true,
+          IncludeDisabled: true,
+        }),
+      ),
+    ),
+  );
+  return pages.flat();
+}
+
 async function readRegion(
   region: string,
   fleets: readonly Fleet[],
@@ -112,40 +164,34 @@ async function readRegion(
   aws: AwsReader,
   limit: Limit,
 ): Promise<LiveRegion> {
+  const scanned = expecting.length === 0;
+  // Encryption by default decides what an unencrypted fleet's copies look like: read beside the images.
+  const encryptionByDefault = scanned
+    ? Promise.resolve({})
+    : limit(() => aws.getEbsEncryptionByDefault(region)).then(
+        (enabled) => ({ encryptionByDefault: enabled }),
+        (error) => ({ encryptionByDefaultError: describeAwsError(error) }),
+      );
   let images: Image[];
   try {
-    images = await limit(() =>
-      aws.describeImages(region, {
-        Owners: ["self"],
-        Filters: [{ Name: `tag:${MANAGEMENT_TAGS.fleet}`, Values: fleets.map((f) => f.name).sort() }],
-        IncludeDeprecated: true,
-        IncludeDisabled: true,
-      }),
-    );
+    images = await describeOwnImages(aws, limit, region, `tag:${MANAGEMENT_TAGS.fleet}`, fleets.map((f) => f.name).sort());
     // A copy re-created by hand may have lost its tags: look for what is still missing by name.
     const found = new Set(images.map((i) => i.Name));
     const unfound = expectedNames(region, expecting, sources).filter((name) => !found.has(name));
     if (unfound.length > 0) {
-      const byName = await limit(() =>
-        aws.describeImages(region, {
-          Owners: ["self"],
-          Filters: [{ Name: "name", Values: unfound }],
-          IncludeDeprecated: true,
-          IncludeDisabled: true,
-        }),
-      );
+      const byName = await describeOwnImages(aws, limit, region, "name", unfound);
       const known = new Set(images.map((i) => i.ImageId));
       images = [...images, ...byName.filter((i) => !known.has(i.ImageId))];
     }
   } catch (error) {
-    return { error: describeAwsError(error), images: [], snapshots: {} };
+    return { error: describeAwsError(error), ...(scanned ? { scanned } : {}), images: [], snapshots: {}, ...(await encryptionByDefault) };
   }
 
   const liveImages = await Promise.all(
     images.map(async (image): Promise<LiveImage> => {
       const base = toLiveImage(image);
       try {
-        const permissions = await limit(() => aws.describeLaunchPermissions(region, image.ImageId!));
+        const permissions = await limit(() => aws.describeLaunchPermissions(region, base.imageId));
         return { ...base, launchPermissions: permissions.map(toLivePermission) };
       } catch (error) {
         return { ...base, permissionsError: describeAwsError(error) };
@@ -155,28 +201,55 @@ async function readRegion(
 
   const snapshotIds = [...new Set(liveImages.flatMap((i) => i.snapshotIds))].sort();
   const snapshots: Record<string, LiveSnapshot> = {};
-  let snapshotsError: string | undefined;
+  const missingSnapshots: string[] = [];
+  const snapshotErrors: Record<string, string> = {};
   const batches: string[][] = [];
   for (let i = 0; i < snapshotIds.length; i += SNAPSHOT_BATCH) batches.push(snapshotIds.slice(i, i + SNAPSHOT_BATCH));
   await Promise.all(
     batches.map(async (batch) => {
-      try {
-        for (const snapshot of await limit(() => aws.describeSnapshots(region, batch))) {
-          snapshots[snapshot.SnapshotId!] = {
-            snapshotId: snapshot.SnapshotId!,
-            encrypted: snapshot.Encrypted,
-            kmsKeyId: snapshot.KmsKeyId,
-            state: snapshot.State,
-            stateMessage: snapshot.StateMessage,
-          };
-        }
-      } catch (error) {
-        snapshotsError = describeAwsError(error);
-      }
+      const read = await readSnapshotBatch(region, batch, aws, limit);
+      for (const snapshot of read.snapshots) snapshots[snapshot.snapshotId] = snapshot;
+      missingSnapshots.push(...read.missing);
+      for (const id of read.unread) snapshotErrors[id] = read.error!;
     }),
   );
   liveImages.sort((a, b) => a.imageId.localeCompare(b.imageId));
-  return { images: liveImages, snapshots: sortKeys(snapshots), snapshotsError };
+  return {
+    ...(scanned ? { scanned } : {}),
+    images: liveImages,
+    snapshots: sortKeys(snapshots),
+    ...(missingSnapshots.length > 0 ? { missingSnapshots: missingSnapshots.sort() } : {}),
+    ...(Object.keys(snapshotErrors).length > 0 ? { snapshotErrors: sortKeys(snapshotErrors) } : {}),
+    ...(await encryptionByDefault),
+  };
+}
+
+/**
+ * One DescribeSnapshots batch. A snapshot that no longer exists fails the whole call
+ * (InvalidSnapshot.NotFound names it): the batch is asked again without it, so one deleted
+ * snapshot neither hides the others nor passes as read.
+ */
+async function readSnapshotBatch(region: string, batch: readonly string[], aws: AwsReader, limit: Limit) {
+  let remaining = [...batch];
+  const missing: string[] = [];
+  while (remaining.length > 0) {
+    try {
+      const found = await limit(() => aws.describeSnapshots(region, remaining));
+      const snapshots = found.filter((s) => s.SnapshotId && remaining.includes(s.SnapshotId)).map(toLiveSnapshot);
+      const answered = new Set(snapshots.map((s) => s.snapshotId));
+      const unanswered = remaining.filter((id) => !answered.has(id));
+      // An id asked for and silently left out was not read: never treat it as fine.
+      return unanswered.length > 0
+        ? { snapshots, missing, unread: unanswered, error: `DescribeSnapshots left out ${unanswered.length} of the snapshots asked for` }
+        : { snapshots, missing, unread: [] as string[], error: undefined };
+    } catch (error) {
+      const gone = awsErrorCode(error) === "InvalidSnapshot.NotFound" ? remaining.filter((id) => String((error as Error).message).includes(id)) : [];
+      if (gone.length === 0) return { snapshots: [] as LiveSnapshot[], missing, unread: remaining, error: describeAwsError(error) };
+      missing.push(...gone);
+      remaining = remaining.filter((id) => !gone.includes(id));
+    }
+  }
+  return { snapshots: [] as LiveSnapshot[], missing, unread: [] as string[], error: undefined };
 }
 
 /** Names the fleets' copies in a Region should have, for copies whose source is known now. */
@@ -189,6 +262,16 @@ function expectedNames(region: string, fleets: readonly Fleet[], sources: Record
     }
   }
   return names.sort();
+}
+
+function toLiveSnapshot(snapshot: { SnapshotId?: string; Encrypted?: boolean; KmsKeyId?: string; State?: string; StateMessage?: string }): LiveSnapshot {
+  return {
+    snapshotId: snapshot.SnapshotId!,
+    encrypted: snapshot.Encrypted,
+    kmsKeyId: snapshot.KmsKeyId,
+    state: snapshot.State,
+    stateMessage: snapshot.StateMessage,
+  };
 }
 
 function toLiveImage(image: Image): LiveImage {
@@ -214,5 +297,7 @@ function toLivePermission(permission: LaunchPermission): LivePermission {
 }
 
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+  const sorted: Record<string, T> = Object.create(null);
+  for (const key of Object.keys(record).sort()) sorted[key] = record[key];
+  return { ...sorted };
 }

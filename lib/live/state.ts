@@ -1,7 +1,13 @@
 /**
  * Live state: what the reconciler read from AWS, as plain JSON. `--save-state` writes it and
  * `--state-file` reads it back, so a drift report can be reproduced offline.
+ *
+ * Every part that could not be read carries its error next to where the data would be; a part
+ * that is absent and has no error was read and is empty.
  */
+
+/** The version of the saved live state; a state of another version is refused. */
+export const LIVE_STATE_VERSION = 2;
 
 /** A launch permission as read from DescribeImageAttribute. */
 export interface LivePermission {
@@ -18,7 +24,7 @@ export interface LiveSnapshot {
   readonly stateMessage?: string;
 }
 
-/** One AMI found in a target Region, by the fleet's tag or by an expected copy name. */
+/** One AMI found in a Region, by the fleet's tag or by an expected copy name. */
 export interface LiveImage {
   readonly imageId: string;
   readonly name?: string;
@@ -38,11 +44,20 @@ export interface LiveImage {
 
 /** What was read in one Region. */
 export interface LiveRegion {
-  /** Set when the Region could not be read: its images are then unknown, never "missing". */
+  /** Set when the Region's images could not be read: they are then unknown, never "missing". */
   readonly error?: string;
+  /** Read only to find orphans (--scan-regions): no fleet targets it. */
+  readonly scanned?: boolean;
   readonly images: readonly LiveImage[];
+  /** Snapshots read, by id. */
   readonly snapshots: Readonly<Record<string, LiveSnapshot>>;
-  readonly snapshotsError?: string;
+  /** Snapshot ids that DescribeSnapshots says do not exist (InvalidSnapshot.NotFound). */
+  readonly missingSnapshots?: readonly string[];
+  /** Snapshot ids that could not be read, with the error of their call. */
+  readonly snapshotErrors?: Readonly<Record<string, string>>;
+  /** The account's EBS encryption by default in this Region (undefined: not read, see the error). */
+  readonly encryptionByDefault?: boolean;
+  readonly encryptionByDefaultError?: string;
 }
 
 /** The source AMI id an image key resolves to now, or why it could not be resolved. */
@@ -53,13 +68,15 @@ export interface LiveSource {
 
 /** Everything the reconciler read, for every fleet. */
 export interface LiveState {
-  readonly version: 1;
+  readonly version: typeof LIVE_STATE_VERSION;
   /** When the state was read (ISO 8601); the diff's notion of "now". */
   readonly readAt: string;
   /** By Region name. */
   readonly regions: Readonly<Record<string, LiveRegion>>;
   /** By fleet name, then image key. */
   readonly sources: Readonly<Record<string, Readonly<Record<string, LiveSource>>>>;
+  /** Set when the Regions to scan (--scan-regions all) could not be listed. */
+  readonly scanError?: string;
 }
 
 /** API calls made while reading, by operation, and their HTTP attempts (retries included). */

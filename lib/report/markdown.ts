@@ -1,5 +1,5 @@
 import { DriftReport } from "../drift/findings";
-import { summaryLine } from "./drift-summary";
+import { fleetStatus, summaryLine } from "./drift-summary";
 
 const ICON = { critical: "🚨", high: "🔴", medium: "🟠", low: "⚪" } as const;
 
@@ -9,8 +9,7 @@ export function renderDriftMarkdown(report: DriftReport): string {
   out.push(`### ami-fleet drift: ${report.inSync ? "✅ " : ""}${summaryLine(report)}`, "");
   for (const fleet of report.fleets) {
     if (fleet.findings.length === 0) {
-      const unread = report.errors.some((e) => e.fleet === fleet.name);
-      out.push(`**${fleet.name}**: ${unread ? "no drift in what could be read" : "in sync"}`, "");
+      out.push(`**${fleet.name}**: ${fleetStatus(report, fleet)}`, "");
       continue;
     }
     out.push(`**${fleet.name}**: ${fleet.findings.length} finding${fleet.findings.length > 1 ? "s" : ""}`, "");

@@ -1,6 +1,6 @@
 import { createColors } from "picocolors";
 import { DriftReport, Finding, Severity } from "../drift/findings";
-import { summaryLine } from "./drift-summary";
+import { fleetStatus, summaryLine } from "./drift-summary";
 
 /** Renders a drift report for a terminal: by fleet and Region, severity coloured, one summary line. */
 export function renderDriftText(report: DriftReport, options: { color: boolean }): string {
@@ -13,8 +13,8 @@ export function renderDriftText(report: DriftReport, options: { color: boolean }
   };
   const lines: string[] = [];
   for (const fleet of report.fleets) {
-    const unread = report.errors.some((e) => e.fleet === fleet.name);
-    const status = fleet.findings.length > 0 ? "" : unread ? c.yellow("  no drift in what could be read") : c.green("  in sync");
+    const word = fleetStatus(report, fleet);
+    const status = word === "drift" ? "" : word === "in sync" ? c.green(`  ${word}`) : c.yellow(`  ${word}`);
     lines.push(c.bold(fleet.name) + status);
     const byRegion = new Map<string, Finding[]>();
     for (const f of fleet.findings) byRegion.set(f.region, [...(byRegion.get(f.region) ?? []), f]);

@@ -1,20 +1,51 @@
+import * as fs from "fs";
+import * as path from "path";
+import { partition as sdkPartition } from "@aws-sdk/core/client";
+
 /**
- * AWS Regions by partition. AMIs are copied within a partition only: a copy across
- * aws / aws-cn / aws-us-gov is a different mechanism (DOMAIN.md, "Copying").
+ * AWS Regions by partition, from the AWS SDK's own partition data (the `partitions` of
+ * @aws-sdk/core's endpoint rules), so a new Region needs an SDK update, not an ami-fleet release.
+ * AMIs are copied within a partition only: a copy across aws / aws-cn / aws-us-gov is a different
+ * mechanism (DOMAIN.md, "Copying").
  */
-export const REGIONS_BY_PARTITION: Readonly<Record<string, readonly string[]>> = {
-  aws: [
-    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
-    "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1",
-    "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
-    "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
-    "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
-  ],
-  "aws-cn": ["cn-north-1", "cn-northwest-1"],
-  "aws-us-gov": ["us-gov-east-1", "us-gov-west-1"],
-  "aws-eusc": ["eusc-de-east-1"],
-};
+
+interface PartitionsInfo {
+  readonly partitions: readonly {
+    readonly id: string;
+    readonly regionRegex: string;
+    readonly regions: Readonly<Record<string, { readonly description?: string }>>;
+  }[];
+}
+
+/**
+ * The SDK's partition data. @aws-sdk/core exposes `partition(region)` but not the list behind it,
+ * which the did-you-mean hint needs; the list ships in the package as a module holding one JSON
+ * object. Every Region read from it is checked against `partition()` below, so a change of the
+ * package's layout fails loudly (a test covers it) instead of silently accepting nothing.
+ */
+function loadPartitions(): PartitionsInfo {
+  const root = path.dirname(require.resolve("@aws-sdk/core/package.json"));
+  const file = path.join(root, "dist-es", "submodules", "client", "util-endpoints", "lib", "aws", "partitions.js");
+  const text = fs.readFileSync(file, "utf8");
+  return JSON.parse(text.slice(text.indexOf("{"), text.lastIndexOf("}") + 1)) as PartitionsInfo;
+}
+
+function regionsByPartition(): Record<string, string[]> {
+  const byPartition: Record<string, string[]> = {};
+  for (const { id, regionRegex, regions } of loadPartitions().partitions) {
+    const pattern = new RegExp(regionRegex);
+    // Pseudo-Regions such as aws-global are endpoints, not Regions: the partition's Region pattern excludes them.
+    const names = Object.keys(regions).filter((name) => pattern.test(name) && sdkPartition(name).name === id);
+    if (names.length > 0) byPartition[id] = names.sort();
+  }
+  if (!byPartition.aws?.includes("us-east-1")) {
+    throw new Error("cannot read the AWS SDK's Region list from @aws-sdk/core (its layout changed?): reinstall or update ami-fleet");
+  }
+  return byPartition;
+}
+
+/** Region names by partition id (aws, aws-cn, aws-us-gov, ...), as the installed AWS SDK knows them. */
+export const REGIONS_BY_PARTITION: Readonly<Record<string, readonly string[]>> = regionsByPartition();
 
 const PARTITION_OF_REGION: ReadonlyMap<string, string> = new Map(
   Object.entries(REGIONS_BY_PARTITION).flatMap(([partition, regions]) =>
@@ -30,8 +61,12 @@ export function partitionOf(region: string): string | undefined {
   return PARTITION_OF_REGION.get(region);
 }
 
+/** Region names are short: anything longer gets no did-you-mean (and costs no edit distance). */
+const LONGEST_HINTED_NAME = 32;
+
 /** The closest known Region name, for "did you mean" hints on typos. */
 export function closestRegion(name: string): string | undefined {
+  if (name.length > LONGEST_HINTED_NAME) return undefined;
   let best: { region: string; distance: number } | undefined;
   for (const region of KNOWN_REGIONS) {
     const distance = editDistance(name, region);
