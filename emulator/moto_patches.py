@@ -37,9 +37,13 @@ def _copy_image_with_encryption_and_tags(self):
     )
     source = ec2_backends[self.current_account][source_region].describe_images(ami_ids=[source_image_id])[0]
     snapshot = image.ebs_snapshot
-    if encrypted or kms_key_id:
+    if encrypted or kms_key_id or self.ec2_backend.get_ebs_encryption_by_default():
+        # EBS encryption by default (DOMAIN.md "Encryption"; seeds/ami-encryption.md) has the
+        # effect of Encrypted=true on every copy, with the Region's default key.
         snapshot.encrypted = True
-        snapshot.kms_key_id = kms_key_id or self.ec2_backend._create_default_encryption_key()
+        snapshot.kms_key_id = kms_key_id or (
+            source.ebs_snapshot.kms_key_id if source.ebs_snapshot.encrypted and not encrypted else None
+        ) or self.ec2_backend._create_default_encryption_key()
     elif source.ebs_snapshot.encrypted:
         snapshot.encrypted = True
         snapshot.kms_key_id = source.ebs_snapshot.kms_key_id
@@ -65,7 +69,37 @@ def _describe_image_attribute_of_unknown_image(self):
     return _describe_image_attribute(self)
 
 
+_describe_images = AmisResponse.describe_images
+
+
+def _describe_images_paged(self):
+    """DescribeImages honours MaxResults and NextToken.
+
+    AWS (EC2 API reference, DescribeImages): MaxResults (5-1000) bounds the items of one answer,
+    which then carries a NextToken for the next page; MaxResults cannot be combined with ImageIds.
+    moto ignores both and always answers everything at once, so a client's paging is never exercised.
+    """
+    max_results = self._get_param("MaxResults")
+    if max_results is None:
+        return _describe_images(self)
+    self.error_on_dryrun()
+    images = self.ec2_backend.describe_images(
+        ami_ids=self._get_param("ImageIds", []),
+        filters=self._filters_from_querystring(),
+        exec_users=self._get_param("ExecutableUsers", []),
+        owners=self._get_param("Owners", []),
+    )
+    images = sorted(images, key=lambda image: image.id)
+    start = int(self._get_param("NextToken") or 0)
+    end = start + int(max_results)
+    result = {"Images": images[start:end]}
+    if end < len(images):
+        result["NextToken"] = str(end)
+    return ActionResult(result)
+
+
 if os.environ.get("AMI_FLEET_MOTO_PATCHES", "on") != "off":
+    AmisResponse.describe_images = _describe_images_paged
     AmisResponse.copy_image = _copy_image_with_encryption_and_tags
     AmisResponse.describe_image_attribute = _describe_image_attribute_of_unknown_image
 

@@ -100,14 +100,18 @@ build() {
 
 # OpenTofu
 prepare_wrapper tofu github.com/opentofu/opentofu "v$TOFU_VERSION" github.com/opentofu/opentofu/cmd/tofu
-if [ -x "$tofu_bin" ] && "$tofu_bin" version 2>/dev/null | head -1 | grep -qx "OpenTofu v$TOFU_VERSION"; then
+# The version a tofu binary reports, asked without any user CLI config (a TF_CLI_CONFIG_FILE set in
+# the environment may point at a missing or broken file, which tofu reports before its version).
+tofu_version() { TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$1" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([^"]*\)".*/\1/p'; }
+if [ -x "$tofu_bin" ] && [ "$(tofu_version "$tofu_bin")" = "$TOFU_VERSION" ]; then
   log "OpenTofu $TOFU_VERSION: cached build at $tofu_bin"
 else
   log "building OpenTofu $TOFU_VERSION (once per machine; about 2-3 minutes on 2 cores)"
   build tofu github.com/opentofu/opentofu/cmd/tofu "$tofu_bin" "-X github.com/opentofu/opentofu/version.dev=no"
 fi
-version_line=$("$tofu_bin" version 2>&1 | head -1) || fail "check OpenTofu: $tofu_bin version failed: $version_line"
-[ "$version_line" = "OpenTofu v$TOFU_VERSION" ] || fail "check OpenTofu: $tofu_bin reports '$version_line', expected 'OpenTofu v$TOFU_VERSION'"
+step "check OpenTofu: $tofu_bin version" env TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$tofu_bin" version -json
+built_version=$(tofu_version "$tofu_bin")
+[ "$built_version" = "$TOFU_VERSION" ] || fail "check OpenTofu: $tofu_bin reports version '$built_version', expected $TOFU_VERSION"
 
 # The AWS provider
 prepare_wrapper aws github.com/hashicorp/terraform-provider-aws "$AWS_PROVIDER_MODULE_VERSION" github.com/hashicorp/terraform-provider-aws

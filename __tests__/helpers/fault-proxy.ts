@@ -14,6 +14,14 @@ export interface FaultProxy {
   deny(region: string): void;
   /** Close the connection of every request signed for this Region (endpoint down). */
   drop(region: string): void;
+  /**
+   * Answer every request for one API action (e.g. `DescribeSnapshots`, `GetParameter`) with a fault:
+   * `deny` (HTTP 403 UnauthorizedOperation), `empty` (HTTP 200, empty body), `truncated` (HTTP 200,
+   * the first half of the real answer), `hang` (accept, never answer). `region` limits it to one Region.
+   */
+  failAction(action: string, fault: "deny" | "empty" | "truncated" | "hang", region?: string): void;
+  /** DescribeSnapshots naming this snapshot fails with InvalidSnapshot.NotFound, as AWS answers for a deleted one. */
+  deleteSnapshot(snapshotId: string, options?: { silent?: boolean }): void;
   /** Requests received, by Region. */
   readonly requests: Map<string, number>;
   close(): Promise<void>;
@@ -24,6 +32,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const denied = new Set<string>();
   const dropped = new Set<string>();
   const requests = new Map<string, number>();
+  const actionFaults: { action: string; fault: "deny" | "empty" | "truncated" | "hang"; region?: string }[] = [];
+  const deletedSnapshots = new Map<string, boolean>();
+  const hanging: http.ServerResponse[] = [];
   const server = http.createServer((req, res) => {
     const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(req.headers.authorization ?? "")?.[1] ?? "unknown";
     requests.set(region, (requests.get(region) ?? 0) + 1);
@@ -31,12 +42,37 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     req.on("data", (chunk) => body.push(chunk));
     req.on("end", () => {
       if (dropped.has(region)) return req.socket.destroy();
+      const text = Buffer.concat(body).toString("utf8");
+      // Query protocol (EC2): Action=... in the body; JSON protocol (SSM): X-Amz-Target: AmazonSSM.Action.
+      const action = /(?:^|&)Action=([A-Za-z]+)/.exec(text)?.[1] ?? String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? "";
+      const fault = actionFaults.find((f) => f.action === action && (f.region === undefined || f.region === region));
+      if (fault?.fault === "hang") return void hanging.push(res);
+      if (fault?.fault === "deny") return ec2Error(res, 403, "UnauthorizedOperation", `You are not authorized to perform ${action}.`);
+      if (fault?.fault === "empty") {
+        res.writeHead(200, { "content-type": "text/xml" });
+        return void res.end();
+      }
+      if (action === "DescribeSnapshots") {
+        const asked = [...text.matchAll(/SnapshotId\.\d+=([\w-]+)/g)].map((m) => m[1]);
+        const gone = asked.find((id) => deletedSnapshots.has(id));
+        if (gone) return ec2Error(res, 400, "InvalidSnapshot.NotFound", deletedSnapshots.get(gone) ? "" : `The snapshot '${gone}' does not exist.`);
+      }
       if (throttle > 0) {
         throttle--;
         return ec2Error(res, 503, "RequestLimitExceeded", "Request limit exceeded.");
       }
       if (denied.has(region)) return ec2Error(res, 403, "UnauthorizedOperation", `You are not authorized to perform this operation in ${region}.`);
       const upstream = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        if (fault?.fault === "truncated") {
+          const chunks: Buffer[] = [];
+          answer.on("data", (c) => chunks.push(c));
+          answer.on("end", () => {
+            const whole = Buffer.concat(chunks);
+            res.writeHead(200, { "content-type": "text/xml" });
+            res.end(whole.subarray(0, Math.floor(whole.length / 2)));
+          });
+          return;
+        }
         res.writeHead(answer.statusCode ?? 500, answer.headers);
         answer.pipe(res);
       });
@@ -51,8 +87,15 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     throttleNext: (count) => (throttle = count),
     deny: (region) => denied.add(region),
     drop: (region) => dropped.add(region),
+    failAction: (action, fault, region) => actionFaults.push({ action, fault, region }),
+    deleteSnapshot: (snapshotId, options = {}) => deletedSnapshots.set(snapshotId, options.silent === true),
     requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        for (const res of hanging) res.socket?.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -67,8 +67,9 @@ function registerReconcile(program: Command, io: CliIo, setExit: (code: number) 
     .option("--state-file <file>", "diff against a saved live state instead of AWS")
     .option("--save-state <file>", "save the live state read, to reproduce this report offline")
     .option("--concurrency <n>", "API calls in flight at once", positiveInt, 8)
-    .option("--scan-regions <regions>", "also read these Regions (comma-separated) for orphan copies", list, [])
+    .option("--scan-regions <regions>", "also read these Regions (comma-separated, or all: every Region enabled for the account) for orphan copies", appendList, [])
     .option("--pending-timeout <minutes>", "report copies pending longer than this", positiveInt, 120)
+    .option("--timeout <seconds>", "seconds one AWS request may take before it fails (per attempt)", positiveInt, 30)
     .action(async (paths: string[], options) => {
       setExit(await reconcileCommand(paths, options, io));
     });
@@ -81,7 +82,7 @@ function registerReview(program: Command, io: CliIo, setExit: (code: number) => 
     .requiredOption("--plan <file>", "plan JSON from `tofu show -json plan.out`")
     .addOption(new Option("--format <format>", "output format (default: text on a terminal, json otherwise)").choices(["text", "json", "markdown"]))
     .option("--out <file>", "write the review to a file instead of stdout")
-    .option("--allow <categories>", `accept these dangers (comma-separated: ${DANGER_CATEGORIES.join(", ")})`, list, [])
+    .option("--allow <categories>", `accept these dangers (comma-separated, repeatable: ${DANGER_CATEGORIES.join(", ")})`, appendList, [])
     .option("--fleets <paths...>", "fleet files, for the declared Organization (default: fleets/ when present)")
     .option("--live", "read source image sizes with DescribeImages when the plan lacks them")
     .option("--live-region <region>", "Region of the source images for --live (default: AWS_REGION)")
@@ -104,6 +105,7 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function list(value: string): string[] {
-  return value.split(",").map((s) => s.trim()).filter(Boolean);
+/** A comma-separated list; a repeated option adds to it. */
+function appendList(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
 }

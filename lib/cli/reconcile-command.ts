@@ -1,6 +1,8 @@
 import { diffFleets } from "../drift/diff";
 import { DriftReport, exitCodeOf } from "../drift/findings";
-import { SdkAwsReader } from "../live/aws";
+import { describeAwsError, SdkAwsReader } from "../live/aws";
+import { closestRegion, partitionOf } from "../spec/regions";
+import { quoteValue } from "../spec/errors";
 import { readLiveState } from "../live/read";
 import { CallStats, LIVE_STATE_VERSION, LiveState } from "../live/state";
 import { renderDriftMarkdown } from "../report/markdown";
@@ -20,6 +22,8 @@ export interface ReconcileOptions {
   readonly concurrency: number;
   readonly scanRegions: readonly string[];
   readonly pendingTimeout: number;
+  /** Seconds one AWS request may take (per attempt). */
+  readonly timeout: number;
 }
 
 /**
@@ -36,14 +40,28 @@ export async function reconcileCommand(paths: readonly string[], options: Reconc
   if (options.stateFile) {
     state = parseLiveState(readJsonFile(options.stateFile), options.stateFile);
   } else {
-    const aws = new SdkAwsReader();
+    const scanRegions = scanRegionsOf(options.scanRegions, io);
+    if (scanRegions === undefined) return EXIT.error;
+    const aws = new SdkAwsReader({ requestTimeoutMs: options.timeout * 1000, connectTimeoutMs: Math.min(options.timeout, 10) * 1000 });
     const progress = io.stderr.isTTY === true;
+    // No usable credentials is one problem, not one per fleet and Region: say it once, with the fix.
+    try {
+      await aws.checkCredentials(fleets[0]?.sourceRegion ?? "us-east-1");
+    } catch (error) {
+      io.stderr.write(
+        `ami-fleet reconcile: no AWS credentials: ${describeAwsError(error)}\n` +
+          `Set AWS_PROFILE to a profile in ~/.aws/config (check it with \`aws sts get-caller-identity\`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.\n`,
+      );
+      return EXIT.error;
+    }
     state = await readLiveState(fleets, aws, {
-      scanRegions: options.scanRegions,
+      scanRegions,
       concurrency: options.concurrency,
       now: () => new Date(),
+      onStart: progress ? (regions) => io.stderr.write(`reading ${regions.length} Region${regions.length === 1 ? "" : "s"}…`) : undefined,
       onRegionDone: progress
-        ? (region, done, total, error) => io.stderr.write(`\r\x1b[Kreading Regions ${done}/${total} (${region}${error ? ": error" : ""})${done === total ? "\n" : ""}`)
+        ? (region, done, total, error) =>
+            io.stderr.write(`\r\x1b[Kreading Regions ${done}/${total} (${region}${error ? ": error" : ""})${done === total ? "\n" : ""}`)
         : undefined,
     });
     const { calls, attempts } = aws.stats();
@@ -69,6 +87,17 @@ export async function reconcileCommand(paths: readonly string[], options: Reconc
     io.stderr.write(`stats: ${stats.totalCalls} calls (${perOperation}), ${stats.attempts} HTTP attempts, ${report.stats.wallMs} ms\n`);
   }
   return exitCodeOf(report);
+}
+
+/** `--scan-regions`: known Region names, or `all`; a typo is a usage error with a hint, never a Region read as empty. */
+function scanRegionsOf(given: readonly string[], io: CliIo): readonly string[] | "all" | undefined {
+  if (given.length === 1 && given[0] === "all") return "all";
+  const unknown = given.filter((region) => partitionOf(region) === undefined);
+  for (const region of unknown) {
+    const guess = closestRegion(region);
+    io.stderr.write(`ami-fleet reconcile: --scan-regions: unknown Region ${quoteValue(region)}.${guess ? ` Did you mean ${guess}?` : ""} Use Region names such as eu-west-1, or all.\n`);
+  }
+  return unknown.length > 0 ? undefined : given;
 }
 
 function parseLiveState(value: unknown, file: string): LiveState {

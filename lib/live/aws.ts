@@ -63,6 +63,8 @@ export interface SdkReaderOptions {
   readonly connectTimeoutMs?: number;
   /** Milliseconds a request may wait for its answer, per attempt. @default 30000 */
   readonly requestTimeoutMs?: number;
+  /** DescribeImages page size. @default IMAGES_PAGE_SIZE */
+  readonly imagesPageSize?: number;
 }
 
 /** The real reader: one SDK client per service and Region, reused. */
@@ -77,7 +79,7 @@ export class SdkAwsReader implements AwsReader {
   async describeImages(region: string, input: DescribeImagesCommandInput): Promise<Image[]> {
     const images: Image[] = [];
     // MaxResults cannot be combined with ImageIds; everything else is paged.
-    const paged = input.ImageIds === undefined ? { ...input, MaxResults: IMAGES_PAGE_SIZE } : input;
+    const paged = input.ImageIds === undefined ? { ...input, MaxResults: this.options.imagesPageSize ?? IMAGES_PAGE_SIZE } : input;
     const client = this.counting(this.ec2Client(region), "DescribeImages");
     for await (const page of paginateDescribeImages({ client, pageSize: paged.MaxResults }, paged)) {
       if (!Array.isArray(page.Images)) throw new MalformedResponseError("DescribeImages", "an imagesSet");

@@ -224,32 +224,46 @@ async function readRegion(
   };
 }
 
+interface SnapshotBatch {
+  readonly snapshots: LiveSnapshot[];
+  /** Ids DescribeSnapshots says do not exist. */
+  readonly missing: string[];
+  /** Ids not read, and why. */
+  readonly unread: string[];
+  readonly error?: string;
+}
+
 /**
- * One DescribeSnapshots batch. A snapshot that no longer exists fails the whole call
- * (InvalidSnapshot.NotFound names it): the batch is asked again without it, so one deleted
- * snapshot neither hides the others nor passes as read.
+ * One DescribeSnapshots batch. A snapshot that no longer exists fails the whole call with
+ * InvalidSnapshot.NotFound: the batch is asked again without the ids the error names, or, when it
+ * names none (its message may be empty), in halves until the missing ones are alone. So one
+ * deleted snapshot neither hides the others nor passes as read.
  */
-async function readSnapshotBatch(region: string, batch: readonly string[], aws: AwsReader, limit: Limit) {
-  let remaining = [...batch];
-  const missing: string[] = [];
-  while (remaining.length > 0) {
-    try {
-      const found = await limit(() => aws.describeSnapshots(region, remaining));
-      const snapshots = found.filter((s) => s.SnapshotId && remaining.includes(s.SnapshotId)).map(toLiveSnapshot);
-      const answered = new Set(snapshots.map((s) => s.snapshotId));
-      const unanswered = remaining.filter((id) => !answered.has(id));
-      // An id asked for and silently left out was not read: never treat it as fine.
-      return unanswered.length > 0
-        ? { snapshots, missing, unread: unanswered, error: `DescribeSnapshots left out ${unanswered.length} of the snapshots asked for` }
-        : { snapshots, missing, unread: [] as string[], error: undefined };
-    } catch (error) {
-      const gone = awsErrorCode(error) === "InvalidSnapshot.NotFound" ? remaining.filter((id) => String((error as Error).message).includes(id)) : [];
-      if (gone.length === 0) return { snapshots: [] as LiveSnapshot[], missing, unread: remaining, error: describeAwsError(error) };
-      missing.push(...gone);
-      remaining = remaining.filter((id) => !gone.includes(id));
-    }
+async function readSnapshotBatch(region: string, batch: readonly string[], aws: AwsReader, limit: Limit): Promise<SnapshotBatch> {
+  if (batch.length === 0) return { snapshots: [], missing: [], unread: [] };
+  try {
+    const found = await limit(() => aws.describeSnapshots(region, batch));
+    const snapshots = found.filter((s) => s.SnapshotId && batch.includes(s.SnapshotId)).map(toLiveSnapshot);
+    const answered = new Set(snapshots.map((s) => s.snapshotId));
+    const unanswered = batch.filter((id) => !answered.has(id));
+    // An id asked for and silently left out was not read: never treat it as fine.
+    return unanswered.length > 0
+      ? { snapshots, missing: [], unread: unanswered, error: `DescribeSnapshots left out ${unanswered.length} of the snapshots asked for` }
+      : { snapshots, missing: [], unread: [] };
+  } catch (error) {
+    if (awsErrorCode(error) !== "InvalidSnapshot.NotFound") return { snapshots: [], missing: [], unread: [...batch], error: describeAwsError(error) };
+    if (batch.length === 1) return { snapshots: [], missing: [...batch], unread: [] };
+    const named = batch.filter((id) => String((error as Error).message ?? "").includes(id));
+    const parts = named.length > 0 ? [batch.filter((id) => !named.includes(id))] : [batch.slice(0, batch.length / 2), batch.slice(batch.length / 2)];
+    const results = await Promise.all(parts.map((part) => readSnapshotBatch(region, part, aws, limit)));
+    const errors = results.flatMap((r) => (r.error ? [r.error] : []));
+    return {
+      snapshots: results.flatMap((r) => r.snapshots),
+      missing: [...named, ...results.flatMap((r) => r.missing)],
+      unread: results.flatMap((r) => r.unread),
+      ...(errors.length > 0 ? { error: errors[0] } : {}),
+    };
   }
-  return { snapshots: [] as LiveSnapshot[], missing, unread: [] as string[], error: undefined };
 }
 
 /** Names the fleets' copies in a Region should have, for copies whose source is known now. */

@@ -1,5 +1,6 @@
 import { DriftReport } from "../drift/findings";
 import { fleetStatus, summaryLine } from "./drift-summary";
+import { oneLine } from "../spec/errors";
 
 const ICON = { critical: "🚨", high: "🔴", medium: "🟠", low: "⚪" } as const;
 
@@ -30,9 +31,9 @@ export function renderDriftMarkdown(report: DriftReport): string {
 }
 
 function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  return oneLine(text).replace(/\|/g, "\\|");
 }
 
 function code(text: string): string {
-  return `\`${text.replace(/`/g, "'").replace(/\|/g, "\\|")}\``;
+  return `\`${oneLine(text).replace(/`/g, "'").replace(/\|/g, "\\|")}\``;
 }

@@ -1,5 +1,6 @@
 import { createColors } from "picocolors";
 import { PlanReview } from "../review/plan-review";
+import { oneLine } from "../spec/errors";
 
 const SYMBOL = { create: "+", replace: "±", destroy: "-", update: "~" } as const;
 
@@ -55,7 +56,7 @@ export function renderReviewText(review: PlanReview, options: { color: boolean }
   const blocking = review.dangers.filter((d) => !d.allowed);
   if (review.dangers.length > 0) {
     out.push(c.bold(c.red(`DANGER (${blocking.length} needing approval, ${review.dangers.length - blocking.length} allowed)`)));
-    for (const d of review.dangers) out.push(`  ${d.allowed ? c.dim("allowed") : c.red("BLOCKS ")} ${d.category.padEnd(20)} ${d.address}\n           ${d.message}`);
+    for (const d of review.dangers) out.push(`  ${d.allowed ? c.dim("allowed") : c.red("BLOCKS ")} ${d.category.padEnd(20)} ${oneLine(d.address)}\n           ${oneLine(d.message)}`);
     out.push("");
   }
   out.push(c.bold(counts(review)));

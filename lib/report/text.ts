@@ -1,6 +1,7 @@
 import { createColors } from "picocolors";
 import { DriftReport, Finding, Severity } from "../drift/findings";
 import { fleetStatus, summaryLine } from "./drift-summary";
+import { oneLine } from "../spec/errors";
 
 /** Renders a drift report for a terminal: by fleet and Region, severity coloured, one summary line. */
 export function renderDriftText(report: DriftReport, options: { color: boolean }): string {
@@ -23,15 +24,16 @@ export function renderDriftText(report: DriftReport, options: { color: boolean }
       for (const f of findings) {
         const label = paint[f.severity](f.severity.toUpperCase().padEnd(8));
         const where = [f.image && `image ${f.image}`, f.amiId].filter(Boolean).join(" ");
-        lines.push(`    ${label} ${f.kind.padEnd(19)} ${where}`);
-        lines.push(`             ${f.message}`);
-        lines.push(c.dim(`             fix: ${f.remedy}`));
+        // Names, tags and messages come from AWS: never let them move the cursor or forge a line.
+        lines.push(`    ${label} ${f.kind.padEnd(19)} ${oneLine(where)}`);
+        lines.push(`             ${oneLine(f.message)}`);
+        lines.push(c.dim(`             fix: ${oneLine(f.remedy)}`));
       }
     }
   }
   if (report.errors.length > 0) {
     lines.push(c.bold(c.red("errors (not drift: these parts could not be read)")));
-    for (const e of report.errors) lines.push(`  ${e.fleet} ${e.region}: ${e.message}`);
+    for (const e of report.errors) lines.push(`  ${e.fleet} ${e.region}: ${oneLine(e.message)}`);
   }
   const calls = (report.stats as { totalCalls?: number }).totalCalls;
   lines.push("");

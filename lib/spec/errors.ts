@@ -17,9 +17,30 @@ export interface SpecProblem {
 
 /** `fleets/golden.yaml: regions[2].kmsKeyId: key is in us-east-1, copy is in eu-west-1. Use a key from eu-west-1.` */
 export function formatProblem(problem: SpecProblem): string {
-  const where = problem.path ? `${problem.file}: ${problem.path}` : problem.file;
-  const fix = problem.fix ? ` ${ensureSentence(problem.fix)}` : "";
-  return `${where}: ${stripPeriod(problem.message)}.${fix}`;
+  const where = problem.path ? `${oneLine(problem.file, 300)}: ${oneLine(problem.path, 200)}` : oneLine(problem.file, 300);
+  const fix = problem.fix ? ` ${ensureSentence(oneLine(problem.fix, 300))}` : "";
+  return `${where}: ${stripPeriod(oneLine(problem.message, 400))}.${fix}`;
+}
+
+/** Longest value echoed back in a message. */
+export const MAX_ECHOED = 80;
+
+/**
+ * Characters that would move the cursor, start a new line or reorder text in a terminal or CI log:
+ * C0 and C1 controls, DEL, the line and paragraph separators, and the bidirectional overrides.
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text made safe for one line of a terminal: unsafe characters escaped (`\u001b`), at most `max` characters. */
+export function oneLine(text: string, max = 1000): string {
+  const cut = text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text;
+  return cut.replace(UNSAFE, (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+}
+
+/** A value as echoed in a message: quoted, unsafe characters escaped, at most MAX_ECHOED characters. */
+export function quoteValue(value: unknown): string {
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
+  return `"${oneLine(text, MAX_ECHOED)}"`;
 }
 
 /** Thrown when one or more fleet files are invalid; carries every problem found. */
