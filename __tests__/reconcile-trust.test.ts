@@ -165,7 +165,8 @@ describe("state that could not be read is an error, never in sync and never drif
     fs.writeFileSync(file, stringify(doc));
     const copies = await ec2.applyFleet(loadFleets([file])[0], { v1: source });
     const copy = copies.get("v1/eu-west-1")!;
-    await ec2.in("eu-west-1").send(new DeleteTagsCommand({ Resources: [copy] }));
+    const [tagged] = (await ec2.in("eu-west-1").send(new DescribeImagesCommand({ ImageIds: [copy] }))).Images!;
+    await ec2.in("eu-west-1").send(new DeleteTagsCommand({ Resources: [copy], Tags: tagged.Tags!.map(({ Key }) => ({ Key })) }));
     // Readable, the copy is found by name (tag-drift); unreadable, nobody can say it is missing.
     const readable = await reconcile(file);
     expect(findings(readable.report).map((f) => f.kind)).toEqual(["tag-drift"]);
@@ -218,10 +219,17 @@ describe("reconcile ends, and says why, when AWS cannot be asked", () => {
       env: { ...process.env, ...emulatorEnv(`http://127.0.0.1:${port}`), AWS_MAX_ATTEMPTS: "1" },
     });
     let seen = "";
-    child.stdout.on("data", (c) => (seen += c));
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(seen).toContain(`reading ${REGIONS.length} Regions…`);
+    let shownAt: number | undefined;
+    child.stdout.on("data", (c) => {
+      seen += c;
+      if (shownAt === undefined && seen.includes(`reading ${REGIONS.length} Regions…`)) shownAt = Date.now();
+    });
     await new Promise((r) => child.on("close", r));
+    const closedAt = Date.now();
+    // Shown while the requests were still waiting for the 3 s timeout, not with the report.
+    expect(shownAt).toBeDefined();
+    expect(closedAt - shownAt!).toBeGreaterThan(2000);
+    expect(seen).toMatch(/timed? ?out|Timeout/i);
     silent.closeAllConnections();
     silent.close();
   });
@@ -239,7 +247,7 @@ describe("reconcile ends, and says why, when AWS cannot be asked", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr.match(/no AWS credentials/g)).toHaveLength(1);
     expect(result.stderr).toMatch(/prodd/);
-    expect(result.stderr).toMatch(/Set AWS_PROFILE/);
+    expect(result.stderr).toMatch(/AWS_PROFILE is "prodd": check that this profile exists/);
     expect(proxy.requests.size).toBe(0);
   });
 });

@@ -250,16 +250,16 @@ describe("reconcile when AWS does not answer", () => {
 });
 
 describe("reconcile API calls", () => {
-  it("makes one DescribeImages per Region, one DescribeImageAttribute per copy, one DescribeSnapshots batch per Region", async () => {
+  it("makes one DescribeImages, one GetEbsEncryptionByDefault and one DescribeSnapshots batch per Region, one DescribeImageAttribute per copy", async () => {
     const { file } = await deployedFleet(undefined, ["v1", "v2"]);
     const result = await reconcile(file, ["--stats"]);
     expect(result.report.inSync).toBe(true);
     const regions = REGIONS.length;
     const copies = 2 * regions;
     expect(result.report.stats).toMatchObject({
-      calls: { DescribeImages: regions, DescribeImageAttribute: copies, DescribeSnapshots: regions },
-      totalCalls: 2 * regions + copies,
+      calls: { DescribeImages: regions, DescribeImageAttribute: copies, DescribeSnapshots: regions, GetEbsEncryptionByDefault: regions },
+      totalCalls: 3 * regions + copies,
     });
-    expect(result.stderr).toContain(`stats: ${2 * regions + copies} calls (`);
+    expect(result.stderr).toContain(`stats: ${3 * regions + copies} calls (`);
   });
 });

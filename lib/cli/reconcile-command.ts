@@ -2,7 +2,7 @@ import { diffFleets } from "../drift/diff";
 import { DriftReport, exitCodeOf } from "../drift/findings";
 import { describeAwsError, SdkAwsReader } from "../live/aws";
 import { closestRegion, partitionOf } from "../spec/regions";
-import { quoteValue } from "../spec/errors";
+import { oneLine, quoteValue } from "../spec/errors";
 import { readLiveState } from "../live/read";
 import { CallStats, LIVE_STATE_VERSION, LiveState } from "../live/state";
 import { renderDriftMarkdown } from "../report/markdown";
@@ -48,9 +48,12 @@ export async function reconcileCommand(paths: readonly string[], options: Reconc
     try {
       await aws.checkCredentials(fleets[0]?.sourceRegion ?? "us-east-1");
     } catch (error) {
+      const profile = io.env.AWS_PROFILE;
       io.stderr.write(
-        `ami-fleet reconcile: no AWS credentials: ${describeAwsError(error)}\n` +
-          `Set AWS_PROFILE to a profile in ~/.aws/config (check it with \`aws sts get-caller-identity\`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.\n`,
+        `ami-fleet reconcile: no AWS credentials: ${oneLine(describeAwsError(error))}\n` +
+          (profile
+            ? `AWS_PROFILE is ${quoteValue(profile)}: check that this profile exists in ~/.aws/config or ~/.aws/credentials (aws configure list-profiles) and that it can sign in (aws sts get-caller-identity).\n`
+            : `Set AWS_PROFILE to a profile in ~/.aws/config, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; check with \`aws sts get-caller-identity\`.\n`),
       );
       return EXIT.error;
     }

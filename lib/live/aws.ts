@@ -164,6 +164,7 @@ export class SdkAwsReader implements AwsReader {
       requestHandler: {
         connectionTimeout: this.options.connectTimeoutMs ?? 5_000,
         requestTimeout: this.options.requestTimeoutMs ?? 30_000,
+        throwOnRequestTimeout: true,
       },
     };
   }
