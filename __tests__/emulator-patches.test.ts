@@ -1,4 +1,4 @@
-import { CopyImageCommand, DescribeImageAttributeCommand, DescribeImagesCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
+import { CopyImageCommand, DescribeImageAttributeCommand, DescribeImagesCommand, DescribeSnapshotsCommand, EnableEbsEncryptionByDefaultCommand } from "@aws-sdk/client-ec2";
 import { Ec2 } from "./helpers/live";
 import { Moto, startMoto } from "./helpers/moto";
 
@@ -43,7 +43,48 @@ async function attributeOfDeregistered(moto: Moto): Promise<string> {
   }
 }
 
+/** DescribeImages with MaxResults over 7 images: the first page's size and whether it has a NextToken. */
+async function firstPage(moto: Moto) {
+  const ec2 = new Ec2(moto.env);
+  for (let i = 0; i < 7; i++) await ec2.registerSource("us-east-1", `page-probe-${i}`);
+  const page = await ec2.in("us-east-1").send(new DescribeImagesCommand({ Owners: ["self"], MaxResults: 5 }));
+  return { size: page.Images!.length, nextToken: page.NextToken !== undefined };
+}
+
+/** Whether a copy made without Encrypted is encrypted when the Region encrypts by default. */
+async function copyUnderEncryptionByDefault(moto: Moto): Promise<boolean | undefined> {
+  const ec2 = new Ec2(moto.env);
+  await ec2.in("eu-west-1").send(new EnableEbsEncryptionByDefaultCommand({}));
+  const source = await ec2.registerSource("us-east-1", "default-probe");
+  const copy = await ec2.in("eu-west-1").send(new CopyImageCommand({ SourceImageId: source, SourceRegion: "us-east-1", Name: "default-probe-copy" }));
+  const [image] = (await ec2.in("eu-west-1").send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] }))).Images!;
+  const [snapshot] = (await ec2.in("eu-west-1").send(new DescribeSnapshotsCommand({ SnapshotIds: [image.BlockDeviceMappings![0].Ebs!.SnapshotId!] }))).Snapshots!;
+  return snapshot.Encrypted;
+}
+
 describe("emulator patch layer", () => {
+  it("patched: DescribeImages pages with MaxResults; a copy is encrypted under EBS encryption by default", async () => {
+    const moto = await startMoto();
+    try {
+      expect(await firstPage(moto)).toEqual({ size: 5, nextToken: true });
+      await moto.reset();
+      expect(await copyUnderEncryptionByDefault(moto)).toBe(true);
+    } finally {
+      await moto.stop();
+    }
+  });
+
+  it("plain moto still lacks paging and encryption by default on copies (when this fails, drop that patch)", async () => {
+    const moto = await startMoto({ patched: false });
+    try {
+      expect(await firstPage(moto)).toEqual({ size: 7, nextToken: false });
+      await moto.reset();
+      expect(await copyUnderEncryptionByDefault(moto)).toBe(false);
+    } finally {
+      await moto.stop();
+    }
+  });
+
   it("patched: a copy is encrypted with the requested key and tagged; a deregistered AMI is NotFound", async () => {
     const moto = await startMoto();
     try {
