@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { reviewPlan } from "../lib/review/plan-review";
+import { reviewPlan, sourcesNeedingSizes } from "../lib/review/plan-review";
 import { runCli } from "./helpers/cli";
 
 /**
@@ -137,6 +137,39 @@ describe("reviewPlan on real plans", () => {
   it("refuses what is not a plan", () => {
     expect(() => reviewPlan({ hello: "world" })).toThrow(/not a plan in JSON: expected the output of `tofu show -json plan.out`/);
   });
+
+  it("refuses a state, an errored plan and a plan of no fleet: a gate never calls what it cannot judge safe", () => {
+    const p = plan("change");
+    const state = { format_version: p.format_version, terraform_version: p.terraform_version, values: p.prior_state.values };
+    expect(() => reviewPlan(state)).toThrow(/this is a state, not a plan/);
+    expect(() => reviewPlan({ ...p, errored: true })).toThrow(/the plan errored/);
+    const other = {
+      format_version: p.format_version,
+      planned_values: { root_module: { resources: [{ type: "aws_s3_bucket", name: "logs", values: {} }] } },
+      resource_changes: [{ address: "aws_s3_bucket.logs", type: "aws_s3_bucket", name: "logs", change: { actions: ["delete"], before: {}, after: null } }],
+    };
+    expect(() => reviewPlan(other)).toThrow(/none of ami-fleet's resources/);
+    expect(() => reviewPlan({ ...p, resource_changes: [{ address: "x" }] })).toThrow(/resource_changes\[0\] lacks type, address or change.actions/);
+  });
+
+  it("flags a past deprecation time set by an in-place update", () => {
+    const p = plan("change");
+    const kept = p.resource_changes.find((rc: any) => rc.type === "aws_ami_copy" && rc.change.actions.join() === "no-op");
+    kept.change.actions = ["update"];
+    kept.change.after = { ...kept.change.before, deprecation_time: "2020-01-01T00:00:00Z" };
+    const review = reviewPlan(p, { allow: ["destroy", "unencrypted-shared"] });
+    expect(review.dangers.filter((d) => !d.allowed).map((d) => `${d.category} ${d.address}`)).toEqual([`past-deprecation ${kept.address}`]);
+  });
+
+  it("lists the sources whose sizes --live must read, each in its own Region, destroyed copies' sources included", () => {
+    const p = plan("change");
+    const destroyed = p.resource_changes.filter((rc: any) => rc.type === "aws_ami_copy" && rc.change.actions.join() === "delete");
+    expect(destroyed.length).toBeGreaterThan(0);
+    p.prior_state.values.root_module.resources = p.prior_state.values.root_module.resources.filter((r: any) => r.type !== "aws_ami");
+    destroyed[0].change.before.source_ami_region = "eu-central-1";
+    const needed = sourcesNeedingSizes(p);
+    expect(needed).toEqual(expect.arrayContaining([{ amiId: destroyed[0].change.before.source_ami_id, region: "eu-central-1" }]));
+  });
 });
 
 describe("ami-fleet review", () => {
@@ -185,6 +218,26 @@ describe("ami-fleet review", () => {
     const result = await runCli(["review", "--plan", path.join(PLANS, "replace.json"), "--format", "json", "--out", out]);
     expect(result.code).toBe(2);
     expect(JSON.parse(fs.readFileSync(out, "utf8"))).toMatchObject({ version: 1, blocked: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("adds up repeated --allow, and reads the plan from standard input with --plan -", async () => {
+    const repeated = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--format", "json", "--allow", "destroy", "--allow", "unencrypted-shared"]);
+    expect(repeated.code).toBe(0);
+    const stdin = await runCli(["review", "--plan", "-", "--format", "json"], { input: fs.readFileSync(path.join(PLANS, "change.json"), "utf8") });
+    expect(stdin.code).toBe(2);
+    expect(JSON.parse(stdin.stdout).dangers.map((d: any) => d.category)).toContain("destroy");
+  });
+
+  it("exits 1 on a state file, not 0", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-review-state-"));
+    const p = plan("change");
+    const file = path.join(dir, "state.json");
+    fs.writeFileSync(file, JSON.stringify({ format_version: "1.0", terraform_version: p.terraform_version, values: p.prior_state.values }));
+    const result = await runCli(["review", "--plan", file, "--format", "json"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/this is a state, not a plan/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

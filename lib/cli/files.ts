@@ -13,17 +13,17 @@ export function writeFileAtomic(file: string, text: string): void {
   }
 }
 
-/** Reads a JSON file, with errors that name the file. */
+/** Reads a JSON file (`-`: standard input), with errors that name the file. */
 export function readJsonFile(file: string): unknown {
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = fs.readFileSync(file === "-" ? 0 : file, "utf8");
   } catch (error) {
     throw new Error(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
+    throw new Error(`${file === "-" ? "standard input" : file}: not valid JSON (${(error as Error).message})`);
   }
 }

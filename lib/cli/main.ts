@@ -79,13 +79,14 @@ function registerReview(program: Command, io: CliIo, setExit: (code: number) => 
   program
     .command("review")
     .description("summarize a saved plan (tofu show -json) for a pull request; exit 0 safe, 2 dangerous, 1 error")
-    .requiredOption("--plan <file>", "plan JSON from `tofu show -json plan.out`")
+    .requiredOption("--plan <file>", "plan JSON from `tofu show -json plan.out` (- reads standard input)")
     .addOption(new Option("--format <format>", "output format (default: text on a terminal, json otherwise)").choices(["text", "json", "markdown"]))
     .option("--out <file>", "write the review to a file instead of stdout")
     .option("--allow <categories>", `accept these dangers (comma-separated, repeatable: ${DANGER_CATEGORIES.join(", ")})`, appendList, [])
     .option("--fleets <paths...>", "fleet files, for the declared Organization (default: fleets/ when present)")
     .option("--live", "read source image sizes with DescribeImages when the plan lacks them")
-    .option("--live-region <region>", "Region of the source images for --live (default: AWS_REGION)")
+    .option("--live-region <region>", "Region of source images whose Region the plan does not name, for --live (default: AWS_REGION)")
+    .option("--timeout <seconds>", "seconds one AWS request (--live) may take before it fails", positiveInt, 30)
     .option("--price-storage <usd>", "snapshot storage price per GB-month", nonNegative, DEFAULT_PRICES.snapshotGbMonth)
     .option("--price-transfer <usd>", "inter-Region transfer price per GB", nonNegative, DEFAULT_PRICES.transferGb)
     .action(async (options) => {

@@ -1,4 +1,5 @@
-import { SdkAwsReader } from "../live/aws";
+import { describeAwsError, SdkAwsReader } from "../live/aws";
+import { oneLine } from "../spec/errors";
 import { DANGER_CATEGORIES, DangerCategory, reviewPlan, sourcesNeedingSizes } from "../review/plan-review";
 import { renderReviewMarkdown, renderReviewText } from "../report/review";
 import * as fs from "fs";
@@ -19,6 +20,8 @@ export interface ReviewOptions {
   readonly liveRegion?: string;
   readonly priceStorage: number;
   readonly priceTransfer: number;
+  /** Seconds one AWS request (--live) may take. */
+  readonly timeout: number;
 }
 
 /**
@@ -41,13 +44,24 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
 
   let sourceSizesGb: Record<string, number> = {};
   if (options.live) {
-    const ids = sourcesNeedingSizes(plan);
-    if (ids.length > 0) {
-      const region = options.liveRegion ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? "us-east-1";
-      const images = await new SdkAwsReader().describeImages(region, { ImageIds: ids });
-      sourceSizesGb = Object.fromEntries(
-        images.map((i) => [i.ImageId!, (i.BlockDeviceMappings ?? []).reduce((s, m) => s + (m.Ebs?.VolumeSize ?? 0), 0)]),
-      );
+    // Each source is asked for in its own Region (the plan's source_ami_region), one call per Region.
+    const fallback = options.liveRegion ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? "us-east-1";
+    const byRegion = new Map<string, string[]>();
+    for (const { amiId, region } of sourcesNeedingSizes(plan)) {
+      const where = region ?? fallback;
+      byRegion.set(where, [...(byRegion.get(where) ?? []), amiId]);
+    }
+    const reader = new SdkAwsReader({ requestTimeoutMs: options.timeout * 1000, connectTimeoutMs: Math.min(options.timeout, 10) * 1000 });
+    for (const [region, ids] of byRegion) {
+      try {
+        const images = await reader.describeImages(region, { ImageIds: ids });
+        for (const image of images) {
+          sourceSizesGb[image.ImageId!] = (image.BlockDeviceMappings ?? []).reduce((sum, m) => sum + (m.Ebs?.VolumeSize ?? 0), 0);
+        }
+      } catch (error) {
+        // Sizes only feed the cost estimate: they stay "unknown" there, and the reviewer is told why.
+        io.stderr.write(`ami-fleet review --live: cannot read source sizes in ${region}: ${oneLine(describeAwsError(error))}\n`);
+      }
     }
   }
 

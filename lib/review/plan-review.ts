@@ -209,7 +209,10 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
   const planTime = Date.parse((plan as { timestamp?: string }).timestamp ?? "");
   for (const rc of changes) {
     const when = rc.type === "aws_ami_copy" ? rc.change.after?.deprecation_time : undefined;
-    if (typeof when === "string" && ["create", "replace"].includes(actionOf(rc.change.actions) ?? "") && Date.parse(when) <= planTime) {
+    const action = actionOf(rc.change.actions) ?? "";
+    // deprecation_time changes in place: an update that sets it is refused by EC2 just the same.
+    const sets = action === "create" || action === "replace" || (action === "update" && when !== rc.change.before?.deprecation_time);
+    if (typeof when === "string" && sets && Date.parse(when) <= planTime) {
       dangers.push({
         category: "past-deprecation",
         address: rc.address,
@@ -239,23 +242,71 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
   };
 }
 
-/** Source AMI ids a plan's copies need sizes for, and which of them the plan itself lacks. */
-export function sourcesNeedingSizes(plan: unknown): string[] {
-  const known = sourceSizesInPlan(plan);
-  const ids = new Set<string>();
-  for (const rc of planResourceChanges(plan)) {
-    const id = rc.type === "aws_ami_copy" ? rc.change.after?.source_ami_id : undefined;
-    if (typeof id === "string" && !(id in known)) ids.add(id);
-  }
-  return [...ids].sort();
+/** A source AMI whose size the review needs, and the Region it lives in (from the plan). */
+export interface SourceToSize {
+  readonly amiId: string;
+  /** undefined when the plan does not say. */
+  readonly region?: string;
 }
 
+/**
+ * Source AMIs the plan's copies need sizes for and the plan itself lacks: the sources of copies
+ * created or replaced, and of copies destroyed (their storage goes away), each with its Region.
+ */
+export function sourcesNeedingSizes(plan: unknown): SourceToSize[] {
+  const known = sourceSizesInPlan(plan);
+  const needed = new Map<string, SourceToSize>();
+  for (const rc of planResourceChanges(plan)) {
+    if (rc.type !== "aws_ami_copy" || rc.mode === "data") continue;
+    const action = actionOf(rc.change.actions);
+    const sides = action === "destroy" ? [rc.change.before] : action === "create" || action === "update" ? [rc.change.after] : action === "replace" ? [rc.change.before, rc.change.after] : [];
+    for (const side of sides) {
+      const id = side?.source_ami_id;
+      if (typeof id !== "string" || id in known || needed.has(id)) continue;
+      needed.set(id, { amiId: id, region: typeof side.source_ami_region === "string" ? side.source_ami_region : undefined });
+    }
+  }
+  return [...needed.values()].sort((a, b) => a.amiId.localeCompare(b.amiId));
+}
+
+/** Resource types ami-fleet synthesizes; a plan with none of them is not a fleet's plan. */
+const FLEET_RESOURCE_TYPES = new Set(["aws_ami_copy", "aws_ami_launch_permission", "aws_kms_grant"]);
+
+/**
+ * The plan's resource changes, after checking that it is a plan the review can judge: a gate
+ * must refuse what it cannot read rather than call it safe.
+ */
 function planResourceChanges(plan: unknown): ResourceChange[] {
-  const p = plan as { format_version?: unknown; resource_changes?: unknown };
-  if (!p || typeof p !== "object" || typeof p.format_version !== "string") {
+  const p = plan as { format_version?: unknown; resource_changes?: unknown; planned_values?: unknown; values?: unknown; errored?: unknown };
+  if (!p || typeof p !== "object" || Array.isArray(p) || typeof p.format_version !== "string") {
     throw new Error("not a plan in JSON: expected the output of `tofu show -json plan.out` (or `terraform show -json`)");
   }
-  return Array.isArray(p.resource_changes) ? (p.resource_changes as ResourceChange[]) : [];
+  if (p.planned_values === undefined && p.resource_changes === undefined) {
+    throw new Error(
+      p.values !== undefined
+        ? "this is a state, not a plan: save a plan (`tofu plan -out=plan.out`) and give `tofu show -json plan.out`"
+        : "not a plan in JSON: it has neither planned_values nor resource_changes; give `tofu show -json plan.out`",
+    );
+  }
+  if (p.errored === true) {
+    throw new Error("the plan errored (\"errored\": true): it is incomplete and cannot be applied; fix the errors `tofu plan` printed and plan again");
+  }
+  if (p.resource_changes !== undefined && !Array.isArray(p.resource_changes)) {
+    throw new Error("not a plan in JSON: resource_changes is not a list");
+  }
+  const changes = (p.resource_changes ?? []) as ResourceChange[];
+  for (const [i, rc] of changes.entries()) {
+    if (!rc || typeof rc !== "object" || typeof rc.type !== "string" || typeof rc.address !== "string" || !Array.isArray(rc.change?.actions)) {
+      throw new Error(`not a plan in JSON: resource_changes[${i}] lacks type, address or change.actions`);
+    }
+  }
+  const ours = changes.some((rc) => FLEET_RESOURCE_TYPES.has(rc.type)) || plannedResources(plan).some((r) => FLEET_RESOURCE_TYPES.has(r.type));
+  if (!ours) {
+    throw new Error(
+      `the plan has none of ami-fleet's resources (${[...FLEET_RESOURCE_TYPES].join(", ")}): is it the plan of a fleet stack (cdktf.out/stacks/<fleet>)?`,
+    );
+  }
+  return changes;
 }
 
 function actionOf(actions: string[]): CopyAction | undefined {
