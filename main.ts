@@ -22,4 +22,10 @@ function main(): void {
   app.synth();
 }
 
-main();
+try {
+  main();
+} catch (error) {
+  // A user runs this through `cdktf synth`: a clear line, never a stack trace.
+  process.stderr.write(`ami-fleet: nothing was synthesized: ${(error as Error)?.message ?? String(error)}\n`);
+  process.exit(1);
+}

@@ -1,3 +1,6 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import "cdktf/lib/testing/adapters/jest"; // matcher types (setup.js registers them)
 import { AmiCopy } from "@cdktf/provider-aws/lib/ami-copy";
 import { AmiLaunchPermission } from "@cdktf/provider-aws/lib/ami-launch-permission";
@@ -11,9 +14,9 @@ import { fleetOf, keyArn, validDocument } from "./helpers/fleets";
 
 type Doc = Record<string, any>;
 
-/** The synthesized Terraform JSON of one fleet's stack. */
-function synthFleet(fleet: Fleet): any {
-  const app = Testing.app();
+/** The synthesized Terraform JSON of one fleet's stack, as `cdktf synth` writes it into ./cdktf.out. */
+function synthFleet(fleet: Fleet, outdir = path.join(process.cwd(), "cdktf.out")): any {
+  const app = Testing.app({ outdir });
   const stack = new FleetStack(app, fleet);
   return JSON.parse(Testing.synth(stack));
 }
@@ -105,6 +108,16 @@ describe("AmiFleet: copies", () => {
   it("pins one AWS provider and admits the provider versions tested", () => {
     expect(tf.provider.aws).toEqual([{ region: "us-east-1" }]);
     expect(tf.terraform.required_providers.aws.version).toBe(AWS_PROVIDER_CONSTRAINT);
+  });
+
+  it("keeps local state in the project wherever synth writes the stacks", () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-outdir-"));
+    for (const outdir of [path.join(process.cwd(), "cdktf.out"), elsewhere]) {
+      const statePath = synthFleet(fleet, outdir).terraform.backend.local.path;
+      expect(path.isAbsolute(statePath)).toBe(false);
+      expect(path.resolve(outdir, "stacks", fleet.name, statePath)).toBe(path.join(process.cwd(), `terraform.${fleet.name}.tfstate`));
+    }
+    fs.rmSync(elsewhere, { recursive: true, force: true });
   });
 
   it("exposes the copies by image key and Region", () => {

@@ -192,8 +192,8 @@ describe("diff: duplicates and other fleets", () => {
   });
 
   it("compares a key ARN with a bare key id", () => {
-    const f = fleet((d) => (d.regions = [{ region: "eu-west-1", kmsKeyId: keyArn("eu-west-1", "k-1") }]));
-    const { findings } = diff(f, state([copy()], {}, { snapshotId: "snap-1", encrypted: true, kmsKeyId: "k-1", state: "completed" } as any));
+    const f = fleet((d) => (d.regions = [{ region: "eu-west-1", kmsKeyId: keyArn("eu-west-1", "1234abcd-12ab-34cd-56ef-1234567890ab") }]));
+    const { findings } = diff(f, state([copy()], {}, { snapshotId: "snap-1", encrypted: true, kmsKeyId: "1234abcd-12ab-34cd-56ef-1234567890ab", state: "completed" } as any));
     expect(findings).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { LocalBackend, TerraformStack } from "cdktf";
+import { App, LocalBackend, TerraformStack } from "cdktf";
+import * as path from "path";
 import { Construct } from "constructs";
 import { AmiFleet } from "../lib/construct/ami-fleet";
 import { Fleet } from "../lib/spec/fleet";
@@ -10,6 +11,11 @@ import { Fleet } from "../lib/spec/fleet";
  */
 export const AWS_PROVIDER_CONSTRAINT = ">= 6.25.0, < 7.0.0";
 
+/** Where local state files go: the project (the folder `cdktf synth` runs in), or AMI_FLEET_STATE_DIR. */
+function projectDir(): string {
+  return path.resolve(process.env.AMI_FLEET_STATE_DIR ?? process.cwd());
+}
+
 /** One Terraform stack per fleet, named after it: one AWS provider and the AmiFleet. */
 export class FleetStack extends TerraformStack {
   /** The fleet's resources. */
@@ -19,9 +25,12 @@ export class FleetStack extends TerraformStack {
     super(scope, fleet.name);
     // One provider for every Region: each resource sets its own `region` (provider v6).
     new AwsProvider(this, "aws", { region: fleet.sourceRegion });
-    // State beside the project (cdktf's default uses an absolute path, which differs per clone).
-    // Teams put a remote backend here; see README "State".
-    new LocalBackend(this, { path: `../../../terraform.${fleet.name}.tfstate` });
+    // State beside the project, wherever synth writes (cdktf.out or --output): a path relative to
+    // the stack's folder, computed from where it is written, so it is the same in every clone
+    // (cdktf's default is absolute). Teams put a remote backend here; see README "State".
+    const stackDir = path.join(App.of(this).outdir, "stacks", fleet.name);
+    const statePath = path.relative(stackDir, path.join(projectDir(), `terraform.${fleet.name}.tfstate`));
+    new LocalBackend(this, { path: statePath.split(path.sep).join("/") });
     this.addOverride("terraform.required_providers.aws.version", AWS_PROVIDER_CONSTRAINT);
     this.amiFleet = new AmiFleet(this, "fleet", { fleet });
   }

@@ -172,7 +172,8 @@ export const fleetSchema = z
       .describe("The fleet owner's Organization: `review` flags new principals outside it."),
     copyTimeout: z
       .string()
-      .regex(/^\d+(?:h|m|s)(?:\d+(?:m|s))?(?:\d+s)?$/, { message: "must be a duration like 40m or 1h30m" })
+      // Terraform reads timeouts with Go's time.ParseDuration: units h, m, s (and smaller), decimals allowed.
+      .regex(/^(?:\d+(?:\.\d+)?(?:h|m|s|ms|us|µs|ns))+$/, { message: "must be a duration like 40m, 1h30m or 1.5h" })
       .optional()
       .describe("How long Terraform waits for one copy. @default 40m"),
   })

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { formatPath, SpecProblem } from "./errors";
+import { formatPath, quoteValue, SpecProblem } from "./errors";
 import {
   COPY_NAME_PLACEHOLDERS,
   DEFAULT_COPY_NAME,
@@ -17,14 +17,16 @@ import { FleetFile, fleetSchema, ImageFile, ShareFile } from "./schema";
 /** The result of validating one parsed fleet file. */
 export type ValidationResult =
   | { readonly ok: true; readonly fleet: Fleet }
-  | { readonly ok: false; readonly problems: readonly SpecProblem[] };
+  /** `fleet`: what could be built from the valid parts, so checks across files still run. */
+  | { readonly ok: false; readonly problems: readonly SpecProblem[]; readonly fleet?: Fleet };
 
 const ACCOUNT_ID = /^\d{12}$/;
 const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const IMAGE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const SSM_PARAMETER = /^\/?[A-Za-z0-9_.\-/]{1,2047}$/;
 const LOOKUP_OWNER = /^(?:self|amazon|aws-marketplace|aws-backup-vault|\d{12})$/;
-const KMS_KEY_ARN = /^arn:([a-z-]+):kms:([a-z0-9-]+):(\d{12}):key\/([A-Za-z0-9-]+)$/;
+/** A key ARN's key id is a UUID, or `mrk-` and 32 hex digits for a multi-Region key. */
+const KMS_KEY_ARN = /^arn:([a-z-]+):kms:([a-z0-9-]+):(\d{12}):key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 const ORGANIZATION_ARN = /^arn:([a-z-]+):organizations::(\d{12}):organization\/o-[a-z0-9]{10,32}$/;
 const OU_ARN = /^arn:([a-z-]+):organizations::(\d{12}):ou\/o-[a-z0-9]{10,32}\/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
 interface ArnFormat {
@@ -65,8 +67,9 @@ export function validateFleet(file: string, document: unknown): ValidationResult
     if (repaired !== undefined) {
       const reported = new Set(problems.map((p) => p.path));
       const checker = new FleetChecker(file, repaired);
-      checker.check();
+      const fleet = checker.check();
       problems.push(...checker.problems.filter((p) => !reported.has(p.path)));
+      return { ok: false, problems, fleet };
     }
     return { ok: false, problems };
   }
@@ -76,9 +79,11 @@ export function validateFleet(file: string, document: unknown): ValidationResult
 }
 
 /**
- * The document with its invalid optional fields and unknown fields removed, when that makes it
- * pass the schema; undefined when it cannot (a required field is bad, or a list item is, which
- * would shift the indices of later problems).
+ * The document with its invalid optional fields and unknown fields removed, and its invalid list
+ * items replaced by a placeholder the checker refuses at the same path (so the indices of later
+ * items, and of their problems, stay right), when that makes it pass the schema; undefined when it
+ * cannot (a required field is bad). All rules then run in one pass: fixing what is reported never
+ * reveals a new stage of problems.
  */
 function withoutBadFields(document: unknown, issues: readonly z.core.$ZodIssue[]): FleetFile | undefined {
   const copy = structuredClone(document) as Record<string, unknown>;
@@ -92,6 +97,11 @@ function withoutBadFields(document: unknown, issues: readonly z.core.$ZodIssue[]
     } else if (path.length > 0 && typeof path[path.length - 1] !== "number") {
       const parent = valueAt(copy, path.slice(0, -1)) as Record<PropertyKey, unknown> | undefined;
       if (parent && typeof parent === "object") delete parent[path[path.length - 1] as string];
+    } else if (path.length > 1) {
+      const list = valueAt(copy, path.slice(0, -1));
+      if (!Array.isArray(list)) return undefined;
+      // Images are mappings (an empty one has no source: refused at its own path); other lists hold strings.
+      list[path[path.length - 1] as number] = path[path.length - 2] === "images" ? {} : "";
     } else {
       return undefined;
     }
@@ -423,14 +433,19 @@ class FleetChecker {
       }
       regions[i] = { ...target, encrypted, kmsKeyId: encrypted ? kmsKeyId : undefined };
     });
+    // A copy of an encrypted source stays encrypted whatever the fleet asks, and EC2 refuses to make it public.
+    if (encryptedImage && encryptedPublic.length === 0) {
+      const publicRegions = regions.filter((t) => t.share.public && t.encrypted !== true).map((t) => t.region);
+      encryptedPublic.push(...publicRegions);
+    }
     if (encryptedPublic.length > 0) {
       const publicPath = this.spec.share?.public
         ? "share.public"
         : `regions[${regionIndex.get(encryptedPublic[0])}].share.public`;
       this.add(
         publicPath,
-        `copies in ${encryptedPublic.join(", ")} are encrypted, and encrypted AMIs cannot be made public`,
-        "Remove public sharing, or leave these copies unencrypted",
+        `copies in ${encryptedPublic.join(", ")} are encrypted${encryptedImage ? ` (source image "${encryptedImage.key}" is encrypted, and so are its copies)` : ""}, and encrypted AMIs cannot be made public`,
+        encryptedImage ? "Remove public sharing, or share an unencrypted source" : "Remove public sharing, or leave these copies unencrypted",
       );
     }
   }
@@ -446,7 +461,11 @@ class FleetChecker {
     }
     const match = KMS_KEY_ARN.exec(arn);
     if (!match) {
-      this.add(path, `"${arn}" is not a KMS key ARN`, `Use the form arn:aws:kms:${region}:111122223333:key/KEY-ID`);
+      this.add(
+        path,
+        `${quoteValue(arn)} is not a KMS key ARN`,
+        `Use the form arn:aws:kms:${region}:111122223333:key/KEY-ID, where KEY-ID is the key's UUID (or mrk-… for a multi-Region key)`,
+      );
       return;
     }
     const [, keyPartition, keyRegion] = match;
@@ -469,16 +488,19 @@ class FleetChecker {
     }
     for (const [key, value] of entries) {
       const path = formatPath(["tags", key]);
-      if (key.length === 0 || key.length > 128) {
-        this.add(path, `tag key is ${key.length} characters`, "Use 1-128 characters");
+      // AWS counts tag lengths in Unicode characters, not UTF-16 units: an emoji is one.
+      const keyLength = [...key].length;
+      if (keyLength === 0 || keyLength > 128) {
+        this.add(path, `tag key is ${keyLength} characters`, "Use 1-128 characters");
       }
       if (key.toLowerCase().startsWith("aws:")) {
         this.add(path, `tag keys starting with "aws:" are reserved for AWS`, "Rename the tag");
       } else if (key.startsWith("ami-fleet:")) {
         this.add(path, `tag keys starting with "ami-fleet:" are the management tags`, "Rename the tag");
       }
-      if (value.length > 256) {
-        this.add(path, `tag value is ${value.length} characters`, "Use at most 256 characters");
+      const valueLength = [...value].length;
+      if (valueLength > 256) {
+        this.add(path, `tag value is ${valueLength} characters`, "Use at most 256 characters");
       }
     }
     return { ...tags };
@@ -624,7 +646,7 @@ function schemaProblems(file: string, issues: readonly z.core.$ZodIssue[], docum
 
 const FORMAT_EXAMPLES: Record<string, string> = {
   name: "For example: golden-base",
-  copyTimeout: "For example: 40m, 2h or 1h30m",
+  copyTimeout: "For example: 40m, 2h, 1h30m or 1.5h",
 };
 
 function article(type: string): string {
