@@ -75,7 +75,7 @@ export function validateFleet(file: string, document: unknown): ValidationResult
   }
   const checker = new FleetChecker(file, parsed.data);
   const fleet = checker.check();
-  return checker.problems.length > 0 ? { ok: false, problems: checker.problems } : { ok: true, fleet: fleet! };
+  return checker.problems.length > 0 ? { ok: false, problems: checker.problems, fleet } : { ok: true, fleet: fleet! };
 }
 
 /**
