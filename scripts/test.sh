@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite on a fresh machine: installs the npm packages and the emulator (moto in
-# .venv), runs the unit and emulator tests (jest), then the OpenTofu end-to-end loop (which
-# builds OpenTofu and the AWS provider into ~/.cache/ami-fleet on first use).
+# .venv), type-checks the whole project (tsc --noEmit), runs the unit and emulator tests (jest),
+# then the OpenTofu end-to-end loop (which builds OpenTofu and the AWS provider into
+# ~/.cache/ami-fleet on first use).
 # Ends with the line `N passed, M failed` (totals of every suite run).
 #
 #   AMI_FLEET_SKIP_E2E=1   skip the end-to-end loop
@@ -14,9 +15,22 @@ export CHECKPOINT_DISABLE=1
 
 results=$(mktemp -d)
 status=0
+# The whole project, tests included, type-checks under the strict tsconfig (jest and the CLI only
+# transpile): a type error fails the run and counts as one failed test.
+echo "type-checking the project (tsc --noEmit)" >&2
+if npx --no-install tsc --noEmit -p tsconfig.json; then
+  echo '{"numPassedTests":1,"numFailedTests":0,"numRuntimeErrorTestSuites":0}' >"$results/typecheck.json"
+else
+  echo '{"numPassedTests":0,"numFailedTests":1,"numRuntimeErrorTestSuites":0}' >"$results/typecheck.json"
+  status=1
+fi
 npx --no-install jest --ci --json --outputFile="$results/unit.json" || status=1
 if [ "${AMI_FLEET_SKIP_E2E:-}" != "1" ]; then
-  bash scripts/e2e-setup.sh >/dev/null || { echo "e2e setup failed" >&2; status=1; }
+  if ! bash scripts/e2e-setup.sh >/dev/null; then
+    echo "e2e setup failed (its last lines above name the step): the end-to-end suite cannot run" >&2
+    echo '{"numPassedTests":0,"numFailedTests":1,"numRuntimeErrorTestSuites":0}' >"$results/e2e-setup.json"
+    status=1
+  fi
   npx --no-install jest --ci --config jest.e2e.config.js --json --outputFile="$results/e2e.json" || status=1
 fi
 node -e '

@@ -92,6 +92,9 @@ class FleetDiff {
     const live = this.state.regions[region];
     if (!live) return this.error(region, "Region not in the live state (read it again)");
     if (live.error) return this.error(region, `cannot read Region: ${live.error}`);
+    if (live.encryptionByDefault === undefined) {
+      this.error(region, `cannot read EBS encryption by default (an encrypted copy of an unencrypted fleet cannot be judged): ${live.encryptionByDefaultError ?? "not in the live state"}`);
+    }
 
     const expectedNames = new Map<string, string>();
     for (const image of this.fleet.images) {
@@ -170,6 +173,18 @@ class FleetDiff {
       message: `${image.imageId} (${image.name ?? "no name"}) belongs to fleet ${this.fleet.name} but is not declared: ${why}`,
       remedy: `After checking no launch template or Auto Scaling group uses it: aws ec2 deregister-image --region ${region} --image-id ${image.imageId} --delete-associated-snapshots`,
     });
+    const unreadSnapshots = image.snapshotIds.filter((id) => {
+      const live = this.state.regions[region];
+      return live && live.snapshots[id] === undefined && !live.missingSnapshots?.includes(id);
+    });
+    if (unreadSnapshots.length > 0) {
+      const why = this.state.regions[region]?.snapshotErrors?.[unreadSnapshots[0]] ?? "not in the live state";
+      this.error(region, `cannot read the snapshots of ${image.imageId} (${unreadSnapshots.join(", ")}): ${why}`);
+    }
+    // Whether an orphan is shared with everyone is in its launch permissions: unread, that is unknown.
+    if (image.launchPermissions === undefined) {
+      this.error(region, `cannot read the launch permissions of ${image.imageId} (is it public?): ${image.permissionsError ?? "unknown error"}`);
+    }
     this.checkPublic(region, image, undefined, key);
   }
 
@@ -316,13 +331,8 @@ class FleetDiff {
       } else if (!declared && snapshot.encrypted) {
         // EBS encryption by default encrypts every copy with the account's default key: not drift.
         if (live.encryptionByDefault === true) continue;
-        if (live.encryptionByDefault === undefined) {
-          this.error(
-            target.region,
-            `${copy.imageId} is encrypted and the fleet declares it unencrypted, but EBS encryption by default could not be read to tell whether that is the account's setting: ${live.encryptionByDefaultError ?? "not in the live state"}`,
-          );
-          return;
-        }
+        // Unread setting: reported once for the Region (above); the copy cannot be judged.
+        if (live.encryptionByDefault === undefined) return;
         expected = "unencrypted";
         actual = `encrypted with ${snapshot.kmsKeyId ?? "a key"}`;
       } else {

@@ -1,0 +1,227 @@
+import { DescribeImagesCommandInput, Image, LaunchPermission, Snapshot } from "@aws-sdk/client-ec2";
+import fc from "fast-check";
+import { diffFleets } from "../lib/drift/diff";
+import { exitCodeOf, Finding } from "../lib/drift/findings";
+import { AwsReader } from "../lib/live/aws";
+import { readLiveState } from "../lib/live/read";
+import { Fleet, MANAGEMENT_TAGS, renderCopyName } from "../lib/spec/fleet";
+import { fleetOf, keyArn } from "./helpers/fleets";
+
+/**
+ * The reconcile invariant as a property (README, "Reconcile"): with read failures injected at every
+ * level (a target Region, a scanned Region, DescribeImages, one image's attributes, a snapshot
+ * batch, a source, the encryption-by-default setting), whenever anything could not be read the
+ * report is not in sync and exits 1; no finding comes from data that was not read (every finding
+ * is one the same world gives with nothing failing); and what was read is still reported (a copy
+ * DescribeImages calls public stays critical, a Region read whole keeps all its findings).
+ *
+ * The world is an in-memory implementation of the reader's narrow AwsReader interface: hundreds of
+ * generated worlds per run are out of reach of the emulator. The emulator and the fault proxy
+ * cover the same paths case by case in reconcile-trust.test.ts.
+ */
+
+const SRC1 = "ami-0aaaaaaaaaaaaaaa1";
+const SRC2 = "ami-0aaaaaaaaaaaaaaa2";
+const TARGETS = ["eu-west-1", "us-west-2"] as const;
+const SCANNED = "ca-central-1";
+const ACCOUNTS = ["444455556666", "777788889999", "111122223333"];
+
+interface WorldCopy {
+  readonly key: "v1" | "v2" | "old";
+  readonly region: string;
+  readonly tagged: boolean;
+  readonly public: boolean;
+  readonly accounts: readonly string[];
+  readonly encrypted: boolean;
+  readonly snapshotState: "completed" | "error";
+}
+
+interface World {
+  readonly encryptedFleet: boolean | undefined;
+  readonly copies: readonly WorldCopy[];
+  readonly encryptionByDefault: Readonly<Record<string, boolean>>;
+}
+
+/** A read that fails: the operation and what it is about (a Region, an image, a parameter). */
+type Fault = string;
+
+const copyArb = fc.record({
+  key: fc.constantFrom("v1" as const, "v2" as const, "old" as const),
+  region: fc.constantFrom(...TARGETS, SCANNED),
+  tagged: fc.boolean(),
+  public: fc.boolean(),
+  accounts: fc.subarray(ACCOUNTS),
+  encrypted: fc.boolean(),
+  snapshotState: fc.constantFrom("completed" as const, "completed" as const, "error" as const),
+});
+
+const worldArb: fc.Arbitrary<World> = fc.record({
+  encryptedFleet: fc.constantFrom(undefined, false, true),
+  copies: fc.array(copyArb, { maxLength: 7 }),
+  encryptionByDefault: fc.record({ "eu-west-1": fc.boolean(), "us-west-2": fc.boolean() }),
+});
+
+const faultArb: fc.Arbitrary<Fault[]> = fc.subarray([
+  "DescribeImages@eu-west-1",
+  "DescribeImages@us-west-2",
+  `DescribeImages@${SCANNED}`,
+  "DescribeImageAttribute@0",
+  "DescribeImageAttribute@1",
+  "DescribeImageAttribute@2",
+  "DescribeSnapshots@eu-west-1",
+  "DescribeSnapshots@us-west-2",
+  "GetParameter@/golden/v2",
+  "GetEbsEncryptionByDefault@eu-west-1",
+  "GetEbsEncryptionByDefault@us-west-2",
+]);
+
+function fleetOfWorld(world: World): Fleet {
+  return fleetOf({
+    name: "golden",
+    source: { region: "us-east-1", images: [{ key: "v1", amiId: SRC1 }, { key: "v2", ssmParameter: "/golden/v2" }] },
+    regions: [...TARGETS],
+    share: { accounts: ACCOUNTS.slice(0, 2) },
+    ...(world.encryptedFleet === undefined
+      ? {}
+      : world.encryptedFleet
+        ? { encryption: { encrypted: true, kmsKeyIds: Object.fromEntries(TARGETS.map((r) => [r, keyArn(r)])) } }
+        : { encryption: { encrypted: false } }),
+  });
+}
+
+/** The reader over a world; a call named in `faults` throws, and is recorded when it does. */
+class WorldReader implements AwsReader {
+  readonly failed = new Set<Fault>();
+  private readonly images: Image[];
+  private readonly snapshots = new Map<string, Snapshot & { region: string }>();
+  private readonly permissions = new Map<string, LaunchPermission[]>();
+
+  constructor(
+    private readonly world: World,
+    private readonly fleet: Fleet,
+    private readonly faults: ReadonlySet<Fault>,
+  ) {
+    this.images = world.copies.map((copy, i) => {
+      const imageId = `ami-0000000000000000${i}`;
+      const source = copy.key === "v1" ? SRC1 : copy.key === "v2" ? SRC2 : "ami-0bbbbbbbbbbbbbbbb";
+      const snapshotId = `snap-${i}`;
+      this.snapshots.set(snapshotId, { region: copy.region, SnapshotId: snapshotId, Encrypted: copy.encrypted, KmsKeyId: copy.encrypted ? keyArn(copy.region) : undefined, State: copy.snapshotState });
+      this.permissions.set(imageId, [...copy.accounts.map((UserId) => ({ UserId })), ...(copy.public ? [{ Group: "all" as const }] : [])]);
+      const tags = copy.tagged
+        ? { [MANAGEMENT_TAGS.fleet]: "golden", [MANAGEMENT_TAGS.image]: copy.key, [MANAGEMENT_TAGS.sourceAmi]: source, [MANAGEMENT_TAGS.sourceRegion]: "us-east-1" }
+        : {};
+      return {
+        ImageId: imageId,
+        Name: renderCopyName(this.fleet, copy.key, copy.region, source),
+        State: "available",
+        Public: copy.public,
+        CreationDate: "2026-11-01T00:00:00.000Z",
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        BlockDeviceMappings: [{ Ebs: { SnapshotId: snapshotId } }],
+        region: copy.region,
+      } as Image & { region: string };
+    });
+  }
+
+  private fail(fault: Fault): void {
+    if (this.faults.has(fault)) {
+      this.failed.add(fault);
+      throw Object.assign(new Error(`injected: ${fault}`), { name: "InjectedFault" });
+    }
+  }
+
+  async describeImages(region: string, input: DescribeImagesCommandInput): Promise<Image[]> {
+    this.fail(`DescribeImages@${region}`);
+    const filter = input.Filters?.[0];
+    return this.images.filter((image) => {
+      if ((image as { region?: string }).region !== region) return false;
+      if (filter?.Name === "name") return filter.Values!.includes(image.Name!);
+      if (filter?.Name === `tag:${MANAGEMENT_TAGS.fleet}`) return image.Tags!.some((t) => t.Key === MANAGEMENT_TAGS.fleet && filter.Values!.includes(t.Value!));
+      return false;
+    });
+  }
+
+  async describeLaunchPermissions(_region: string, imageId: string): Promise<LaunchPermission[]> {
+    this.fail(`DescribeImageAttribute@${Number(imageId.slice(-1))}`);
+    return this.permissions.get(imageId) ?? [];
+  }
+
+  async describeSnapshots(region: string, ids: readonly string[]): Promise<Snapshot[]> {
+    this.fail(`DescribeSnapshots@${region}`);
+    return ids.flatMap((id) => {
+      const snapshot = this.snapshots.get(id);
+      return snapshot && snapshot.region === region ? [snapshot] : [];
+    });
+  }
+
+  async getParameter(_region: string, name: string): Promise<string | undefined> {
+    this.fail(`GetParameter@${name}`);
+    return SRC2;
+  }
+
+  async getEbsEncryptionByDefault(region: string): Promise<boolean> {
+    this.fail(`GetEbsEncryptionByDefault@${region}`);
+    return this.world.encryptionByDefault[region] ?? false;
+  }
+
+  async describeEnabledRegions(): Promise<string[]> {
+    return [...TARGETS, SCANNED];
+  }
+
+  stats() {
+    return { calls: {}, attempts: 0 };
+  }
+}
+
+const id = (f: Finding) => [f.kind, f.region, f.image ?? "", f.amiId ?? "", f.principal ?? "", f.expected ?? "", f.actual ?? ""].join("|");
+
+async function reconcile(world: World, faults: Fault[]) {
+  const fleet = fleetOfWorld(world);
+  const reader = new WorldReader(world, fleet, new Set(faults));
+  const state = await readLiveState([fleet], reader, { now: () => new Date("2026-12-01T00:00:00Z"), scanRegions: [SCANNED] });
+  const report = diffFleets([fleet], state);
+  return { report, failed: reader.failed, findings: report.fleets[0].findings, state };
+}
+
+describe("the reconcile invariant (property)", () => {
+  it("anything unread makes the report an error, never in sync; no finding comes from what was not read; what was read is reported", async () => {
+    await fc.assert(
+      fc.asyncProperty(worldArb, faultArb, async (world, faults) => {
+        const clean = await reconcile(world, []);
+        const faulty = await reconcile(world, faults);
+        expect(clean.failed.size).toBe(0);
+        expect(clean.report.errors).toEqual([]);
+
+        if (faulty.failed.size > 0) {
+          expect(faulty.report.inSync).toBe(false);
+          expect(exitCodeOf(faulty.report)).toBe(1);
+          expect(faulty.report.errors.length).toBeGreaterThan(0);
+        } else {
+          expect(faulty.report).toEqual(clean.report);
+        }
+
+        // No finding from data that was not read: every finding is one the clean read gives too.
+        const cleanIds = new Set(clean.findings.map(id));
+        for (const finding of faulty.findings) expect(cleanIds).toContain(id(finding));
+
+        // What was read is reported: a copy DescribeImages calls public, in a Region read, stays critical.
+        for (const [region, live] of Object.entries(faulty.state.regions)) {
+          if (live.error) continue;
+          for (const image of live.images.filter((i) => i.public)) {
+            const declaredHere = image.tags[MANAGEMENT_TAGS.fleet] === "golden" || clean.findings.some((f) => f.amiId === image.imageId);
+            if (!declaredHere) continue;
+            expect(faulty.findings.some((f) => f.kind === "public-image" && f.amiId === image.imageId)).toBe(true);
+          }
+          // A Region none of whose reads failed, with its sources resolved, keeps all its findings.
+          const untouched =
+            ![...faulty.failed].some((f) => f.endsWith(`@${region}`) || /^DescribeImageAttribute@/.test(f) || f.startsWith("GetParameter"));
+          if (untouched) {
+            const expected = clean.findings.filter((f) => f.region === region).map(id).sort();
+            expect(faulty.findings.filter((f) => f.region === region).map(id).sort()).toEqual(expected);
+          }
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
