@@ -50,7 +50,8 @@ export function tofuOk(toolchain: Toolchain, dir: string, args: string[], env: N
 export function synth(fleetPaths: string[], outdir: string): RunResult {
   const result = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "main.ts"], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, AMI_FLEET_PATHS: fleetPaths.join(path.delimiter), CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: "1" },
+    // State beside the output folder (a test's own temporary folder), never in the project.
+    env: { ...process.env, AMI_FLEET_PATHS: fleetPaths.join(path.delimiter), CDKTF_OUTDIR: outdir, AMI_FLEET_STATE_DIR: path.dirname(outdir), CHECKPOINT_DISABLE: "1" },
     encoding: "utf8",
   });
   if (result.status !== 0) throw new Error(`synth failed: ${result.stderr}`);
