@@ -6,5 +6,6 @@ module.exports = {
   testPathIgnorePatterns: ["/node_modules/", "\\.e2e\\.test\\.ts$"],
   transform: { "^.+\\.tsx?$": ["ts-jest", { diagnostics: false }] },
   setupFilesAfterEnv: ["<rootDir>/setup.js"],
+  globalSetup: "<rootDir>/jest.global-setup.js",
   testTimeout: 60000,
 };

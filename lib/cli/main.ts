@@ -1,7 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { reconcileCommand } from "./reconcile-command";
 import { showCommand } from "./show-command";
-import { reviewCommand } from "./review-command";
 import { DANGER_CATEGORIES, DEFAULT_PRICES } from "../review/plan-review";
 import { fleetJsonSchema } from "../spec/schema";
 import { DEFAULT_FLEET_DIR } from "../spec/load";
@@ -71,6 +69,8 @@ function registerReconcile(program: Command, io: CliIo, setExit: (code: number) 
     .option("--pending-timeout <minutes>", "report copies pending longer than this", positiveInt, 120)
     .option("--timeout <seconds>", "seconds one AWS request may take before it fails (per attempt)", positiveInt, 30)
     .action(async (paths: string[], options) => {
+      // The AWS SDK loads only for the commands that call AWS: validate starts without it.
+      const { reconcileCommand } = await import("./reconcile-command");
       setExit(await reconcileCommand(paths, options, io));
     });
 }
@@ -90,6 +90,7 @@ function registerReview(program: Command, io: CliIo, setExit: (code: number) => 
     .option("--price-storage <usd>", "snapshot storage price per GB-month", nonNegative, DEFAULT_PRICES.snapshotGbMonth)
     .option("--price-transfer <usd>", "inter-Region transfer price per GB", nonNegative, DEFAULT_PRICES.transferGb)
     .action(async (options) => {
+      const { reviewCommand } = await import("./review-command");
       setExit(await reviewCommand(options, io));
     });
 }
