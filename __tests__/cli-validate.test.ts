@@ -108,3 +108,24 @@ describe("the README's main job (scripts/demo.sh)", () => {
     expect(result.stdout).toContain('+ aws_ami_launch_permission.share_ami-0a1b2c3d4e5f60718_eu-west-1_accounts["444455556666"]');
   }, 120_000);
 });
+
+describe("the JSON Schema carries the formats validate enforces", () => {
+  const { fleetJsonSchema } = require("../lib/spec/schema") as typeof import("../lib/spec/schema");
+  const schema = fleetJsonSchema() as any;
+  const test = (node: any, value: string) => new RegExp(node.pattern, "u").test(value);
+
+  it("patterns for Regions, account ids, AMI ids and ARNs, valid in unicode mode", () => {
+    const region = schema.properties.regions.items.anyOf[0];
+    expect([test(region, "eu-west-1"), test(region, "us-est-2")]).toEqual([true, false]);
+    const account = schema.properties.share.properties.accounts.items;
+    expect([test(account, "444455556666"), test(account, "4444")]).toEqual([true, false]);
+    const ami = schema.properties.source.properties.images.items.properties.amiId;
+    expect([test(ami, "ami-0123456789abcdef0"), test(ami, "ami-xyz")]).toEqual([true, false]);
+    const key = schema.properties.encryption.properties.kmsKeyIds.additionalProperties;
+    expect([test(key, "arn:aws:kms:eu-west-1:111122223333:key/0b5c2f1e-7a4d-4c11-9a3e-2f6d8e4b1c90"), test(key, "arn:aws:kms:eu-west-1:111122223333:key/x")]).toEqual([true, false]);
+    const org = schema.properties.share.properties.organizationArns.items;
+    expect([test(org, "arn:aws:organizations::111122223333:organization/o-abc123def4"), test(org, "o-abc123def4")]).toEqual([true, false]);
+    const ou = schema.properties.share.properties.organizationalUnitArns.items;
+    expect(test(ou, "arn:aws:organizations::111122223333:ou/o-abc123def4/ou-ab12-cd34ef56")).toBe(true);
+  });
+});

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ACCOUNT_ID, AMI_ID, KMS_KEY_ARN, ORGANIZATION_ARN, OU_ARN, REGION_NAME } from "./formats";
 
 /**
  * The fleet file schema: the one source for the TypeScript types, the structural validation and
@@ -8,23 +9,31 @@ import { z } from "zod";
  * Every object is strict: an unknown field is an error, so a typo never passes silently.
  */
 
-// Formats of list items are checked in validate.ts, so one bad item does not hide the other rules;
-// the patterns still go to the JSON Schema for editors.
-const accountId = z.string().meta({ pattern: "^\\d{12}$" }).describe("A 12-digit AWS account id.");
+// Formats are checked in validate.ts (with messages naming the field and the fix, and so one bad
+// item does not hide the other rules); the same patterns (formats.ts) go to the JSON Schema, so an
+// editor flags what `validate` refuses.
+const pattern = (regex: RegExp) => ({ pattern: regex.source });
+
+const accountId = z.string().meta(pattern(ACCOUNT_ID)).describe("A 12-digit AWS account id.");
 
 const organizationArn = z
   .string()
+  .meta(pattern(ORGANIZATION_ARN))
   .describe("An AWS Organizations ARN: arn:aws:organizations::111122223333:organization/o-abc123def4");
 
 const organizationalUnitArn = z
   .string()
+  .meta(pattern(OU_ARN))
   .describe(
     "An organizational unit ARN: arn:aws:organizations::111122223333:ou/o-abc123def4/ou-ab12-cd34ef56",
   );
 
 const kmsKeyArn = z
   .string()
-  .describe("A KMS key ARN in the copy's Region: arn:aws:kms:REGION:ACCOUNT:key/KEY-ID");
+  .meta(pattern(KMS_KEY_ARN))
+  .describe("A KMS key ARN in the copy's Region: arn:aws:kms:REGION:ACCOUNT:key/KEY-ID (a UUID, or mrk-... for a multi-Region key)");
+
+const regionName = z.string().meta(pattern(REGION_NAME)).describe("Region name, e.g. eu-west-1.");
 
 /** Launch permissions, for every copy (fleet level) or added for one Region. */
 export const shareSchema = z
@@ -72,7 +81,7 @@ export const imageSchema = z
       .describe(
         "Stable id of this version in resource addresses and copy names. @default the amiId",
       ),
-    amiId: z.string().optional().describe("The source AMI id, e.g. ami-0123456789abcdef0."),
+    amiId: z.string().meta(pattern(AMI_ID)).optional().describe("The source AMI id, e.g. ami-0123456789abcdef0."),
     lookup: lookupSchema.optional().describe("Find the source AMI at plan time."),
     ssmParameter: z
       .string()
@@ -90,7 +99,7 @@ export const imageSchema = z
 /** A target Region with its own settings. */
 export const regionObjectSchema = z
   .object({
-    region: z.string().describe("Region name, e.g. eu-west-1."),
+    region: regionName,
     kmsKeyId: kmsKeyArn.optional(),
     share: shareSchema.optional().describe("Principals added for this Region's copies only."),
     allowSourceRegion: z
@@ -135,12 +144,12 @@ export const fleetSchema = z
     description: z.string().max(255).optional().describe("Description given to every copy."),
     source: z
       .object({
-        region: z.string().describe("Region where the source images live."),
+        region: regionName.describe("Region where the source images live."),
         images: z.array(imageSchema).min(1).describe("Image versions; each is copied to every Region."),
       })
       .strict(),
     regions: z
-      .array(z.union([z.string(), regionObjectSchema]))
+      .array(z.union([regionName, regionObjectSchema]))
       .min(1)
       .describe("Target Regions: a name, or an object with per-Region settings."),
     encryption: encryptionSchema.optional(),

@@ -11,6 +11,7 @@ import {
   SourceImage,
   TargetRegion,
 } from "./fleet";
+import { ACCOUNT_ID, AMI_ID, KMS_KEY_ARN, ORGANIZATION_ARN, OU_ARN } from "./formats";
 import { closestRegion, partitionOf } from "./regions";
 import { FleetFile, fleetSchema, ImageFile, ShareFile } from "./schema";
 
@@ -20,15 +21,9 @@ export type ValidationResult =
   /** `fleet`: what could be built from the valid parts, so checks across files still run. */
   | { readonly ok: false; readonly problems: readonly SpecProblem[]; readonly fleet?: Fleet };
 
-const ACCOUNT_ID = /^\d{12}$/;
-const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const IMAGE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const SSM_PARAMETER = /^\/?[A-Za-z0-9_.\-/]{1,2047}$/;
 const LOOKUP_OWNER = /^(?:self|amazon|aws-marketplace|aws-backup-vault|\d{12})$/;
-/** A key ARN's key id is a UUID, or `mrk-` and 32 hex digits for a multi-Region key. */
-const KMS_KEY_ARN = /^arn:([a-z-]+):kms:([a-z0-9-]+):(\d{12}):key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
-const ORGANIZATION_ARN = /^arn:([a-z-]+):organizations::(\d{12}):organization\/o-[a-z0-9]{10,32}$/;
-const OU_ARN = /^arn:([a-z-]+):organizations::(\d{12}):ou\/o-[a-z0-9]{10,32}\/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
 interface ArnFormat {
   readonly pattern: RegExp;
   readonly what: string;
