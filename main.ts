@@ -2,7 +2,7 @@ import { App } from "cdktf";
 import * as path from "path";
 import { processIo } from "./lib/cli/io";
 import { loadOrReport } from "./lib/cli/validate-command";
-import { DEFAULT_FLEET_DIR } from "./lib/spec/load";
+import { DEFAULT_FLEET_DIR } from "./lib/fleet/load";
 import { FleetStack } from "./stacks/fleet-stack";
 
 /**

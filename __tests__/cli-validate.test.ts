@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { fleetJsonSchema } from "../lib/spec/schema";
+import { fleetJsonSchema } from "../lib/fleet/schema";
 import { PROJECT_ROOT, runCli } from "./helpers/cli";
 
 describe("ami-fleet validate", () => {
@@ -65,7 +65,7 @@ describe("ami-fleet validate", () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual(fleetJsonSchema());
     const committed = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "schema", "fleet.schema.json"), "utf8"));
-    expect(committed).toEqual(fleetJsonSchema()); // run `npm run schema` after changing lib/spec/schema.ts
+    expect(committed).toEqual(fleetJsonSchema()); // run `npm run schema` after changing lib/fleet/schema.ts
   });
 });
 
@@ -110,7 +110,7 @@ describe("the README's main job (scripts/demo.sh)", () => {
 });
 
 describe("the JSON Schema carries the formats validate enforces", () => {
-  const { fleetJsonSchema } = require("../lib/spec/schema") as typeof import("../lib/spec/schema");
+  const { fleetJsonSchema } = require("../lib/fleet/schema") as typeof import("../lib/fleet/schema");
   const schema = fleetJsonSchema() as any;
   const test = (node: any, value: string) => new RegExp(node.pattern, "u").test(value);
 

@@ -7,7 +7,7 @@ import { AmiLaunchPermission } from "@cdktf/provider-aws/lib/ami-launch-permissi
 import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
 import { Testing } from "cdktf";
 import { AmiFleet, RECIPIENT_KEY_OPERATIONS } from "../lib/construct/ami-fleet";
-import { Fleet } from "../lib/spec/fleet";
+import { Fleet } from "../lib/fleet/fleet";
 import { instanceAddresses } from "../lib/review/synth-summary";
 import { AWS_PROVIDER_CONSTRAINT, FleetStack } from "../stacks/fleet-stack";
 import { fleetOf, keyArn, validDocument } from "./helpers/fleets";

@@ -4,7 +4,7 @@ import { exitCodeOf, FINDING_KINDS } from "../lib/drift/findings";
 import { LIVE_STATE_VERSION, LiveImage, LiveState } from "../lib/live/state";
 import { renderDriftMarkdown } from "../lib/report/markdown";
 import { renderDriftText } from "../lib/report/text";
-import { Fleet, MANAGEMENT_TAGS } from "../lib/spec/fleet";
+import { Fleet, MANAGEMENT_TAGS } from "../lib/fleet/fleet";
 import { fleetOf, keyArn } from "./helpers/fleets";
 
 /** The pure diff on plain fixtures: the finding kinds the emulator cannot produce, and edge cases. */

@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { FleetSpecError, formatProblem } from "../lib/spec/errors";
-import { loadFleets } from "../lib/spec/load";
+import { FleetSpecError, formatProblem } from "../lib/fleet/errors";
+import { loadFleets } from "../lib/fleet/load";
 import { runCli } from "./helpers/cli";
 import { keyArn, validDocument } from "./helpers/fleets";
 

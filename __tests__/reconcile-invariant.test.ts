@@ -4,7 +4,7 @@ import { diffFleets } from "../lib/drift/diff";
 import { exitCodeOf, Finding } from "../lib/drift/findings";
 import { AwsReader } from "../lib/live/aws";
 import { readLiveState } from "../lib/live/read";
-import { Fleet, MANAGEMENT_TAGS, renderCopyName } from "../lib/spec/fleet";
+import { Fleet, MANAGEMENT_TAGS, renderCopyName } from "../lib/fleet/fleet";
 import { fleetOf, keyArn } from "./helpers/fleets";
 
 /**

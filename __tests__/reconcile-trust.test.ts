@@ -9,7 +9,7 @@ import { diffFleets } from "../lib/drift/diff";
 import { DriftReport, Finding } from "../lib/drift/findings";
 import { SdkAwsReader } from "../lib/live/aws";
 import { readLiveState } from "../lib/live/read";
-import { loadFleets } from "../lib/spec/load";
+import { loadFleets } from "../lib/fleet/load";
 import { runCli } from "./helpers/cli";
 import { FaultProxy, startFaultProxy } from "./helpers/fault-proxy";
 import { Ec2 } from "./helpers/live";

@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { DriftReport, Finding } from "../lib/drift/findings";
-import { loadFleets } from "../lib/spec/load";
+import { loadFleets } from "../lib/fleet/load";
 import { runCli } from "./helpers/cli";
 import { startFaultProxy } from "./helpers/fault-proxy";
 import { Ec2 } from "./helpers/live";

@@ -9,7 +9,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { Ec2 } from "../__tests__/helpers/live";
 import { startMoto } from "../__tests__/helpers/moto";
-import { loadFleets } from "../lib/spec/load";
+import { loadFleets } from "../lib/fleet/load";
 
 const REGIONS = [
   "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1",

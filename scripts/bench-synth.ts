@@ -7,8 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { App } from "cdktf";
-import { KNOWN_REGIONS, partitionOf } from "../lib/spec/regions";
-import { validateFleet } from "../lib/spec/validate";
+import { KNOWN_REGIONS, partitionOf } from "../lib/fleet/regions";
+import { validateFleet } from "../lib/fleet/validate";
 import { FleetStack } from "../stacks/fleet-stack";
 
 function fleetDocument(images: number, regions: number, accounts: number) {

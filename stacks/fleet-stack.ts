@@ -3,7 +3,7 @@ import { App, LocalBackend, TerraformStack } from "cdktf";
 import * as path from "path";
 import { Construct } from "constructs";
 import { AmiFleet } from "../lib/construct/ami-fleet";
-import { Fleet } from "../lib/spec/fleet";
+import { Fleet } from "../lib/fleet/fleet";
 
 /**
  * AWS provider versions the stacks admit. The bindings are generated for 6.25.0; the per-resource

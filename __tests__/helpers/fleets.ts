@@ -1,5 +1,5 @@
-import { Fleet } from "../../lib/spec/fleet";
-import { validateFleet } from "../../lib/spec/validate";
+import { Fleet } from "../../lib/fleet/fleet";
+import { validateFleet } from "../../lib/fleet/validate";
 
 /** A valid fleet document; tests change one thing at a time. */
 export function validDocument(): Record<string, any> {

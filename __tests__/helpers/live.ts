@@ -7,7 +7,7 @@ import {
   ModifyImageAttributeCommand,
   RegisterImageCommand,
 } from "@aws-sdk/client-ec2";
-import { Fleet, MANAGEMENT_TAGS, renderCopyName, sharePrincipals } from "../../lib/spec/fleet";
+import { Fleet, MANAGEMENT_TAGS, renderCopyName, sharePrincipals } from "../../lib/fleet/fleet";
 
 /** EC2 clients per Region against whatever AWS_ENDPOINT_URL points at. */
 export class Ec2 {

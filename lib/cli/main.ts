@@ -1,8 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { showCommand } from "./show-command";
 import { DANGER_CATEGORIES, DEFAULT_PRICES } from "../review/plan-review";
-import { fleetJsonSchema } from "../spec/schema";
-import { DEFAULT_FLEET_DIR } from "../spec/load";
+import { fleetJsonSchema } from "../fleet/schema";
+import { DEFAULT_FLEET_DIR } from "../fleet/load";
 import { CliIo, EXIT } from "./io";
 import { validateCommand } from "./validate-command";
 

@@ -1,8 +1,8 @@
 import { diffFleets } from "../drift/diff";
 import { DriftReport, exitCodeOf } from "../drift/findings";
 import { describeAwsError, SdkAwsReader } from "../live/aws";
-import { closestRegion, partitionOf } from "../spec/regions";
-import { oneLine, quoteValue } from "../spec/errors";
+import { closestRegion, partitionOf } from "../fleet/regions";
+import { oneLine, quoteValue } from "../fleet/errors";
 import { readLiveState } from "../live/read";
 import { CallStats, LIVE_STATE_VERSION, LiveState } from "../live/state";
 import { renderDriftMarkdown } from "../report/markdown";

@@ -1,9 +1,9 @@
 import { describeAwsError, SdkAwsReader } from "../live/aws";
-import { oneLine } from "../spec/errors";
+import { oneLine } from "../fleet/errors";
 import { DANGER_CATEGORIES, DangerCategory, reviewPlan, sourcesNeedingSizes } from "../review/plan-review";
 import { renderReviewMarkdown, renderReviewText } from "../report/review";
 import * as fs from "fs";
-import { DEFAULT_FLEET_DIR } from "../spec/load";
+import { DEFAULT_FLEET_DIR } from "../fleet/load";
 import { loadOrReport } from "./validate-command";
 import { readJsonFile } from "./files";
 import { CliIo, EXIT } from "./io";

@@ -1,6 +1,6 @@
-import { formatProblem, FleetSpecError } from "../spec/errors";
-import { Fleet, sharePrincipals } from "../spec/fleet";
-import { loadFleets } from "../spec/load";
+import { formatProblem, FleetSpecError } from "../fleet/errors";
+import { Fleet, sharePrincipals } from "../fleet/fleet";
+import { loadFleets } from "../fleet/load";
 import { CliIo, EXIT } from "./io";
 
 /**

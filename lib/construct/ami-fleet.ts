@@ -6,7 +6,7 @@ import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parame
 import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
 import { Fn, TerraformIterator, TerraformLocal, TerraformOutput } from "cdktf";
 import { Construct } from "constructs";
-import { Fleet, MANAGEMENT_TAGS, renderCopyName, Share, SourceImage, TargetRegion } from "../spec/fleet";
+import { Fleet, MANAGEMENT_TAGS, renderCopyName, Share, SourceImage, TargetRegion } from "../fleet/fleet";
 import {
   copiesOutputName,
   copyResourceName,

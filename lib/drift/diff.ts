@@ -9,7 +9,7 @@ import {
   sharePrincipals,
   SourceImage,
   TargetRegion,
-} from "../spec/fleet";
+} from "../fleet/fleet";
 import { DriftError, DriftReport, Finding, SEVERITIES } from "./findings";
 
 /** Tunables of the comparison. */

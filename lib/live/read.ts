@@ -1,6 +1,6 @@
 import { Image, LaunchPermission } from "@aws-sdk/client-ec2";
 import pLimit = require("p-limit");
-import { Fleet, MANAGEMENT_TAGS, renderCopyName, SourceImage } from "../spec/fleet";
+import { Fleet, MANAGEMENT_TAGS, renderCopyName, SourceImage } from "../fleet/fleet";
 import { AwsReader, awsErrorCode, describeAwsError, FILTER_VALUES_MAX, SNAPSHOT_BATCH } from "./aws";
 import { LIVE_STATE_VERSION, LiveImage, LivePermission, LiveRegion, LiveSnapshot, LiveSource, LiveState } from "./state";
 

@@ -1,6 +1,6 @@
 import { DriftReport } from "../drift/findings";
 import { fleetStatus, summaryLine } from "./drift-summary";
-import { oneLine } from "../spec/errors";
+import { oneLine } from "../fleet/errors";
 
 const ICON = { critical: "🚨", high: "🔴", medium: "🟠", low: "⚪" } as const;
 

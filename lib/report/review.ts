@@ -1,6 +1,6 @@
 import { createColors } from "picocolors";
 import { PlanReview } from "../review/plan-review";
-import { oneLine } from "../spec/errors";
+import { oneLine } from "../fleet/errors";
 
 const SYMBOL = { create: "+", replace: "±", destroy: "-", update: "~" } as const;
 

@@ -1,7 +1,7 @@
 import { createColors } from "picocolors";
 import { DriftReport, Finding, Severity } from "../drift/findings";
 import { fleetStatus, summaryLine } from "./drift-summary";
-import { oneLine } from "../spec/errors";
+import { oneLine } from "../fleet/errors";
 
 /** Renders a drift report for a terminal: by fleet and Region, severity coloured, one summary line. */
 export function renderDriftText(report: DriftReport, options: { color: boolean }): string {

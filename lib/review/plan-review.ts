@@ -1,5 +1,5 @@
-import { MANAGEMENT_TAGS } from "../spec/fleet";
-import { KNOWN_REGIONS } from "../spec/regions";
+import { MANAGEMENT_TAGS } from "../fleet/fleet";
+import { KNOWN_REGIONS } from "../fleet/regions";
 
 /**
  * The review of a saved Terraform/OpenTofu plan (`tofu show -json plan.out`): what a reviewer of

@@ -1,7 +1,7 @@
 import * as path from "path";
-import { formatProblem, FleetSpecError } from "../lib/spec/errors";
-import { loadFleets } from "../lib/spec/load";
-import { validateFleet } from "../lib/spec/validate";
+import { formatProblem, FleetSpecError } from "../lib/fleet/errors";
+import { loadFleets } from "../lib/fleet/load";
+import { validateFleet } from "../lib/fleet/validate";
 import { fleetOf, keyArn, validDocument } from "./helpers/fleets";
 
 type Doc = Record<string, any>;

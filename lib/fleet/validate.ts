@@ -110,33 +110,33 @@ class FleetChecker {
 
   constructor(
     private readonly file: string,
-    private readonly spec: FleetFile,
+    private readonly document: FleetFile,
   ) {}
 
   check(): Fleet | undefined {
-    const spec = this.spec;
+    const document = this.document;
     const partition = this.checkSourceRegion();
     const images = this.checkImages();
-    const fleetShare = this.checkShare(spec.share, "share", partition);
+    const fleetShare = this.checkShare(document.share, "share", partition);
     const regions = this.checkRegions(partition, fleetShare);
     this.checkEncryption(images, regions);
     const tags = this.checkTags();
     this.checkDeprecateAt();
     const fleet: Fleet = {
       file: this.file,
-      name: spec.name,
-      description: spec.description,
+      name: document.name,
+      description: document.description,
       partition: partition ?? "aws",
-      sourceRegion: spec.source.region,
+      sourceRegion: document.source.region,
       images,
       regions,
       share: fleetShare,
-      keyPolicyGrantsRecipients: spec.encryption?.keyPolicyGrantsRecipients ?? false,
+      keyPolicyGrantsRecipients: document.encryption?.keyPolicyGrantsRecipients ?? false,
       tags,
-      deprecateAt: spec.deprecateAt,
-      copyNameTemplate: spec.copyName,
-      copyTimeout: spec.copyTimeout,
-      organization: spec.organization,
+      deprecateAt: document.deprecateAt,
+      copyNameTemplate: document.copyName,
+      copyTimeout: document.copyTimeout,
+      organization: document.organization,
     };
     this.checkOrganization(partition);
     this.checkCopyNames(fleet);
@@ -148,7 +148,7 @@ class FleetChecker {
   }
 
   private checkSourceRegion(): string | undefined {
-    const region = this.spec.source.region;
+    const region = this.document.source.region;
     const partition = partitionOf(region);
     if (!partition) this.unknownRegion("source.region", region);
     return partition;
@@ -167,7 +167,7 @@ class FleetChecker {
     const seenKeys = new Map<string, number>();
     const seenAmis = new Map<string, number>();
     const images: SourceImage[] = [];
-    this.spec.source.images.forEach((image, index) => {
+    this.document.source.images.forEach((image, index) => {
       const path = `source.images[${index}]`;
       const result = this.checkImage(image, path);
       if (!result) return;
@@ -309,7 +309,7 @@ class FleetChecker {
   }
 
   private checkOrganization(partition: string | undefined): void {
-    const org = this.spec.organization;
+    const org = this.document.organization;
     if (!org) return;
     this.checkOrganizationsArn(org.arn, "organization.arn", ORGANIZATION_ARN_FORMAT, partition);
     (org.memberAccounts ?? []).forEach((account, index) => {
@@ -322,39 +322,39 @@ class FleetChecker {
   private checkRegions(partition: string | undefined, fleetShare: Share): TargetRegion[] {
     const seen = new Map<string, number>();
     const regions: TargetRegion[] = [];
-    this.spec.regions.forEach((entry, index) => {
+    this.document.regions.forEach((entry, index) => {
       const path = `regions[${index}]`;
-      const spec = typeof entry === "string" ? { region: entry } : entry;
+      const target = typeof entry === "string" ? { region: entry } : entry;
       const namePath = typeof entry === "string" ? path : `${path}.region`;
-      const regionPartition = partitionOf(spec.region);
+      const regionPartition = partitionOf(target.region);
       if (!regionPartition) {
-        this.unknownRegion(namePath, spec.region);
+        this.unknownRegion(namePath, target.region);
         return;
       } else if (partition && regionPartition !== partition) {
         this.add(
           namePath,
-          `${spec.region} is in partition ${regionPartition}, the source is in ${partition} (${this.spec.source.region})`,
+          `${target.region} is in partition ${regionPartition}, the source is in ${partition} (${this.document.source.region})`,
           "Copies across partitions need another mechanism: remove this Region or use a source in its partition",
         );
         return;
       }
-      const previous = seen.get(spec.region);
+      const previous = seen.get(target.region);
       if (previous !== undefined) {
-        this.add(namePath, `${spec.region} is listed twice (also regions[${previous}])`, "List each Region once");
+        this.add(namePath, `${target.region} is listed twice (also regions[${previous}])`, "List each Region once");
         return;
       }
-      seen.set(spec.region, index);
-      if (spec.region === this.spec.source.region && !("allowSourceRegion" in spec && spec.allowSourceRegion)) {
+      seen.set(target.region, index);
+      if (target.region === this.document.source.region && !("allowSourceRegion" in target && target.allowSourceRegion)) {
         this.add(
           namePath,
-          `${spec.region} is the source Region: copying an image onto its own Region must be explicit`,
-          `Write { region: ${spec.region}, allowSourceRegion: true } to copy in place (e.g. to re-encrypt), or remove it`,
+          `${target.region} is the source Region: copying an image onto its own Region must be explicit`,
+          `Write { region: ${target.region}, allowSourceRegion: true } to copy in place (e.g. to re-encrypt), or remove it`,
         );
       }
-      const regionShare = this.checkShare("share" in spec ? spec.share : undefined, `${path}.share`, partition);
+      const regionShare = this.checkShare("share" in target ? target.share : undefined, `${path}.share`, partition);
       regions.push({
-        region: spec.region,
-        kmsKeyId: "kmsKeyId" in spec ? spec.kmsKeyId : undefined,
+        region: target.region,
+        kmsKeyId: "kmsKeyId" in target ? target.kmsKeyId : undefined,
         share: mergeShares(fleetShare, regionShare),
       });
     });
@@ -363,8 +363,8 @@ class FleetChecker {
 
   /** Fills each Region's encryption and checks keys, key Regions and what sharing needs. */
   private checkEncryption(images: readonly SourceImage[], regions: TargetRegion[]): void {
-    const encryption = this.spec.encryption;
-    const regionIndex = new Map(this.spec.regions.map((entry, i) => [typeof entry === "string" ? entry : entry.region, i]));
+    const encryption = this.document.encryption;
+    const regionIndex = new Map(this.document.regions.map((entry, i) => [typeof entry === "string" ? entry : entry.region, i]));
     const keyPaths = new Map<string, string>();
     for (const [region, key] of Object.entries(encryption?.kmsKeyIds ?? {})) {
       const path = `encryption.kmsKeyIds[${JSON.stringify(region)}]`.replace(/\["([\w-]+)"\]$/, ".$1");
@@ -372,7 +372,7 @@ class FleetChecker {
         this.add(path, `${region} is not a target Region of this fleet`, "Add it to regions, or remove this key");
         continue;
       }
-      const regionEntry = this.spec.regions[regionIndex.get(region)!];
+      const regionEntry = this.document.regions[regionIndex.get(region)!];
       if (typeof regionEntry !== "string" && regionEntry.kmsKeyId !== undefined && regionEntry.kmsKeyId !== key) {
         this.add(
           path,
@@ -395,7 +395,7 @@ class FleetChecker {
     regions.forEach((target, i) => {
       const index = regionIndex.get(target.region) ?? i;
       const ownKeyPath =
-        typeof this.spec.regions[index] === "string" ? undefined : `regions[${index}].kmsKeyId`;
+        typeof this.document.regions[index] === "string" ? undefined : `regions[${index}].kmsKeyId`;
       const kmsKeyId = target.kmsKeyId ?? encryption?.kmsKeyIds?.[target.region];
       const keyPath = target.kmsKeyId !== undefined ? ownKeyPath! : keyPaths.get(target.region);
       let encrypted = encryption?.encrypted;
@@ -434,7 +434,7 @@ class FleetChecker {
       encryptedPublic.push(...publicRegions);
     }
     if (encryptedPublic.length > 0) {
-      const publicPath = this.spec.share?.public
+      const publicPath = this.document.share?.public
         ? "share.public"
         : `regions[${regionIndex.get(encryptedPublic[0])}].share.public`;
       this.add(
@@ -472,7 +472,7 @@ class FleetChecker {
   }
 
   private checkTags(): Record<string, string> {
-    const tags = this.spec.tags ?? {};
+    const tags = this.document.tags ?? {};
     const entries = Object.entries(tags);
     if (entries.length > MAX_USER_TAGS) {
       this.add(
@@ -502,7 +502,7 @@ class FleetChecker {
   }
 
   private checkDeprecateAt(): void {
-    const value = this.spec.deprecateAt;
+    const value = this.document.deprecateAt;
     if (value === undefined) return;
     const match = RFC3339_UTC.exec(value);
     const valid =
