@@ -7,6 +7,8 @@ import { AmiLaunchPermission } from "@cdktf/provider-aws/lib/ami-launch-permissi
 import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
 import { Testing } from "cdktf";
 import { AmiFleet, RECIPIENT_KEY_OPERATIONS } from "../lib/construct/ami-fleet";
+import { formatAddress, parseAddress } from "../lib/construct/naming";
+import { partitionOf } from "../lib/fleet/regions";
 import { Fleet } from "../lib/fleet/fleet";
 import { instanceAddresses } from "../lib/review/synth-summary";
 import { AWS_PROVIDER_CONSTRAINT, FleetStack } from "../stacks/fleet-stack";
@@ -321,5 +323,50 @@ describe("AmiFleet: stable addresses", () => {
     const tf = synthFleet(fleetOf(doc()));
     expect(addresses(tf)).toContain("data.aws_caller_identity.current");
     expect(tf).toMatchSnapshot();
+  });
+});
+
+describe("addresses as data: formatAddress and parseAddress", () => {
+  const isRegion = (name: string) => partitionOf(name) !== undefined;
+
+  it("parse(format(x)) == x and format(parse(a)) == a for every resource instance the construct emits", () => {
+    // Image keys with _ and -, every principal kind, per-Region keys with grants, and public sharing.
+    const document = doc();
+    document.source.images = [{ key: "base_2026-11", amiId: "ami-0123456789abcdef0" }, { key: "v2", amiId: "ami-0f1e2d3c4b5a69788" }];
+    document.regions = [{ region: "eu-west-1", kmsKeyId: keyArn("eu-west-1") }, "ap-southeast-2", "us-west-2"];
+    document.share = {
+      accounts: ["444455556666"],
+      organizationArns: ["arn:aws:organizations::111122223333:organization/o-abc123def4"],
+      organizationalUnitArns: ["arn:aws:organizations::111122223333:ou/o-abc123def4/ou-ab12-cd34ef56"],
+    };
+    document.regions[1] = { region: "ap-southeast-2", share: { public: true, acknowledgePublic: true } };
+    document.encryption = { keyPolicyGrantsRecipients: false };
+    delete document.share.organizationArns;
+    delete document.share.organizationalUnitArns;
+    const withOrgs = doc();
+    withOrgs.share = {
+      organizationArns: ["arn:aws:organizations::111122223333:organization/o-abc123def4"],
+      organizationalUnitArns: ["arn:aws:organizations::111122223333:ou/o-abc123def4/ou-ab12-cd34ef56"],
+    };
+    const addresses = [...instanceAddresses(synthFleet(fleetOf(document))), ...instanceAddresses(synthFleet(fleetOf(withOrgs)))].filter(
+      (a) => !a.startsWith("data.") && !a.startsWith("aws_provider"),
+    );
+    const kinds = new Set(addresses.map((a) => a.split(".")[0]));
+    expect(kinds).toEqual(new Set(["aws_ami_copy", "aws_ami_launch_permission", "aws_kms_grant"]));
+    expect(addresses.some((a) => a.endsWith("_public"))).toBe(true);
+    expect(addresses.some((a) => a.includes("_ous["))).toBe(true);
+    for (const address of addresses) {
+      const parsed = parseAddress(address, isRegion);
+      expect({ address, parsed: parsed !== undefined }).toEqual({ address, parsed: true });
+      expect(formatAddress(parsed!)).toBe(address);
+      expect(parseAddress(formatAddress(parsed!), isRegion)).toEqual(parsed);
+    }
+    expect(parseAddress('aws_ami_copy.copy_base_2026-11_eu-west-1', isRegion)).toEqual({ type: "aws_ami_copy", image: "base_2026-11", region: "eu-west-1" });
+  });
+
+  it("is undefined for what the naming rules do not produce", () => {
+    for (const address of ["aws_s3_bucket.logs", "aws_ami_copy.copy_v1_mars-1", "aws_ami_copy.copy_v1", 'aws_ami_launch_permission.share_v1_eu-west-1_public["x"]', 'aws_ami_launch_permission.share_v1_eu-west-1_accounts["x"', "noaddress"]) {
+      expect(parseAddress(address, isRegion)).toBeUndefined();
+    }
   });
 });

@@ -31,3 +31,88 @@ export function sourceDataName(imageKey: string): string {
 export function copiesOutputName(imageKey: string): string {
   return `copies_${imageKey}`;
 }
+
+/** A resource instance of a fleet stack, as data: what its Terraform address says. */
+export type FleetAddress =
+  | { readonly type: "aws_ami_copy"; readonly image: string; readonly region: string }
+  | {
+      readonly type: "aws_ami_launch_permission";
+      readonly image: string;
+      readonly region: string;
+      readonly group: PermissionGroup;
+      /** The for_each key (an account id or ARN); undefined for `public` (no for_each), or for the resource as a whole. */
+      readonly key?: string;
+    }
+  | { readonly type: "aws_kms_grant"; readonly region: string; readonly key?: string };
+
+const PERMISSION_GROUPS: readonly PermissionGroup[] = ["accounts", "organizations", "ous", "public"];
+
+/** The Terraform address of a fleet resource instance, e.g. `aws_ami_launch_permission.share_v1_eu-west-1_accounts["444455556666"]`. */
+export function formatAddress(address: FleetAddress): string {
+  const index = "key" in address && address.key !== undefined ? `[${JSON.stringify(address.key)}]` : "";
+  switch (address.type) {
+    case "aws_ami_copy":
+      return `aws_ami_copy.${copyResourceName(address.image, address.region)}`;
+    case "aws_ami_launch_permission":
+      return `aws_ami_launch_permission.${permissionResourceName(address.image, address.region, address.group)}${index}`;
+    case "aws_kms_grant":
+      return `aws_kms_grant.${grantResourceName(address.region)}${index}`;
+  }
+}
+
+/**
+ * The fleet resource an address names, or undefined for any other address. The inverse of
+ * `formatAddress`, by the naming rules above, with no pattern over the text: Region names hold no
+ * `_`, so the Region is what follows the last `_` (and must be a Region `isRegion` knows); the
+ * image key is the rest, `_` included.
+ */
+export function parseAddress(address: string, isRegion: (name: string) => boolean): FleetAddress | undefined {
+  const dot = address.indexOf(".");
+  if (dot < 0) return undefined;
+  const type = address.slice(0, dot);
+  let name = address.slice(dot + 1);
+  let key: string | undefined;
+  const bracket = name.indexOf("[");
+  if (bracket >= 0) {
+    if (!name.endsWith("]")) return undefined;
+    try {
+      const parsed: unknown = JSON.parse(name.slice(bracket + 1, -1));
+      if (typeof parsed !== "string") return undefined;
+      key = parsed;
+    } catch {
+      return undefined;
+    }
+    name = name.slice(0, bracket);
+  }
+  const lastPart = (text: string): [string, string] => {
+    const cut = text.lastIndexOf("_");
+    return cut < 0 ? ["", text] : [text.slice(0, cut), text.slice(cut + 1)];
+  };
+  const imageAndRegion = (text: string): { image: string; region: string } | undefined => {
+    const [image, region] = lastPart(text);
+    return image && isRegion(region) ? { image, region } : undefined;
+  };
+  switch (type) {
+    case "aws_ami_copy": {
+      if (!name.startsWith("copy_") || key !== undefined) return undefined;
+      const parts = imageAndRegion(name.slice("copy_".length));
+      return parts && { type, ...parts };
+    }
+    case "aws_ami_launch_permission": {
+      if (!name.startsWith("share_")) return undefined;
+      const [rest, group] = lastPart(name.slice("share_".length));
+      const parts = imageAndRegion(rest);
+      if (!parts || !(PERMISSION_GROUPS as readonly string[]).includes(group)) return undefined;
+      if (group === "public" && key !== undefined) return undefined; // public has no for_each
+      return { type, ...parts, group: group as PermissionGroup, ...(key !== undefined ? { key } : {}) };
+    }
+    case "aws_kms_grant": {
+      const prefix = "key_grants_";
+      const region = name.slice(prefix.length);
+      if (!name.startsWith(prefix) || !isRegion(region)) return undefined;
+      return { type, region, ...(key !== undefined ? { key } : {}) };
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,5 +1,6 @@
 import { MANAGEMENT_TAGS } from "../fleet/fleet";
-import { KNOWN_REGIONS } from "../fleet/regions";
+import { FleetAddress, parseAddress } from "../construct/naming";
+import { partitionOf } from "../fleet/regions";
 
 /**
  * The review of a saved Terraform/OpenTofu plan (`tofu show -json plan.out`): what a reviewer of
@@ -113,9 +114,16 @@ interface ResourceChange {
   change: { actions: string[]; before: any; after: any; replace_paths?: unknown[][] };
 }
 
-const REGION_PATTERN = KNOWN_REGIONS.map((r) => r.replace(/-/g, "\\-")).join("|");
-const PERMISSION_NAME = new RegExp(`^share_(.+)_(${REGION_PATTERN})_(accounts|organizations|ous|public)$`);
-const COPY_NAME = new RegExp(`^copy_(.+)_(${REGION_PATTERN})$`);
+/** The fleet resource behind a plan entry's type and name (the construct's naming rules, parsed back). */
+function fleetAddressOf(type: string, name: string): FleetAddress | undefined {
+  return parseAddress(`${type}.${name}`, (region) => partitionOf(region) !== undefined);
+}
+
+/** Image key and Region of a copy or launch permission entry, when its name follows the naming rules. */
+function imageAndRegionOf(type: string, name: string): { image: string; region: string } | undefined {
+  const address = fleetAddressOf(type, name);
+  return address && "image" in address ? { image: address.image, region: address.region } : undefined;
+}
 
 /** Reviews a plan. Throws an Error naming what is wrong when the input is not a plan. */
 export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanReview {
@@ -134,12 +142,12 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
     const old = rc.change.before ?? {};
     if (rc.type === "aws_ami_copy") {
       const tags = { ...(old.tags ?? {}), ...(values.tags ?? {}) };
-      const parsed = COPY_NAME.exec(rc.name);
+      const parsed = imageAndRegionOf(rc.type, rc.name);
       const copy: CopyChange = {
         address: rc.address,
         fleet: tags[MANAGEMENT_TAGS.fleet] ?? "(unknown fleet)",
-        image: tags[MANAGEMENT_TAGS.image] ?? parsed?.[1] ?? rc.name,
-        region: values.region ?? parsed?.[2] ?? "(unknown)",
+        image: tags[MANAGEMENT_TAGS.image] ?? parsed?.image ?? rc.name,
+        region: values.region ?? parsed?.region ?? "(unknown)",
         action,
         reasons: action === "replace" ? replaceReasons(rc) : [],
         sourceAmiId: rc.change.after?.source_ami_id ?? undefined,
@@ -153,7 +161,7 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
       }
     } else if (rc.type === "aws_ami_launch_permission") {
       if (action === "update") continue;
-      const parsed = PERMISSION_NAME.exec(rc.name);
+      const parsed = imageAndRegionOf(rc.type, rc.name);
       const principal = principalOf(values);
       const sides: ("grant" | "revoke")[] = action === "create" ? ["grant"] : action === "destroy" ? ["revoke"] : [];
       // A replaced permission follows its replaced copy: neither granted nor revoked in effect.
@@ -161,8 +169,8 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
         const change: PermissionChange = {
           address: rc.address,
           fleet: "",
-          image: parsed?.[1] ?? "(unknown)",
-          region: values.region ?? parsed?.[2] ?? "(unknown)",
+          image: parsed?.image ?? "(unknown)",
+          region: values.region ?? parsed?.region ?? "(unknown)",
           principal,
           action: side,
         };
@@ -357,8 +365,8 @@ function sharedCopyKeys(plan: unknown, permissions: readonly PermissionChange[])
   const keys = permissions.filter((p) => p.action === "grant").map((p) => `${p.image}\0${p.region}`);
   for (const r of plannedResources(plan)) {
     if (r.type !== "aws_ami_launch_permission") continue;
-    const parsed = PERMISSION_NAME.exec(r.name);
-    if (parsed) keys.push(`${parsed[1]}\0${parsed[2]}`);
+    const parsed = imageAndRegionOf(r.type, r.name);
+    if (parsed) keys.push(`${parsed.image}\0${parsed.region}`);
   }
   return keys;
 }
