@@ -7,7 +7,7 @@ import { AmiLaunchPermission } from "@cdktf/provider-aws/lib/ami-launch-permissi
 import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
 import { Testing } from "cdktf";
 import { AmiFleet, RECIPIENT_KEY_OPERATIONS } from "../lib/construct/ami-fleet";
-import { formatAddress, parseAddress } from "../lib/construct/naming";
+import { formatAddress, parseAddress } from "../lib/fleet/addresses";
 import { partitionOf } from "../lib/fleet/regions";
 import { Fleet } from "../lib/fleet/fleet";
 import { instanceAddresses } from "../lib/review/synth-summary";

@@ -1,7 +1,7 @@
 /** The library behind the ami-fleet CLI and cdktf app. */
 export { AmiFleet, RECIPIENT_KEY_OPERATIONS } from "./construct/ami-fleet";
 export type { AmiFleetProps } from "./construct/ami-fleet";
-export * from "./construct/naming";
+export * from "./fleet/addresses";
 export { diffFleets } from "./drift/diff";
 export type { DiffOptions } from "./drift/diff";
 export * from "./drift/findings";

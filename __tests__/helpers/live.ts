@@ -7,7 +7,8 @@ import {
   ModifyImageAttributeCommand,
   RegisterImageCommand,
 } from "@aws-sdk/client-ec2";
-import { Fleet, MANAGEMENT_TAGS, renderCopyName, sharePrincipals } from "../../lib/fleet/fleet";
+import { desiredCopies } from "../../lib/fleet/desired";
+import { Fleet } from "../../lib/fleet/fleet";
 
 /** EC2 clients per Region against whatever AWS_ENDPOINT_URL points at. */
 export class Ec2 {
@@ -37,48 +38,40 @@ export class Ec2 {
   }
 
   /**
-   * Creates what `cdktf deploy` would for a fleet: a tagged copy per image and Region (names and
-   * tags from the same functions the construct uses) and its launch permissions.
+   * Creates what `cdktf deploy` would for a fleet: a tagged copy per image and Region and its launch
+   * permissions, from the desired-state model the construct synthesizes (names, tags, principals).
    * Returns copy ids by `${imageKey}/${region}`.
    */
   async applyFleet(fleet: Fleet, sourceIds: Record<string, string>): Promise<Map<string, string>> {
     const copies = new Map<string, string>();
     await Promise.all(
-      fleet.images.flatMap((image) =>
-        fleet.regions.map(async (target) => {
-          const source = sourceIds[image.key];
-          const tags = {
-            ...fleet.tags,
-            [MANAGEMENT_TAGS.fleet]: fleet.name,
-            [MANAGEMENT_TAGS.image]: image.key,
-            [MANAGEMENT_TAGS.sourceAmi]: source,
-            [MANAGEMENT_TAGS.sourceRegion]: fleet.sourceRegion,
-          };
-          const copy = await this.in(target.region).send(
-            new CopyImageCommand({
-              SourceImageId: source,
-              SourceRegion: fleet.sourceRegion,
-              Name: renderCopyName(fleet, image.key, target.region, source),
-              Encrypted: target.encrypted,
-              KmsKeyId: target.kmsKeyId,
-              TagSpecifications: [{ ResourceType: "image", Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
-            }),
-          );
-          const add: LaunchPermission[] = sharePrincipals(target.share).map((p) =>
-            p.kind === "account"
-              ? { UserId: p.value }
-              : p.kind === "organization"
-                ? { OrganizationArn: p.value }
-                : p.kind === "organizational-unit"
-                  ? { OrganizationalUnitArn: p.value }
-                  : { Group: "all" },
-          );
-          if (add.length > 0) {
-            await this.in(target.region).send(new ModifyImageAttributeCommand({ ImageId: copy.ImageId, LaunchPermission: { Add: add } }));
-          }
-          copies.set(`${image.key}/${target.region}`, copy.ImageId!);
-        }),
-      ),
+      desiredCopies(fleet).map(async (desired) => {
+        const { image, target } = desired;
+        const source = sourceIds[image.key];
+        const copy = await this.in(target.region).send(
+          new CopyImageCommand({
+            SourceImageId: source,
+            SourceRegion: fleet.sourceRegion,
+            Name: desired.name(source),
+            Encrypted: target.encrypted,
+            KmsKeyId: target.kmsKeyId,
+            TagSpecifications: [{ ResourceType: "image", Tags: Object.entries(desired.tags(source)).map(([Key, Value]) => ({ Key, Value })) }],
+          }),
+        );
+        const add: LaunchPermission[] = desired.principals.map((p) =>
+          p.kind === "account"
+            ? { UserId: p.value }
+            : p.kind === "organization"
+              ? { OrganizationArn: p.value }
+              : p.kind === "organizational-unit"
+                ? { OrganizationalUnitArn: p.value }
+                : { Group: "all" },
+        );
+        if (add.length > 0) {
+          await this.in(target.region).send(new ModifyImageAttributeCommand({ ImageId: copy.ImageId, LaunchPermission: { Add: add } }));
+        }
+        copies.set(`${image.key}/${target.region}`, copy.ImageId!);
+      }),
     );
     return copies;
   }

@@ -6,15 +6,15 @@ import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parame
 import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
 import { Fn, TerraformIterator, TerraformLocal, TerraformOutput } from "cdktf";
 import { Construct } from "constructs";
-import { Fleet, MANAGEMENT_TAGS, renderCopyName, Share, SourceImage, TargetRegion } from "../fleet/fleet";
+import { copyResourceNameOf, desiredCopy } from "../fleet/desired";
+import { Fleet, Share, SourceImage, TargetRegion } from "../fleet/fleet";
 import {
   copiesOutputName,
-  copyResourceName,
   grantResourceName,
   PermissionGroup,
   permissionResourceName,
   sourceDataName,
-} from "./naming";
+} from "../fleet/addresses";
 
 /** What a recipient account needs on the key to launch (and copy) an encrypted shared AMI. */
 export const RECIPIENT_KEY_OPERATIONS = [
@@ -110,23 +110,18 @@ export class AmiFleet extends Construct {
 
   private copyFor(image: SourceImage, source: { amiId: string; data: DataAwsAmi }, target: TargetRegion): AmiCopy {
     const fleet = this.fleet;
-    const name = copyResourceName(image.key, target.region);
+    const desired = desiredCopy(fleet, image, target);
+    const name = copyResourceNameOf(desired);
     const copy = new AmiCopy(this, name, {
       region: target.region,
-      name: renderCopyName(fleet, image.key, target.region, source.amiId),
-      description: fleet.description ?? `${fleet.name} ${image.key}: copy of ${source.amiId} from ${fleet.sourceRegion}`,
+      name: desired.name(source.amiId),
+      description: desired.description(source.amiId),
       sourceAmiId: source.amiId,
       sourceAmiRegion: fleet.sourceRegion,
       encrypted: target.encrypted,
       kmsKeyId: target.kmsKeyId,
       deprecationTime: fleet.deprecateAt,
-      tags: {
-        ...fleet.tags,
-        [MANAGEMENT_TAGS.fleet]: fleet.name,
-        [MANAGEMENT_TAGS.image]: image.key,
-        [MANAGEMENT_TAGS.sourceAmi]: source.amiId,
-        [MANAGEMENT_TAGS.sourceRegion]: fleet.sourceRegion,
-      },
+      tags: { ...desired.tags(source.amiId) },
       timeouts: fleet.copyTimeout ? { create: fleet.copyTimeout } : undefined,
       lifecycle: { createBeforeDestroy: true, precondition: this.preconditionsFor(image, source.data, target) },
     });

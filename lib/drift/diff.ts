@@ -1,12 +1,11 @@
 import type { LiveImage, LivePermission, LiveRegion, LiveState } from "../live/state";
-import { copyResourceName } from "../construct/naming";
+import { formatAddress } from "../fleet/addresses";
+import { desiredCopy } from "../fleet/desired";
 import {
   describePrincipal,
   Fleet,
   MANAGEMENT_TAGS,
   Principal,
-  renderCopyName,
-  sharePrincipals,
   SourceImage,
   TargetRegion,
 } from "../fleet/fleet";
@@ -99,7 +98,7 @@ class FleetDiff {
     const expectedNames = new Map<string, string>();
     for (const image of this.fleet.images) {
       const amiId = this.sourceAmiOf(image);
-      if (amiId) expectedNames.set(renderCopyName(this.fleet, image.key, region, amiId), image.key);
+      if (amiId) expectedNames.set(desiredCopy(this.fleet, image, target).name(amiId), image.key);
     }
     const byKey = new Map<string, LiveImage[]>();
     const declaredKeys = new Set(this.fleet.images.map((i) => i.key));
@@ -154,10 +153,10 @@ class FleetDiff {
       severity: "high",
       image: image.key,
       region: target.region,
-      expected: source ? renderCopyName(this.fleet, image.key, target.region, source) : `a copy of image ${image.key}`,
+      expected: source ? desiredCopy(this.fleet, image, target).name(source) : `a copy of image ${image.key}`,
       actual: "none",
       message: `no copy of image ${image.key} in ${target.region}`,
-      remedy: `${this.stack()} (Terraform re-creates aws_ami_copy.${copyResourceName(image.key, target.region)})`,
+      remedy: `${this.stack()} (Terraform re-creates ${formatAddress(desiredCopy(this.fleet, image, target).address)})`,
     });
   }
 
@@ -191,7 +190,7 @@ class FleetDiff {
   private checkCopy(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion): void {
     const region = target.region;
     const base = { image: image.key, region, amiId: copy.imageId };
-    const replace = `cd cdktf.out/stacks/${this.fleet.name} && tofu apply -replace='aws_ami_copy.${copyResourceName(image.key, region)}' (after cdktf synth)`;
+    const replace = `cd cdktf.out/stacks/${this.fleet.name} && tofu apply -replace='${formatAddress(desiredCopy(this.fleet, image, target).address)}' (after cdktf synth)`;
 
     const declaredSource = this.sourceAmiOf(image);
     const copySource = sourceOfCopy(copy);
@@ -360,7 +359,7 @@ class FleetDiff {
       return;
     }
     const base = { image: image.key, region, amiId: copy.imageId };
-    const declared = sharePrincipals(target.share);
+    const declared = desiredCopy(this.fleet, image, target).principals;
     const key = (p: Principal | LivePermission) => `${p.kind}\0${p.value}`;
     const liveKeys = new Set(copy.launchPermissions.map(key));
     const declaredKeys = new Set(declared.map(key));
@@ -411,12 +410,8 @@ class FleetDiff {
   }
 
   private checkTags(image: SourceImage, target: TargetRegion, copy: LiveImage): void {
-    const expected: Record<string, string> = {
-      ...this.fleet.tags,
-      [MANAGEMENT_TAGS.fleet]: this.fleet.name,
-      [MANAGEMENT_TAGS.image]: image.key,
-      [MANAGEMENT_TAGS.sourceRegion]: this.fleet.sourceRegion,
-    };
+    // Every declared tag; the source tag only has to be there (its value is the stale-copy check's).
+    const { [MANAGEMENT_TAGS.sourceAmi]: _source, ...expected } = desiredCopy(this.fleet, image, target).tags(this.sourceAmiOf(image) ?? "");
     const wrong = Object.entries(expected).filter(([k, v]) => copy.tags[k] !== v);
     if (!(MANAGEMENT_TAGS.sourceAmi in copy.tags)) wrong.push([MANAGEMENT_TAGS.sourceAmi, this.sourceAmiOf(image) ?? ""]);
     if (wrong.length === 0) return;

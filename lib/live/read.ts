@@ -1,6 +1,7 @@
 import { Image, LaunchPermission } from "@aws-sdk/client-ec2";
 import pLimit = require("p-limit");
-import { Fleet, MANAGEMENT_TAGS, renderCopyName, SourceImage } from "../fleet/fleet";
+import { desiredCopies } from "../fleet/desired";
+import { Fleet, MANAGEMENT_TAGS, SourceImage } from "../fleet/fleet";
 import { AwsReader, awsErrorCode, describeAwsError, FILTER_VALUES_MAX, SNAPSHOT_BATCH } from "./aws";
 import { LIVE_STATE_VERSION, LiveImage, LivePermission, LiveRegion, LiveSnapshot, LiveSource, LiveState } from "./state";
 
@@ -270,9 +271,9 @@ async function readSnapshotBatch(region: string, batch: readonly string[], aws: 
 function expectedNames(region: string, fleets: readonly Fleet[], sources: Record<string, Record<string, LiveSource>>): string[] {
   const names: string[] = [];
   for (const fleet of fleets) {
-    for (const image of fleet.images) {
-      const amiId = sources[fleet.name]?.[image.key]?.amiId;
-      if (amiId) names.push(renderCopyName(fleet, image.key, region, amiId));
+    for (const copy of desiredCopies(fleet).filter((c) => c.target.region === region)) {
+      const amiId = sources[fleet.name]?.[copy.image.key]?.amiId;
+      if (amiId) names.push(copy.name(amiId));
     }
   }
   return names.sort();

@@ -1,5 +1,5 @@
 import { MANAGEMENT_TAGS } from "../fleet/fleet";
-import { FleetAddress, parseAddress } from "../construct/naming";
+import { FleetAddress, parseAddress } from "../fleet/addresses";
 import { partitionOf } from "../fleet/regions";
 
 /**

@@ -1,0 +1,58 @@
+import { copyResourceName, FleetAddress } from "./addresses";
+import { Fleet, MANAGEMENT_TAGS, Principal, renderCopyName, sharePrincipals, SourceImage, TargetRegion } from "./fleet";
+
+/**
+ * What a fleet wants, as data: one entry per image version and target Region, with everything
+ * that identifies the copy. The one place that knows a copy's name, tags, principals and address:
+ * the construct synthesizes it, the reader derives the names to look for from it, the diff matches
+ * live copies against it, and the emulator test helper deploys it.
+ *
+ * A copy's name and its source tag depend on the source AMI id, which for `lookup` and `ssm`
+ * sources is known only at plan time (a Terraform expression at synth, a value read by the
+ * reconciler): they are functions of it.
+ */
+export interface DesiredCopy {
+  readonly fleet: Fleet;
+  readonly image: SourceImage;
+  readonly target: TargetRegion;
+  /** `aws_ami_copy.copy_<image>_<region>`. */
+  readonly address: Extract<FleetAddress, { type: "aws_ami_copy" }>;
+  /** Launch permission principals (the fleet's and the Region's), in a stable order. */
+  readonly principals: readonly Principal[];
+  /** The AMI name of the copy of `sourceAmi`. */
+  name(sourceAmi: string): string;
+  /** Every tag of the copy of `sourceAmi`: the fleet's tags and the management tags. */
+  tags(sourceAmi: string): Readonly<Record<string, string>>;
+  /** The copy's description. */
+  description(sourceAmi: string): string;
+}
+
+/** Every copy a fleet wants, image by image, Region by Region (the file's order). */
+export function desiredCopies(fleet: Fleet): DesiredCopy[] {
+  return fleet.images.flatMap((image) => fleet.regions.map((target) => desiredCopy(fleet, image, target)));
+}
+
+/** The copy a fleet wants of one image in one target Region. */
+export function desiredCopy(fleet: Fleet, image: SourceImage, target: TargetRegion): DesiredCopy {
+  return {
+    fleet,
+    image,
+    target,
+    address: { type: "aws_ami_copy", image: image.key, region: target.region },
+    principals: sharePrincipals(target.share),
+    name: (sourceAmi) => renderCopyName(fleet, image.key, target.region, sourceAmi),
+    tags: (sourceAmi) => ({
+      ...fleet.tags,
+      [MANAGEMENT_TAGS.fleet]: fleet.name,
+      [MANAGEMENT_TAGS.image]: image.key,
+      [MANAGEMENT_TAGS.sourceAmi]: sourceAmi,
+      [MANAGEMENT_TAGS.sourceRegion]: fleet.sourceRegion,
+    }),
+    description: (sourceAmi) => fleet.description ?? `${fleet.name} ${image.key}: copy of ${sourceAmi} from ${fleet.sourceRegion}`,
+  };
+}
+
+/** The Terraform resource name of a desired copy (`copy_<image>_<region>`). */
+export function copyResourceNameOf(copy: DesiredCopy): string {
+  return copyResourceName(copy.image.key, copy.target.region);
+}
