@@ -3,6 +3,7 @@ import { diffFleets } from "../lib/drift/diff";
 import { exitCodeOf, FINDING_KINDS } from "../lib/drift/findings";
 import { LIVE_STATE_VERSION, LiveImage, LiveState } from "../lib/live/state";
 import { renderDriftMarkdown } from "../lib/report/markdown";
+import { withRemedies } from "../lib/report/remedies";
 import { renderDriftText } from "../lib/report/text";
 import { Fleet, MANAGEMENT_TAGS } from "../lib/fleet/fleet";
 import { fleetOf, keyArn } from "./helpers/fleets";
@@ -53,7 +54,7 @@ function state(images: LiveImage[], overrides: Partial<LiveState> = {}, snapshot
 }
 
 function diff(f: Fleet, s: LiveState) {
-  const report = diffFleets([f], s);
+  const report = withRemedies(diffFleets([f], s));
   return { report, findings: report.fleets[0].findings };
 }
 
@@ -246,7 +247,7 @@ describe("reports of unreadable Regions", () => {
         "eu-west-1": { error: "AccessDenied", images: [], snapshots: {} },
       },
     });
-    const report = { ...diffFleets([f], s), stats: {} };
+    const report = { ...withRemedies(diffFleets([f], s)), stats: {} };
     expect(report.errors.map((e) => e.region)).toEqual(["eu-west-1", "us-west-2"]);
     const text = renderDriftText(report, { color: false });
     expect(text).toContain("golden  could not be read");
@@ -263,7 +264,7 @@ describe("reports of unreadable Regions", () => {
         "eu-west-1": { images: [copy()], snapshots: { "snap-1": { snapshotId: "snap-1", encrypted: false, state: "completed" } }, encryptionByDefault: false },
       },
     });
-    const report = { ...diffFleets([f], s), stats: {} };
+    const report = { ...withRemedies(diffFleets([f], s)), stats: {} };
     expect(report.fleets[0].coverage).toEqual({ regions: 2, unreadRegions: 1 });
     const text = renderDriftText(report, { color: false });
     expect(text).toContain("golden  no drift in what could be read");

@@ -1,7 +1,7 @@
 import { DescribeImagesCommandInput, Image, LaunchPermission, Snapshot } from "@aws-sdk/client-ec2";
 import fc from "fast-check";
 import { diffFleets } from "../lib/drift/diff";
-import { exitCodeOf, Finding } from "../lib/drift/findings";
+import { DriftFinding, exitCodeOf } from "../lib/drift/findings";
 import { AwsReader } from "../lib/live/aws";
 import { readLiveState } from "../lib/live/read";
 import { Fleet, MANAGEMENT_TAGS, renderCopyName } from "../lib/fleet/fleet";
@@ -173,7 +173,7 @@ class WorldReader implements AwsReader {
   }
 }
 
-const id = (f: Finding) => [f.kind, f.region, f.image ?? "", f.amiId ?? "", f.principal ?? "", f.expected ?? "", f.actual ?? ""].join("|");
+const id = (f: DriftFinding) => [f.kind, f.region, f.image ?? "", f.amiId ?? "", f.principal ?? "", f.expected ?? "", f.actual ?? ""].join("|");
 
 async function reconcile(world: World, faults: Fault[]) {
   const fleet = fleetOfWorld(world);

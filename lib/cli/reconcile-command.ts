@@ -6,6 +6,7 @@ import { oneLine, quoteValue } from "../fleet/errors";
 import { readLiveState } from "../live/read";
 import { CallStats, LIVE_STATE_VERSION, LiveState } from "../live/state";
 import { renderDriftMarkdown } from "../report/markdown";
+import { withRemedies } from "../report/remedies";
 import { renderDriftText } from "../report/text";
 import { readJsonFile, writeFileAtomic } from "./files";
 import { CliIo, EXIT } from "./io";
@@ -72,7 +73,7 @@ export async function reconcileCommand(paths: readonly string[], options: Reconc
   }
   if (options.saveState) writeFileAtomic(options.saveState, `${JSON.stringify(state, null, 2)}\n`);
 
-  const diff = diffFleets(fleets, state, { pendingTimeoutMinutes: options.pendingTimeout });
+  const diff = withRemedies(diffFleets(fleets, state, { pendingTimeoutMinutes: options.pendingTimeout }));
   const report: DriftReport = {
     ...diff,
     stats: {

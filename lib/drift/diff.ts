@@ -9,7 +9,7 @@ import {
   SourceImage,
   TargetRegion,
 } from "../fleet/fleet";
-import { DriftError, DriftReport, Finding, SEVERITIES } from "./findings";
+import { DriftError, DriftFinding, DriftResult, Fix, SEVERITIES } from "./findings";
 
 /** Tunables of the comparison. */
 export interface DiffOptions {
@@ -21,7 +21,7 @@ export interface DiffOptions {
  * Compares declared fleets with live state. Pure: no I/O, no clock (`state.readAt` is "now").
  * A Region or call that could not be read yields an error and no findings for what it hid.
  */
-export function diffFleets(fleets: readonly Fleet[], state: LiveState, options: DiffOptions = {}): Omit<DriftReport, "stats"> {
+export function diffFleets(fleets: readonly Fleet[], state: LiveState, options: DiffOptions = {}): DriftResult {
   const errors: DriftError[] = [];
   const report = fleets.map((fleet) => {
     const differ = new FleetDiff(fleet, state, options, errors);
@@ -40,7 +40,7 @@ export function diffFleets(fleets: readonly Fleet[], state: LiveState, options: 
 const FAILED_STATES = new Set(["failed", "error", "invalid", "transient", "deregistered"]);
 
 class FleetDiff {
-  private readonly findings: Finding[] = [];
+  private readonly findings: DriftFinding[] = [];
   private readonly now: number;
 
   constructor(
@@ -52,7 +52,7 @@ class FleetDiff {
     this.now = Date.parse(state.readAt);
   }
 
-  run(): Finding[] {
+  run(): DriftFinding[] {
     const sources = this.state.sources[this.fleet.name];
     if (!sources) {
       this.errors.push({ fleet: this.fleet.name, region: this.fleet.sourceRegion, message: "fleet not found in the live state (read it again, or save a state that includes it)" });
@@ -82,7 +82,7 @@ class FleetDiff {
     this.errors.push({ fleet: this.fleet.name, region, message });
   }
 
-  private add(finding: Omit<Finding, "fleet">): void {
+  private add(finding: Omit<DriftFinding, "fleet">): void {
     this.findings.push({ fleet: this.fleet.name, ...finding });
   }
 
@@ -142,10 +142,6 @@ class FleetDiff {
     return this.state.sources[this.fleet.name]?.[image.key]?.amiId;
   }
 
-  private stack(): string {
-    return `cdktf deploy ${this.fleet.name}`;
-  }
-
   private missing(image: SourceImage, target: TargetRegion): void {
     const source = this.sourceAmiOf(image);
     this.add({
@@ -156,7 +152,7 @@ class FleetDiff {
       expected: source ? desiredCopy(this.fleet, image, target).name(source) : `a copy of image ${image.key}`,
       actual: "none",
       message: `no copy of image ${image.key} in ${target.region}`,
-      remedy: `${this.stack()} (Terraform re-creates ${formatAddress(desiredCopy(this.fleet, image, target).address)})`,
+      fix: { kind: "deploy", fleet: this.fleet.name, what: `re-creates ${formatAddress(desiredCopy(this.fleet, image, target).address)}` },
     });
   }
 
@@ -170,7 +166,7 @@ class FleetDiff {
       expected: "no such copy",
       actual: image.name ?? image.imageId,
       message: `${image.imageId} (${image.name ?? "no name"}) belongs to fleet ${this.fleet.name} but is not declared: ${why}`,
-      remedy: `After checking no launch template or Auto Scaling group uses it: aws ec2 deregister-image --region ${region} --image-id ${image.imageId} --delete-associated-snapshots`,
+      fix: { kind: "deregister", region, imageId: image.imageId },
     });
     const unreadSnapshots = image.snapshotIds.filter((id) => {
       const live = this.state.regions[region];
@@ -190,7 +186,7 @@ class FleetDiff {
   private checkCopy(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion): void {
     const region = target.region;
     const base = { image: image.key, region, amiId: copy.imageId };
-    const replace = `cd cdktf.out/stacks/${this.fleet.name} && tofu apply -replace='${formatAddress(desiredCopy(this.fleet, image, target).address)}' (after cdktf synth)`;
+    const replace: Extract<Fix, { kind: "replace" }> = { kind: "replace", fleet: this.fleet.name, address: formatAddress(desiredCopy(this.fleet, image, target).address) };
 
     const declaredSource = this.sourceAmiOf(image);
     const copySource = sourceOfCopy(copy);
@@ -202,7 +198,7 @@ class FleetDiff {
         expected: declaredSource,
         actual: copySource,
         message: `${copy.imageId} was copied from ${copySource}, the fleet declares ${declaredSource} for image ${image.key}`,
-        remedy: replace,
+        fix: replace,
       });
     }
 
@@ -216,7 +212,7 @@ class FleetDiff {
    * Reports a copy that is not usable; returns false when it failed or its snapshots could not all
    * be read (its encryption is then unknown).
    */
-  private checkState(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion, replace: string): boolean {
+  private checkState(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion, replace: Extract<Fix, { kind: "replace" }>): boolean {
     const base = { image: image.key, region: target.region, amiId: copy.imageId };
     const state = copy.state ?? "unknown";
     const gone = copy.snapshotIds.filter((id) => live.missingSnapshots?.includes(id));
@@ -234,9 +230,7 @@ class FleetDiff {
         expected: "available",
         actual: reason ? `${failed ? "failed" : state}: ${reason}` : state,
         message: `copy ${copy.imageId} is ${failed ? "failed" : state}${reason ? `: ${reason}` : ""}`,
-        remedy: /key/i.test(reason ?? "")
-          ? `Give this account access to the key in ${target.region} (kms:CreateGrant, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey), then ${replace}`
-          : replace,
+        fix: /key/i.test(reason ?? "") ? { ...replace, grantKeyIn: target.region } : replace,
       });
       return false;
     }
@@ -257,7 +251,7 @@ class FleetDiff {
           expected: `available within ${limit} minutes`,
           actual: `pending for ${Math.round(minutes)} minutes`,
           message: `copy ${copy.imageId} has been pending for ${Math.round(minutes)} minutes`,
-          remedy: `Check the copy: aws ec2 describe-images --region ${target.region} --image-ids ${copy.imageId}; a destination Region runs at most 300 copies at once`,
+          fix: { kind: "check-pending", region: target.region, imageId: copy.imageId },
         });
       }
       return unread.length === 0;
@@ -270,7 +264,7 @@ class FleetDiff {
         expected: "available",
         actual: "disabled",
         message: `copy ${copy.imageId} is disabled: nobody can launch it`,
-        remedy: `aws ec2 enable-image --region ${target.region} --image-id ${copy.imageId}`,
+        fix: { kind: "enable-image", region: target.region, imageId: copy.imageId },
       });
       return unread.length === 0;
     }
@@ -286,9 +280,7 @@ class FleetDiff {
     const minute = (t: string | undefined) => (t ? Math.round(Date.parse(t) / 60000) : undefined);
     if (minute(declared) === minute(live)) return;
     const deprecatedNow = live !== undefined && Date.parse(live) <= this.now;
-    const enable = declared
-      ? `aws ec2 enable-image-deprecation --region ${target.region} --image-id ${copy.imageId} --deprecate-at ${declared}`
-      : `aws ec2 disable-image-deprecation --region ${target.region} --image-id ${copy.imageId}`;
+    const enable: Fix = { kind: "deprecation", region: target.region, imageId: copy.imageId, ...(declared ? { at: declared } : {}) };
     if (deprecatedNow && (declared === undefined || Date.parse(declared) > this.now)) {
       this.add({
         kind: "copy-state",
@@ -297,7 +289,7 @@ class FleetDiff {
         expected: declared ? `deprecated at ${declared}` : "not deprecated",
         actual: `deprecated since ${live}`,
         message: `copy ${copy.imageId} is deprecated since ${live}, earlier than the fleet declares`,
-        remedy: enable,
+        fix: enable,
       });
       return;
     }
@@ -308,11 +300,11 @@ class FleetDiff {
       expected: declared ?? "no deprecation",
       actual: live ?? "no deprecation",
       message: `copy ${copy.imageId} deprecation time is ${live ?? "unset"}, the fleet declares ${declared ?? "none"}`,
-      remedy: enable,
+      fix: enable,
     });
   }
 
-  private checkEncryption(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion, replace: string): void {
+  private checkEncryption(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion, replace: Extract<Fix, { kind: "replace" }>): void {
     // What the copy must be: the fleet's setting, else its source's encryption when the file states it.
     const declared = target.encrypted ?? image.encrypted;
     if (declared === undefined) return;
@@ -344,7 +336,7 @@ class FleetDiff {
         expected,
         actual,
         message: `snapshot ${snapshot.snapshotId} of ${copy.imageId} is ${actual}; the fleet declares ${expected}`,
-        remedy: replace,
+        fix: replace,
       });
       return; // one finding per copy: every snapshot of a copy gets the same key
     }
@@ -373,7 +365,7 @@ class FleetDiff {
         expected: "granted",
         actual: "not granted",
         message: `${describePrincipal(principal)} cannot launch ${copy.imageId}`,
-        remedy: `${this.stack()} (Terraform re-creates the launch permission)`,
+        fix: { kind: "deploy", fleet: this.fleet.name, what: "re-creates the launch permission" },
       });
     }
     for (const permission of copy.launchPermissions) {
@@ -386,7 +378,7 @@ class FleetDiff {
         expected: "not granted",
         actual: "granted",
         message: `${describePrincipal(permission)} can launch ${copy.imageId} but is not declared (added outside Terraform, which cannot see it)`,
-        remedy: `aws ec2 modify-image-attribute --region ${region} --image-id ${copy.imageId} --launch-permission "Remove=[{${removeSpec(permission)}}]"`,
+        fix: { kind: "remove-permission", region, imageId: copy.imageId, permission },
       });
     }
     this.checkPublic(region, copy, target, image.key);
@@ -405,7 +397,7 @@ class FleetDiff {
       expected: "private",
       actual: "public",
       message: `${image.imageId} is PUBLIC: every AWS account can launch it, and the fleet does not declare public sharing`,
-      remedy: `aws ec2 modify-image-attribute --region ${region} --image-id ${image.imageId} --launch-permission "Remove=[{Group=all}]"`,
+      fix: { kind: "remove-permission", region, imageId: image.imageId, permission: { kind: "public", value: "all" } },
     });
   }
 
@@ -425,9 +417,9 @@ class FleetDiff {
       expected: wrong.map(([k, v]) => `${k}=${v}`).join(", "),
       actual: wrong.map(([k]) => (k in copy.tags ? `${k}=${copy.tags[k]}` : `${k} missing`)).join(", "),
       message: `${copy.imageId} has ${wrong.length} tag${wrong.length > 1 ? "s" : ""} that differ from the fleet's`,
-      remedy: managed
-        ? `${this.stack()} (Terraform restores the tags)`
-        : `aws ec2 create-tags --region ${target.region} --resources ${copy.imageId} --tags ${wrong.map(([k, v]) => `Key=${k},Value=${v}`).join(" ")} (found by name only: it may have been re-created outside Terraform)`,
+      fix: managed
+        ? { kind: "deploy", fleet: this.fleet.name, what: "restores the tags" }
+        : { kind: "tag", region: target.region, imageId: copy.imageId, tags: wrong },
     });
   }
 }
@@ -442,21 +434,8 @@ function keyIdOf(key: string | undefined): string | undefined {
   return key?.replace(/^arn:[^:]+:kms:[^:]*:\d*:key\//, "");
 }
 
-function removeSpec(permission: LivePermission): string {
-  switch (permission.kind) {
-    case "account":
-      return `UserId=${permission.value}`;
-    case "organization":
-      return `OrganizationArn=${permission.value}`;
-    case "organizational-unit":
-      return `OrganizationalUnitArn=${permission.value}`;
-    case "public":
-      return "Group=all";
-  }
-}
-
-function sortFindings(findings: Finding[]): Finding[] {
-  const rank = (f: Finding) => SEVERITIES.indexOf(f.severity);
+function sortFindings(findings: DriftFinding[]): DriftFinding[] {
+  const rank = (f: DriftFinding) => SEVERITIES.indexOf(f.severity);
   return findings.sort(
     (a, b) =>
       a.region.localeCompare(b.region) ||

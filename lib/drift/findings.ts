@@ -35,9 +35,28 @@ export interface Finding {
   readonly actual?: string;
   /** One sentence a reader understands without the rest of the report. */
   readonly message: string;
+  /** What fixes it, as data (lib/report/remedies.ts writes it as a command). */
+  readonly fix: Fix;
   /** What fixes it: the command, or the exact AWS CLI call for what Terraform cannot see. */
   readonly remedy: string;
 }
+
+/** A finding before its fix is written as a command: what the pure diff returns. */
+export type DriftFinding = Omit<Finding, "remedy">;
+
+/**
+ * What fixes a finding, as data. `deploy` and `replace` are Terraform's (the address is the
+ * resource's); the others are for what Terraform cannot see or does not manage.
+ */
+export type Fix =
+  | { readonly kind: "deploy"; readonly fleet: string; readonly what: string }
+  | { readonly kind: "replace"; readonly fleet: string; readonly address: string; readonly grantKeyIn?: string }
+  | { readonly kind: "deregister"; readonly region: string; readonly imageId: string }
+  | { readonly kind: "remove-permission"; readonly region: string; readonly imageId: string; readonly permission: { readonly kind: "account" | "organization" | "organizational-unit" | "public"; readonly value: string } }
+  | { readonly kind: "enable-image"; readonly region: string; readonly imageId: string }
+  | { readonly kind: "deprecation"; readonly region: string; readonly imageId: string; readonly at?: string }
+  | { readonly kind: "check-pending"; readonly region: string; readonly imageId: string }
+  | { readonly kind: "tag"; readonly region: string; readonly imageId: string; readonly tags: readonly (readonly [string, string])[] };
 
 /** A part of live state that could not be read: reported instead of guessing. */
 export interface DriftError {
@@ -54,6 +73,14 @@ export interface FleetReport {
   readonly coverage: { readonly regions: number; readonly unreadRegions: number };
 }
 
+/** What the pure diff returns: the report without stats, its findings' fixes not yet written as commands. */
+export interface DriftResult {
+  readonly version: 1;
+  readonly inSync: boolean;
+  readonly fleets: readonly (Omit<FleetReport, "findings"> & { readonly findings: readonly DriftFinding[] })[];
+  readonly errors: readonly DriftError[];
+}
+
 /** The JSON report (contract, version 1). */
 export interface DriftReport {
   readonly version: 1;
@@ -64,7 +91,7 @@ export interface DriftReport {
 }
 
 /** Exit code of a report, as `terraform plan -detailed-exitcode`: 1 error, 2 drift, 0 in sync. */
-export function exitCodeOf(report: Pick<DriftReport, "errors" | "fleets">): 0 | 1 | 2 {
+export function exitCodeOf(report: { readonly errors: readonly unknown[]; readonly fleets: readonly { readonly findings: readonly unknown[] }[] }): 0 | 1 | 2 {
   if (report.errors.length > 0) return 1;
   return report.fleets.some((f) => f.findings.length > 0) ? 2 : 0;
 }

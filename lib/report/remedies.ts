@@ -1,0 +1,56 @@
+import { DriftFinding, DriftReport, DriftResult, Finding, Fix } from "../drift/findings";
+
+/**
+ * Fixes written as the commands a reader runs: `cdktf deploy`, `tofu apply -replace`, or the exact
+ * AWS CLI call for what Terraform cannot see. The pure diff says what fixes a finding; this says how
+ * to type it.
+ */
+export function remedyOf(fix: Fix): string {
+  switch (fix.kind) {
+    case "deploy":
+      return `cdktf deploy ${fix.fleet} (Terraform ${fix.what})`;
+    case "replace": {
+      const replace = `cd cdktf.out/stacks/${fix.fleet} && tofu apply -replace='${fix.address}' (after cdktf synth)`;
+      return fix.grantKeyIn
+        ? `Give this account access to the key in ${fix.grantKeyIn} (kms:CreateGrant, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey), then ${replace}`
+        : replace;
+    }
+    case "deregister":
+      return `After checking no launch template or Auto Scaling group uses it: aws ec2 deregister-image --region ${fix.region} --image-id ${fix.imageId} --delete-associated-snapshots`;
+    case "remove-permission":
+      return `aws ec2 modify-image-attribute --region ${fix.region} --image-id ${fix.imageId} --launch-permission "Remove=[{${removeSpec(fix.permission)}}]"`;
+    case "enable-image":
+      return `aws ec2 enable-image --region ${fix.region} --image-id ${fix.imageId}`;
+    case "deprecation":
+      return fix.at
+        ? `aws ec2 enable-image-deprecation --region ${fix.region} --image-id ${fix.imageId} --deprecate-at ${fix.at}`
+        : `aws ec2 disable-image-deprecation --region ${fix.region} --image-id ${fix.imageId}`;
+    case "check-pending":
+      return `Check the copy: aws ec2 describe-images --region ${fix.region} --image-ids ${fix.imageId}; a destination Region runs at most 300 copies at once`;
+    case "tag":
+      return `aws ec2 create-tags --region ${fix.region} --resources ${fix.imageId} --tags ${fix.tags.map(([k, v]) => `Key=${k},Value=${v}`).join(" ")} (found by name only: it may have been re-created outside Terraform)`;
+  }
+}
+
+/** A finding with its remedy written. */
+export function withRemedy(finding: DriftFinding): Finding {
+  return { ...finding, remedy: remedyOf(finding.fix) };
+}
+
+/** The diff's result with every finding's remedy written: the report, less its stats. */
+export function withRemedies(result: DriftResult): Omit<DriftReport, "stats"> {
+  return { ...result, fleets: result.fleets.map((fleet) => ({ ...fleet, findings: fleet.findings.map(withRemedy) })) };
+}
+
+function removeSpec(permission: Extract<Fix, { kind: "remove-permission" }>["permission"]): string {
+  switch (permission.kind) {
+    case "account":
+      return `UserId=${permission.value}`;
+    case "organization":
+      return `OrganizationArn=${permission.value}`;
+    case "organizational-unit":
+      return `OrganizationalUnitArn=${permission.value}`;
+    case "public":
+      return "Group=all";
+  }
+}
