@@ -161,6 +161,12 @@ describe("AmiFleet: launch permissions and grants", () => {
     expect(instances).toHaveLength(2 * 2 * 4); // 2 images x 2 Regions x (2 accounts + 1 org + 1 OU)
     expect(tf.resource.aws_ami_launch_permission["share_2026-10_eu-west-1_organizations"].organization_arn).toBe("${each.value}");
     expect(tf.resource.aws_ami_launch_permission["share_2026-10_eu-west-1_ous"].organizational_unit_arn).toBe("${each.value}");
+    expect(tf.resource.aws_ami_launch_permission["share_2026-10_eu-west-1_organizations"].for_each).toBe(
+      "${toset(local.launch_permissions.fleet.organization_arns)}",
+    );
+    expect(tf.resource.aws_ami_launch_permission["share_2026-10_eu-west-1_ous"].for_each).toBe(
+      "${toset(local.launch_permissions.fleet.organizational_unit_arns)}",
+    );
   });
 
   it("adds a Region's own principals for that Region only", () => {

@@ -1,4 +1,4 @@
-import { DeleteTagsCommand, DescribeImagesCommand, EnableEbsEncryptionByDefaultCommand } from "@aws-sdk/client-ec2";
+import { DeleteTagsCommand, DescribeImagesCommand, EnableEbsEncryptionByDefaultCommand, LaunchPermission } from "@aws-sdk/client-ec2";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import * as fs from "fs";
 import * as http from "http";
@@ -145,6 +145,27 @@ describe("state that could not be read is an error, never in sync and never drif
     expect(result.code).toBe(1);
     expect(findings(result.report)).toEqual([]);
     expect(result.report.errors).toHaveLength(REGIONS.length);
+  });
+
+  it("a launch permission of a kind ami-fleet does not know is an error on its copy, never read as no principal", async () => {
+    for (const [k, v] of Object.entries(moto.env)) process.env[k] = v;
+    const { fleet, copies } = await deployed();
+    const copy = copies.get("v1/eu-west-1")!;
+    // EC2 may add principal kinds; the emulator cannot answer one, so a reader that adds it to the real answer.
+    class FutureEc2 extends SdkAwsReader {
+      override async describeLaunchPermissions(region: string, imageId: string): Promise<LaunchPermission[]> {
+        const real = await super.describeLaunchPermissions(region, imageId);
+        return imageId === copy ? [...real, { FuturePrincipalArn: "arn:aws:future::111122223333:x" } as LaunchPermission] : real;
+      }
+    }
+    const state = await readLiveState([fleet], new FutureEc2(), { now: () => new Date() });
+    const image = state.regions["eu-west-1"].images.find((i) => i.imageId === copy)!;
+    expect(image.launchPermissions).toBeUndefined();
+    expect(image.permissionsError).toContain("FuturePrincipalArn");
+    const report = diffFleets([fleet], state);
+    expect(report.inSync).toBe(false);
+    expect(report.errors.map((e) => e.region)).toEqual(["eu-west-1"]);
+    expect(report.fleets[0].findings).toEqual([]);
   });
 
   it("a public copy is still critical when its launch permissions cannot be read", async () => {

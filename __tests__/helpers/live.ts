@@ -9,6 +9,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { desiredCopies } from "../../lib/fleet/desired";
 import { Fleet } from "../../lib/fleet/fleet";
+import { toLaunchPermission } from "../../lib/fleet/principals";
 
 /** EC2 clients per Region against whatever AWS_ENDPOINT_URL points at. */
 export class Ec2 {
@@ -58,15 +59,7 @@ export class Ec2 {
             TagSpecifications: [{ ResourceType: "image", Tags: Object.entries(desired.tags(source)).map(([Key, Value]) => ({ Key, Value })) }],
           }),
         );
-        const add: LaunchPermission[] = desired.principals.map((p) =>
-          p.kind === "account"
-            ? { UserId: p.value }
-            : p.kind === "organization"
-              ? { OrganizationArn: p.value }
-              : p.kind === "organizational-unit"
-                ? { OrganizationalUnitArn: p.value }
-                : { Group: "all" },
-        );
+        const add = desired.principals.map(toLaunchPermission) as LaunchPermission[];
         if (add.length > 0) {
           await this.in(target.region).send(new ModifyImageAttributeCommand({ ImageId: copy.ImageId, LaunchPermission: { Add: add } }));
         }

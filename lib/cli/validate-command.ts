@@ -1,5 +1,6 @@
 import { formatProblem, FleetSpecError } from "../fleet/errors";
-import { Fleet, sharePrincipals } from "../fleet/fleet";
+import { Fleet } from "../fleet/fleet";
+import { sharePrincipals } from "../fleet/principals";
 import { loadFleets } from "../fleet/load";
 import { CliIo, EXIT } from "./io";
 

@@ -4,17 +4,13 @@ import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
 import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
-import { Fn, TerraformIterator, TerraformLocal, TerraformOutput } from "cdktf";
+import { Fn, ListTerraformIterator, TerraformIterator, TerraformLocal, TerraformOutput, Token } from "cdktf";
+import { build as buildArn } from "@aws-sdk/util-arn-parser";
 import { Construct } from "constructs";
 import { copyResourceNameOf, desiredCopy } from "../fleet/desired";
-import { Fleet, Share, SourceImage, TargetRegion } from "../fleet/fleet";
-import {
-  copiesOutputName,
-  grantResourceName,
-  PermissionGroup,
-  permissionResourceName,
-  sourceDataName,
-} from "../fleet/addresses";
+import { Fleet, SourceImage, TargetRegion } from "../fleet/fleet";
+import { copiesOutputName, grantResourceName, permissionResourceName, sourceDataName } from "../fleet/addresses";
+import { LAUNCH_PERMISSIONS_LOCAL, LISTED_KINDS, PUBLIC, ShareEntry, shareTable, shareTableKey } from "../fleet/principals";
 
 /** What a recipient account needs on the key to launch (and copy) an encrypted shared AMI. */
 export const RECIPIENT_KEY_OPERATIONS = [
@@ -47,17 +43,15 @@ export class AmiFleet extends Construct {
   private readonly fleet: Fleet;
   private callerIdentity?: DataAwsCallerIdentity;
   private readonly shareLocal: TerraformLocal;
-  private readonly shareKeys: ReadonlyMap<string, string>;
+  private readonly shareTable: Readonly<Record<string, ShareEntry>>;
 
   constructor(scope: Construct, id: string, props: AmiFleetProps) {
     super(scope, id);
     this.fleet = props.fleet;
-    // Principal lists live once in a local (per distinct share), not once per copy: the
-    // synthesized size grows with copies + principals, not copies x principals.
-    const { value, keys } = shareTable(this.fleet);
-    this.shareKeys = keys;
-    this.shareLocal = new TerraformLocal(this, "launch_permissions", value);
-    this.shareLocal.overrideLogicalId("launch_permissions");
+    // Principal lists live once in a local (per distinct share), not once per copy.
+    this.shareTable = shareTable(this.fleet.share, new Map(this.fleet.regions.map((target) => [target.region, target.share])));
+    this.shareLocal = new TerraformLocal(this, LAUNCH_PERMISSIONS_LOCAL, this.shareTable);
+    this.shareLocal.overrideLogicalId(LAUNCH_PERMISSIONS_LOCAL);
 
     const copies = new Map<string, Map<string, AmiCopy>>();
     for (const image of this.fleet.images) {
@@ -161,29 +155,25 @@ export class AmiFleet extends Construct {
   }
 
   private launchPermissionsFor(image: SourceImage, target: TargetRegion, copy: AmiCopy): void {
-    const shareKey = this.shareKeys.get(target.region)!;
-    const groups: { group: PermissionGroup; principals: readonly string[]; field: "accountId" | "organizationArn" | "organizationalUnitArn"; list: string }[] = [
-      { group: "accounts", principals: target.share.accounts, field: "accountId", list: "accounts" },
-      { group: "organizations", principals: target.share.organizationArns, field: "organizationArn", list: "organization_arns" },
-      { group: "ous", principals: target.share.organizationalUnitArns, field: "organizationalUnitArn", list: "organizational_unit_arns" },
-    ];
-    for (const { group, principals, field, list } of groups) {
-      if (principals.length === 0) continue;
-      const name = permissionResourceName(image.key, target.region, group);
-      const each = TerraformIterator.fromList(Fn.lookupNested(this.shareLocal.asAnyMap, [shareKey, list]));
-      const permission = new AmiLaunchPermission(this, name, {
-        forEach: each,
-        region: target.region,
-        imageId: copy.id,
-        [field]: each.value,
-      });
+    for (const spelling of Object.values(LISTED_KINDS)) {
+      if (target.share[spelling.shareList].length === 0) continue;
+      const name = permissionResourceName(image.key, target.region, spelling.group);
+      const each = this.eachOf(target.region, spelling.localList);
+      const permission = new AmiLaunchPermission(this, name, { forEach: each, region: target.region, imageId: copy.id });
+      // The principal argument by its Terraform name, from the one table of principal spellings.
+      permission.addOverride(spelling.argument, each.value);
       permission.overrideLogicalId(name);
     }
     if (target.share.public) {
-      const name = permissionResourceName(image.key, target.region, "public");
-      const permission = new AmiLaunchPermission(this, name, { region: target.region, imageId: copy.id, group: "all" });
+      const name = permissionResourceName(image.key, target.region, PUBLIC.group);
+      const permission = new AmiLaunchPermission(this, name, { region: target.region, imageId: copy.id, group: PUBLIC.value });
       permission.overrideLogicalId(name);
     }
+  }
+
+  /** A for_each over one list of the Region's entry in the launch_permissions local. */
+  private eachOf(region: string, list: keyof ShareEntry): ListTerraformIterator {
+    return TerraformIterator.fromList(Fn.lookupNested(this.shareLocal.asAnyMap, [shareTableKey(this.shareTable, region), list]));
   }
 
   /** Grants on the Region's key for each recipient account of an encrypted copy (DOMAIN.md "Encryption"). */
@@ -192,38 +182,15 @@ export class AmiFleet extends Construct {
     if (!target.encrypted || !target.kmsKeyId || fleet.keyPolicyGrantsRecipients) return;
     if (target.share.accounts.length === 0) return;
     const name = grantResourceName(target.region);
-    const each = TerraformIterator.fromList(
-      Fn.lookupNested(this.shareLocal.asAnyMap, [this.shareKeys.get(target.region)!, "accounts"]),
-    );
+    const each = this.eachOf(target.region, LISTED_KINDS.account.localList);
     const grant = new KmsGrant(this, name, {
       forEach: each,
       region: target.region,
       name: `ami-fleet-${fleet.name}-${each.value}`,
       keyId: target.kmsKeyId,
-      granteePrincipal: `arn:${fleet.partition}:iam::${each.value}:root`,
+      granteePrincipal: buildArn({ partition: fleet.partition, service: "iam", region: "", accountId: Token.asString(each.value), resource: "root" }),
       operations: [...RECIPIENT_KEY_OPERATIONS],
     });
     grant.overrideLogicalId(name);
   }
-}
-
-/**
- * The launch permission lists as one local value: `fleet` for the fleet-wide share, plus an entry
- * for each Region that adds principals of its own. Returns the value and the entry each Region uses.
- */
-function shareTable(fleet: Fleet): { value: Record<string, unknown>; keys: Map<string, string> } {
-  const entry = (share: Share) => ({
-    accounts: share.accounts,
-    organization_arns: share.organizationArns,
-    organizational_unit_arns: share.organizationalUnitArns,
-  });
-  const value: Record<string, unknown> = { fleet: entry(fleet.share) };
-  const keys = new Map<string, string>();
-  const fleetShare = JSON.stringify(entry(fleet.share));
-  for (const target of fleet.regions) {
-    const own = JSON.stringify(entry(target.share)) !== fleetShare;
-    if (own) value[target.region] = entry(target.share);
-    keys.set(target.region, own ? target.region : "fleet");
-  }
-  return { value, keys };
 }

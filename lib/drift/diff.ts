@@ -1,14 +1,8 @@
 import type { LiveImage, LivePermission, LiveRegion, LiveState } from "../live/state";
 import { formatAddress } from "../fleet/addresses";
 import { desiredCopy } from "../fleet/desired";
-import {
-  describePrincipal,
-  Fleet,
-  MANAGEMENT_TAGS,
-  Principal,
-  SourceImage,
-  TargetRegion,
-} from "../fleet/fleet";
+import { Fleet, MANAGEMENT_TAGS, SourceImage, TargetRegion } from "../fleet/fleet";
+import { describePrincipal, Principal } from "../fleet/principals";
 import { DriftError, DriftFinding, DriftResult, Fix, SEVERITIES } from "./findings";
 
 /** Tunables of the comparison. */

@@ -1,5 +1,7 @@
 /** The drift report's model: findings, errors, and the report as JSON (a public contract). */
 
+import type { Principal } from "../fleet/principals";
+
 /** Finding kinds (contract). */
 export const FINDING_KINDS = [
   "missing-copy",
@@ -52,7 +54,7 @@ export type Fix =
   | { readonly kind: "deploy"; readonly fleet: string; readonly what: string }
   | { readonly kind: "replace"; readonly fleet: string; readonly address: string; readonly grantKeyIn?: string }
   | { readonly kind: "deregister"; readonly region: string; readonly imageId: string }
-  | { readonly kind: "remove-permission"; readonly region: string; readonly imageId: string; readonly permission: { readonly kind: "account" | "organization" | "organizational-unit" | "public"; readonly value: string } }
+  | { readonly kind: "remove-permission"; readonly region: string; readonly imageId: string; readonly permission: Principal }
   | { readonly kind: "enable-image"; readonly region: string; readonly imageId: string }
   | { readonly kind: "deprecation"; readonly region: string; readonly imageId: string; readonly at?: string }
   | { readonly kind: "check-pending"; readonly region: string; readonly imageId: string }

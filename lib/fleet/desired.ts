@@ -1,5 +1,6 @@
 import { copyResourceName, FleetAddress } from "./addresses";
-import { Fleet, MANAGEMENT_TAGS, Principal, renderCopyName, sharePrincipals, SourceImage, TargetRegion } from "./fleet";
+import { Fleet, MANAGEMENT_TAGS, renderCopyName, SourceImage, TargetRegion } from "./fleet";
+import { Principal, sharePrincipals } from "./principals";
 
 /**
  * What a fleet wants, as data: one entry per image version and target Region, with everything

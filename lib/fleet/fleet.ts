@@ -109,25 +109,3 @@ export function sharesWithOthers(share: Share): boolean {
     share.organizationalUnitArns.length > 0
   );
 }
-
-/** The launch permission principals of a share, as (kind, value) pairs in a stable order. */
-export function sharePrincipals(share: Share): Principal[] {
-  return [
-    ...share.accounts.map((value) => ({ kind: "account" as const, value })),
-    ...share.organizationArns.map((value) => ({ kind: "organization" as const, value })),
-    ...share.organizationalUnitArns.map((value) => ({ kind: "organizational-unit" as const, value })),
-    ...(share.public ? [{ kind: "public" as const, value: "all" }] : []),
-  ];
-}
-
-/** A launch permission principal. */
-export interface Principal {
-  readonly kind: "account" | "organization" | "organizational-unit" | "public";
-  /** Account id, ARN, or `all` for public. */
-  readonly value: string;
-}
-
-/** Human label of a principal, e.g. `account 444455556666`. */
-export function describePrincipal(principal: Principal): string {
-  return principal.kind === "public" ? "public (group all)" : `${principal.kind} ${principal.value}`;
-}

@@ -1,9 +1,10 @@
-import { Image, LaunchPermission } from "@aws-sdk/client-ec2";
+import { Image } from "@aws-sdk/client-ec2";
 import pLimit = require("p-limit");
 import { desiredCopies } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, SourceImage } from "../fleet/fleet";
+import { fromLaunchPermission } from "../fleet/principals";
 import { AwsReader, awsErrorCode, describeAwsError, FILTER_VALUES_MAX, SNAPSHOT_BATCH } from "./aws";
-import { LIVE_STATE_VERSION, LiveImage, LivePermission, LiveRegion, LiveSnapshot, LiveSource, LiveState } from "./state";
+import { LIVE_STATE_VERSION, LiveImage, LiveRegion, LiveSnapshot, LiveSource, LiveState } from "./state";
 
 /** How the reader runs. */
 export interface ReadOptions {
@@ -193,7 +194,13 @@ async function readRegion(
       const base = toLiveImage(image);
       try {
         const permissions = await limit(() => aws.describeLaunchPermissions(region, base.imageId));
-        return { ...base, launchPermissions: permissions.map(toLivePermission) };
+        const principals = permissions.map((permission) => ({ permission, principal: fromLaunchPermission(permission) }));
+        const unknown = principals.find((p) => p.principal === undefined);
+        if (unknown) {
+          // A principal kind EC2 added after this model: reading it as none would hide a share.
+          return { ...base, permissionsError: `a launch permission of a kind ami-fleet does not know: ${JSON.stringify(unknown.permission)}` };
+        }
+        return { ...base, launchPermissions: principals.map((p) => p.principal!) };
       } catch (error) {
         return { ...base, permissionsError: describeAwsError(error) };
       }
@@ -302,13 +309,6 @@ function toLiveImage(image: Image): LiveImage {
     tags: sortKeys(Object.fromEntries((image.Tags ?? []).map((t) => [t.Key!, t.Value ?? ""]))),
     snapshotIds: (image.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [])),
   };
-}
-
-function toLivePermission(permission: LaunchPermission): LivePermission {
-  if (permission.Group === "all") return { kind: "public", value: "all" };
-  if (permission.UserId) return { kind: "account", value: permission.UserId };
-  if (permission.OrganizationArn) return { kind: "organization", value: permission.OrganizationArn };
-  return { kind: "organizational-unit", value: permission.OrganizationalUnitArn ?? "" };
 }
 
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {

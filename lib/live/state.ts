@@ -6,14 +6,13 @@
  * that is absent and has no error was read and is empty.
  */
 
+import type { Principal } from "../fleet/principals";
+
 /** The version of the saved live state; a state of another version is refused. */
 export const LIVE_STATE_VERSION = 2;
 
 /** A launch permission as read from DescribeImageAttribute. */
-export interface LivePermission {
-  readonly kind: "account" | "organization" | "organizational-unit" | "public";
-  readonly value: string;
-}
+export type LivePermission = Principal;
 
 /** A backing EBS snapshot of an image. */
 export interface LiveSnapshot {

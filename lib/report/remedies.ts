@@ -1,4 +1,5 @@
 import { DriftFinding, DriftReport, DriftResult, Finding, Fix } from "../drift/findings";
+import { launchPermissionShorthand } from "../fleet/principals";
 
 /**
  * Fixes written as the commands a reader runs: `cdktf deploy`, `tofu apply -replace`, or the exact
@@ -18,7 +19,7 @@ export function remedyOf(fix: Fix): string {
     case "deregister":
       return `After checking no launch template or Auto Scaling group uses it: aws ec2 deregister-image --region ${fix.region} --image-id ${fix.imageId} --delete-associated-snapshots`;
     case "remove-permission":
-      return `aws ec2 modify-image-attribute --region ${fix.region} --image-id ${fix.imageId} --launch-permission "Remove=[{${removeSpec(fix.permission)}}]"`;
+      return `aws ec2 modify-image-attribute --region ${fix.region} --image-id ${fix.imageId} --launch-permission "Remove=[{${launchPermissionShorthand(fix.permission)}}]"`;
     case "enable-image":
       return `aws ec2 enable-image --region ${fix.region} --image-id ${fix.imageId}`;
     case "deprecation":
@@ -42,15 +43,3 @@ export function withRemedies(result: DriftResult): Omit<DriftReport, "stats"> {
   return { ...result, fleets: result.fleets.map((fleet) => ({ ...fleet, findings: fleet.findings.map(withRemedy) })) };
 }
 
-function removeSpec(permission: Extract<Fix, { kind: "remove-permission" }>["permission"]): string {
-  switch (permission.kind) {
-    case "account":
-      return `UserId=${permission.value}`;
-    case "organization":
-      return `OrganizationArn=${permission.value}`;
-    case "organizational-unit":
-      return `OrganizationalUnitArn=${permission.value}`;
-    case "public":
-      return "Group=all";
-  }
-}

@@ -1,6 +1,8 @@
 import { MANAGEMENT_TAGS } from "../fleet/fleet";
 import { FleetAddress, parseAddress } from "../fleet/addresses";
+import { describePrincipal, fromPlanValues, Principal } from "../fleet/principals";
 import { partitionOf } from "../fleet/regions";
+import { parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-parser";
 
 /**
  * The review of a saved Terraform/OpenTofu plan (`tofu show -json plan.out`): what a reviewer of
@@ -131,6 +133,7 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
   const allow = new Set(context.allow ?? []);
   const copies: CopyChange[] = [];
   const permissions: PermissionChange[] = [];
+  const principalOfAddress = new Map<string, Principal | undefined>();
   const grants: GrantChange[] = [];
   const dangers: Omit<Danger, "allowed">[] = [];
 
@@ -162,7 +165,8 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
     } else if (rc.type === "aws_ami_launch_permission") {
       if (action === "update") continue;
       const parsed = imageAndRegionOf(rc.type, rc.name);
-      const principal = principalOf(values);
+      const principal = fromPlanValues(values);
+      principalOfAddress.set(rc.address, principal);
       const sides: ("grant" | "revoke")[] = action === "create" ? ["grant"] : action === "destroy" ? ["revoke"] : [];
       // A replaced permission follows its replaced copy: neither granted nor revoked in effect.
       for (const side of sides) {
@@ -171,7 +175,7 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
           fleet: "",
           image: parsed?.image ?? "(unknown)",
           region: values.region ?? parsed?.region ?? "(unknown)",
-          principal,
+          principal: principal ? describePrincipal(principal) : "(unknown principal)",
           action: side,
         };
         permissions.push(change);
@@ -180,7 +184,7 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
         }
       }
     } else if (rc.type === "aws_kms_grant") {
-      const account = /iam::(\d{12}):/.exec(values.grantee_principal ?? "")?.[1] ?? values.grantee_principal ?? "(unknown)";
+      const account = accountOfPrincipal(values.grantee_principal) ?? values.grantee_principal ?? "(unknown)";
       if (action === "create" || action === "destroy") {
         grants.push({ address: rc.address, region: values.region ?? "(unknown)", account, action: action === "create" ? "grant" : "revoke" });
       }
@@ -209,7 +213,8 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
 
   for (const permission of namedPermissions.filter((p) => p.action === "grant")) {
     const org = context.organizations?.[permission.fleet];
-    const outside = org && outsideOrganization(permission.principal, org);
+    const principal = principalOfAddress.get(permission.address);
+    const outside = org && principal && outsideOrganization(principal, org);
     if (outside) dangers.push({ category: "outside-organization", address: permission.address, message: `grants ${permission.principal} in ${permission.region}: ${outside}` });
   }
 
@@ -342,19 +347,28 @@ function replaceReasons(rc: ResourceChange): string[] {
   return forcing.filter((k) => JSON.stringify(rc.change.before?.[k]) !== JSON.stringify(rc.change.after?.[k]));
 }
 
-function principalOf(values: any): string {
-  if (values.group === "all") return "public (group all)";
-  if (values.account_id) return `account ${values.account_id}`;
-  if (values.organization_arn) return `organization ${values.organization_arn}`;
-  if (values.organizational_unit_arn) return `organizational-unit ${values.organizational_unit_arn}`;
-  return "(unknown principal)";
+/** The account of an IAM principal ARN (`arn:aws:iam::444455556666:root`); undefined for anything else. */
+function accountOfPrincipal(principal: unknown): string | undefined {
+  if (typeof principal !== "string" || !validateArn(principal)) return undefined;
+  const arn = parseArn(principal);
+  return arn.service === "iam" && arn.accountId ? arn.accountId : undefined;
 }
 
-function outsideOrganization(principal: string, org: { arn: string; memberAccounts?: readonly string[] }): string | undefined {
-  const orgId = /organization\/(o-[a-z0-9]+)/.exec(org.arn)?.[1];
-  const [kind, value] = principal.split(" ");
+/**
+ * The Organization id (`o-...`) of an Organization ARN (`.../organization/o-...`) or an OU ARN
+ * (`.../ou/o-.../ou-...`); undefined for anything else.
+ */
+function organizationIdOf(arn: string): string | undefined {
+  if (!validateArn(arn)) return undefined;
+  const [kind, id] = parseArn(arn).resource.split("/");
+  return (kind === "organization" || kind === "ou") && id ? id : undefined;
+}
+
+function outsideOrganization(principal: Principal, org: { arn: string; memberAccounts?: readonly string[] }): string | undefined {
+  const orgId = organizationIdOf(org.arn);
+  const { kind, value } = principal;
   if (kind === "organization" && value !== org.arn) return `another Organization than the fleet's (${org.arn})`;
-  if (kind === "organizational-unit" && orgId && !value.includes(`/${orgId}/`)) return `an OU of another Organization than the fleet's (${orgId})`;
+  if (kind === "organizational-unit" && orgId && organizationIdOf(value) !== orgId) return `an OU of another Organization than the fleet's (${orgId})`;
   if (kind === "account" && org.memberAccounts && !org.memberAccounts.includes(value)) return `not a member account of ${orgId ?? org.arn}`;
   if (kind === "public") return `everyone, outside ${orgId ?? org.arn}`;
   return undefined;

@@ -1,6 +1,11 @@
+import { FleetAddress, formatAddress, parseAddress } from "../fleet/addresses";
+import { LAUNCH_PERMISSIONS_LOCAL, LISTED_KINDS, ShareEntry, shareTableKey } from "../fleet/principals";
+import { partitionOf } from "../fleet/regions";
+
 /**
- * What a synthesized stack would create, read from its cdk.tf.json: resource instances with
- * for_each expanded over the launch_permissions local. Pure: JSON in, lines out.
+ * What a synthesized stack would create, read from its cdk.tf.json: resource instances, with each
+ * for_each expanded over the lists of the launch_permissions local that the resource's address
+ * names (its kind of principal and its Region). Pure: JSON in, lines out.
  */
 
 /** One resource instance address, e.g. aws_ami_launch_permission.share_v1_eu-west-1_accounts["444455556666"]. */
@@ -8,20 +13,30 @@ export function instanceAddresses(tf: any): string[] {
   const out: string[] = [];
   for (const [type, byName] of Object.entries<any>(tf?.resource ?? {})) {
     for (const [name, body] of Object.entries<any>(byName)) {
-      const keys = forEachKeys(tf, body.for_each);
-      if (keys === undefined) out.push(`${type}.${name}`);
-      else for (const key of keys) out.push(`${type}.${name}["${key}"]`);
+      const address = `${type}.${name}`;
+      if (body.for_each === undefined) {
+        out.push(address);
+        continue;
+      }
+      const parsed = parseAddress(address, (region) => partitionOf(region) !== undefined);
+      const keys = parsed && forEachKeys(tf, parsed);
+      if (parsed && parsed.type !== "aws_ami_copy" && keys) out.push(...keys.map((key) => formatAddress({ ...parsed, key })));
+      else out.push(`${address}["<unknown until plan>"]`);
     }
   }
   return out.sort();
 }
 
-/** The keys a `toset(local.launch_permissions[...].x)` for_each expands to; undefined without for_each. */
-function forEachKeys(tf: any, forEach: unknown): string[] | undefined {
-  if (forEach === undefined) return undefined;
-  const match = /local\.launch_permissions(?:\["([^"]+)"\]|\.([\w-]+))\.(\w+)/.exec(String(forEach));
-  if (!match) return ["<unknown until plan>"];
-  return tf.locals?.launch_permissions?.[match[1] ?? match[2]]?.[match[3]] ?? [];
+/** The keys a fleet resource's for_each expands to: the local's list its address selects. */
+function forEachKeys(tf: any, address: FleetAddress): readonly string[] | undefined {
+  const table: Record<string, ShareEntry> | undefined = tf.locals?.[LAUNCH_PERMISSIONS_LOCAL];
+  if (!table) return undefined;
+  const entry: ShareEntry | undefined = table[shareTableKey(table, address.region)];
+  const spelling =
+    address.type === "aws_kms_grant"
+      ? LISTED_KINDS.account
+      : Object.values(LISTED_KINDS).find((s) => address.type === "aws_ami_launch_permission" && s.group === address.group);
+  return spelling && (entry?.[spelling.localList] ?? []);
 }
 
 /** `golden-base: 6 aws_ami_copy, 6 aws_ami_launch_permission` and the addresses, indented. */
