@@ -9,7 +9,7 @@ import { build as buildArn } from "@aws-sdk/util-arn-parser";
 import { Construct } from "constructs";
 import { copyResourceNameOf, desiredCopy } from "../fleet/desired";
 import { Fleet, SourceImage, TargetRegion } from "../fleet/fleet";
-import { copiesOutputName, grantResourceName, permissionResourceName, sourceDataName } from "../fleet/addresses";
+import { copiesOutputName, grantResourceName, keyGrantName, permissionResourceName, sourceDataName } from "../fleet/addresses";
 import { LAUNCH_PERMISSIONS_LOCAL, LISTED_KINDS, PUBLIC, ShareEntry, shareTable, shareTableKey } from "../fleet/principals";
 
 /** What a recipient account needs on the key to launch (and copy) an encrypted shared AMI. */
@@ -186,7 +186,7 @@ export class AmiFleet extends Construct {
     const grant = new KmsGrant(this, name, {
       forEach: each,
       region: target.region,
-      name: `ami-fleet-${fleet.name}-${each.value}`,
+      name: keyGrantName(fleet.name, Token.asString(each.value)),
       keyId: target.kmsKeyId,
       granteePrincipal: buildArn({ partition: fleet.partition, service: "iam", region: "", accountId: Token.asString(each.value), resource: "root" }),
       operations: [...RECIPIENT_KEY_OPERATIONS],

@@ -22,6 +22,11 @@ export function grantResourceName(region: string): string {
   return `key_grants_${region}`;
 }
 
+/** The name of a fleet's KMS grant for one recipient account (the grant's own name in KMS, not its address). */
+export function keyGrantName(fleetName: string, account: string): string {
+  return `ami-fleet-${fleetName}-${account}`;
+}
+
 /** `data.aws_ami.<name>`: the source image, read at plan time. */
 export function sourceDataName(imageKey: string): string {
   return `source_${imageKey}`;
