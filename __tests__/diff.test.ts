@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { diffFleets } from "../lib/drift/diff";
+import { matchRegion } from "../lib/drift/match";
 import { exitCodeOf, FINDING_KINDS } from "../lib/drift/findings";
 import { LIVE_STATE_VERSION, LiveImage, LiveState } from "../lib/live/state";
 import { renderDriftMarkdown } from "../lib/report/markdown";
@@ -337,5 +338,38 @@ describe("diff: the reconcile invariant, case by case (each failed before the fi
     expect(diff(f, unread).findings).toEqual([]);
     expect(diff(f, unread).report.errors.map((e) => e.message)).toEqual([expect.stringMatching(/cannot read EBS encryption by default .*UnauthorizedOperation/)]);
     void snap;
+  });
+});
+
+describe("matchRegion: desired copies to live images, before any check", () => {
+  const target = () => fleet().regions[0];
+  const live = (images: LiveImage[]) => state(images).regions["eu-west-1"];
+  const sources = new Map([["v1", SOURCE]]);
+  const untagged = (overrides: Partial<LiveImage> = {}) => copy({ tags: {}, ...overrides });
+
+  it("pairs a tagged copy, and one that lost its tags by the name the fleet expects", () => {
+    for (const image of [copy(), untagged()]) {
+      const match = matchRegion(fleet(), target(), live([image]), sources);
+      expect(match.pairs.map((p) => [p.desired.image.key, p.copy.imageId])).toEqual([["v1", image.imageId]]);
+      expect([match.missing, match.unknown, match.orphans]).toEqual([[], [], []]);
+    }
+  });
+
+  it("ignores another fleet's images, and says missing only when the source is known", () => {
+    const other = untagged({ imageId: "ami-0bbbbbbbbbbbbbbbb", name: "other-image" });
+    expect(matchRegion(fleet(), target(), live([other]), sources).missing.map((d) => d.image.key)).toEqual(["v1"]);
+    const unresolved = matchRegion(fleet(), target(), live([other]), new Map([["v1", undefined]]));
+    expect([unresolved.missing, unresolved.unknown.map((d) => d.image.key)]).toEqual([[], ["v1"]]);
+  });
+
+  it("keeps the copy of the declared source over a newer stale one, and orphans the rest", () => {
+    const stale = copy({ imageId: "ami-0ccccccccccccccccc", creationDate: "2026-11-22T11:00:00.000Z", tags: { ...copy().tags, [MANAGEMENT_TAGS.sourceAmi]: "ami-0dddddddddddddddd" } });
+    const undeclared = copy({ imageId: "ami-0eeeeeeeeeeeeeeee", tags: { ...copy().tags, [MANAGEMENT_TAGS.image]: "v0" } });
+    const match = matchRegion(fleet(), target(), live([stale, copy(), undeclared]), sources);
+    expect(match.pairs.map((p) => p.copy.imageId)).toEqual([copy().imageId]);
+    expect(match.orphans.map((o) => [o.image.imageId, o.key])).toEqual([
+      [undeclared.imageId, undefined],
+      [stale.imageId, "v1"],
+    ]);
   });
 });
