@@ -1,8 +1,14 @@
+import { parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-parser";
 import { MANAGEMENT_TAGS } from "../fleet/fleet";
 import { FleetAddress, parseAddress } from "../fleet/addresses";
 import { describePrincipal, fromPlanValues, Principal } from "../fleet/principals";
 import { partitionOf } from "../fleet/regions";
-import { parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-parser";
+import { CostEstimate, DEFAULT_PRICES, estimateCost, Prices } from "./cost";
+import { actionOf, CopyAction, Plan, readPlan, replaceReasons } from "./plan";
+
+export { DEFAULT_PRICES, sourcesNeedingSizes } from "./cost";
+export type { CostEstimate, Prices, SourceToSize } from "./cost";
+export type { CopyAction } from "./plan";
 
 /**
  * The review of a saved Terraform/OpenTofu plan (`tofu show -json plan.out`): what a reviewer of
@@ -21,8 +27,6 @@ export const DANGER_CATEGORIES = [
   "past-deprecation",
 ] as const;
 export type DangerCategory = (typeof DANGER_CATEGORIES)[number];
-
-export type CopyAction = "create" | "replace" | "destroy" | "update";
 
 export interface CopyChange {
   readonly address: string;
@@ -60,28 +64,6 @@ export interface Danger {
   readonly allowed: boolean;
 }
 
-/** Prices used by the estimate (USD); the review shows them and they can be overridden. */
-export interface Prices {
-  /** EBS snapshot storage, per GB-month. */
-  readonly snapshotGbMonth: number;
-  /** Inter-Region data transfer, per GB. */
-  readonly transferGb: number;
-}
-
-export const DEFAULT_PRICES: Prices = { snapshotGbMonth: 0.05, transferGb: 0.02 };
-
-export interface CostEstimate {
-  readonly prices: Prices;
-  /** Change in snapshot storage per Region, GB and USD per month (negative when copies go). */
-  readonly storageByRegion: readonly { readonly region: string; readonly gb: number; readonly usdPerMonth: number }[];
-  readonly storageUsdPerMonth: number;
-  /** One-time cross-Region transfer of the copies created. */
-  readonly transferGb: number;
-  readonly transferUsd: number;
-  /** Source AMIs whose size was not known (neither in the plan nor read with --live). */
-  readonly unknownSizes: readonly string[];
-}
-
 export interface PlanReview {
   readonly version: 1;
   readonly copies: readonly CopyChange[];
@@ -106,16 +88,6 @@ export interface ReviewContext {
   readonly maxConcurrentCopies?: number;
 }
 
-interface ResourceChange {
-  address: string;
-  mode?: string;
-  type: string;
-  name: string;
-  index?: unknown;
-  action_reason?: string;
-  change: { actions: string[]; before: any; after: any; replace_paths?: unknown[][] };
-}
-
 /** The fleet resource behind a plan entry's type and name (the construct's naming rules, parsed back). */
 function fleetAddressOf(type: string, name: string): FleetAddress | undefined {
   return parseAddress(`${type}.${name}`, (region) => partitionOf(region) !== undefined);
@@ -128,8 +100,9 @@ function imageAndRegionOf(type: string, name: string): { image: string; region: 
 }
 
 /** Reviews a plan. Throws an Error naming what is wrong when the input is not a plan. */
-export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanReview {
-  const changes = planResourceChanges(plan);
+export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanReview {
+  const plan = readPlan(json);
+  const changes = plan.changes;
   const allow = new Set(context.allow ?? []);
   const copies: CopyChange[] = [];
   const permissions: PermissionChange[] = [];
@@ -219,7 +192,7 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
   }
 
   // EC2 refuses a deprecation time in the past; the plan's own timestamp is "now" for the review.
-  const planTime = Date.parse((plan as { timestamp?: string }).timestamp ?? "");
+  const planTime = Date.parse(plan.timestamp ?? "");
   for (const rc of changes) {
     const when = rc.type === "aws_ami_copy" ? rc.change.after?.deprecation_time : undefined;
     const action = actionOf(rc.change.actions) ?? "";
@@ -229,7 +202,7 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
       dangers.push({
         category: "past-deprecation",
         address: rc.address,
-        message: `deprecation_time ${when} is not after the plan (${(plan as { timestamp: string }).timestamp}): EC2 refuses it, so apply fails; move deprecateAt later`,
+        message: `deprecation_time ${when} is not after the plan (${plan.timestamp}): EC2 refuses it, so apply fails; move deprecateAt later`,
       });
     }
   }
@@ -250,101 +223,9 @@ export function reviewPlan(plan: unknown, context: ReviewContext = {}): PlanRevi
     permissions: sortBy(namedPermissions, (p) => `${p.fleet}\0${p.image}\0${p.region}\0${p.principal}`),
     grants: sortBy(grants, (g) => `${g.region}\0${g.account}`),
     dangers: sortBy(allowedDangers, (d) => `${DANGER_CATEGORIES.indexOf(d.category)}\0${d.address}`),
-    cost: estimateCost(plan, copies, context),
+    cost: estimateCost(plan, copies, context.prices ?? DEFAULT_PRICES, context.sourceSizesGb),
     blocked: allowedDangers.some((d) => !d.allowed),
   };
-}
-
-/** A source AMI whose size the review needs, and the Region it lives in (from the plan). */
-export interface SourceToSize {
-  readonly amiId: string;
-  /** undefined when the plan does not say. */
-  readonly region?: string;
-}
-
-/**
- * Source AMIs the plan's copies need sizes for and the plan itself lacks: the sources of copies
- * created or replaced, and of copies destroyed (their storage goes away), each with its Region.
- */
-export function sourcesNeedingSizes(plan: unknown): SourceToSize[] {
-  const known = sourceSizesInPlan(plan);
-  const needed = new Map<string, SourceToSize>();
-  for (const rc of planResourceChanges(plan)) {
-    if (rc.type !== "aws_ami_copy" || rc.mode === "data") continue;
-    const action = actionOf(rc.change.actions);
-    const sides = action === "destroy" ? [rc.change.before] : action === "create" || action === "update" ? [rc.change.after] : action === "replace" ? [rc.change.before, rc.change.after] : [];
-    for (const side of sides) {
-      const id = side?.source_ami_id;
-      if (typeof id !== "string" || id in known || needed.has(id)) continue;
-      needed.set(id, { amiId: id, region: typeof side.source_ami_region === "string" ? side.source_ami_region : undefined });
-    }
-  }
-  return [...needed.values()].sort((a, b) => a.amiId.localeCompare(b.amiId));
-}
-
-/** Resource types ami-fleet synthesizes; a plan with none of them is not a fleet's plan. */
-const FLEET_RESOURCE_TYPES = new Set(["aws_ami_copy", "aws_ami_launch_permission", "aws_kms_grant"]);
-
-/**
- * The plan's resource changes, after checking that it is a plan the review can judge: a gate
- * must refuse what it cannot read rather than call it safe.
- */
-function planResourceChanges(plan: unknown): ResourceChange[] {
-  const p = plan as { format_version?: unknown; resource_changes?: unknown; planned_values?: unknown; values?: unknown; errored?: unknown };
-  if (!p || typeof p !== "object" || Array.isArray(p) || typeof p.format_version !== "string") {
-    throw new Error("not a plan in JSON: expected the output of `tofu show -json plan.out` (or `terraform show -json`)");
-  }
-  if (p.planned_values === undefined && p.resource_changes === undefined) {
-    throw new Error(
-      p.values !== undefined
-        ? "this is a state, not a plan: save a plan (`tofu plan -out=plan.out`) and give `tofu show -json plan.out`"
-        : "not a plan in JSON: it has neither planned_values nor resource_changes; give `tofu show -json plan.out`",
-    );
-  }
-  if (p.errored === true) {
-    throw new Error("the plan errored (\"errored\": true): it is incomplete and cannot be applied; fix the errors `tofu plan` printed and plan again");
-  }
-  if (p.resource_changes !== undefined && !Array.isArray(p.resource_changes)) {
-    throw new Error("not a plan in JSON: resource_changes is not a list");
-  }
-  const changes = (p.resource_changes ?? []) as ResourceChange[];
-  for (const [i, rc] of changes.entries()) {
-    if (!rc || typeof rc !== "object" || typeof rc.type !== "string" || typeof rc.address !== "string" || !Array.isArray(rc.change?.actions)) {
-      throw new Error(`not a plan in JSON: resource_changes[${i}] lacks type, address or change.actions`);
-    }
-  }
-  const ours = changes.some((rc) => FLEET_RESOURCE_TYPES.has(rc.type)) || plannedResources(plan).some((r) => FLEET_RESOURCE_TYPES.has(r.type));
-  if (!ours) {
-    throw new Error(
-      `the plan has none of ami-fleet's resources (${[...FLEET_RESOURCE_TYPES].join(", ")}): is it the plan of a fleet stack (cdktf.out/stacks/<fleet>)?`,
-    );
-  }
-  return changes;
-}
-
-function actionOf(actions: string[]): CopyAction | undefined {
-  const key = [...actions].sort().join("+");
-  switch (key) {
-    case "create":
-      return "create";
-    case "delete":
-      return "destroy";
-    case "create+delete":
-      return "replace";
-    case "update":
-      return "update";
-    default:
-      return undefined; // no-op, read, forget
-  }
-}
-
-function replaceReasons(rc: ResourceChange): string[] {
-  const paths = (rc.change.replace_paths ?? []).map((p) => p.map(String).join("."));
-  if (paths.length > 0) return paths.sort();
-  if (rc.action_reason === "replace_by_request") return ["-replace requested"];
-  // Older plans lack replace_paths: the arguments that force a new copy and differ.
-  const forcing = ["name", "source_ami_id", "source_ami_region", "encrypted", "kms_key_id", "region", "destination_outpost_arn"];
-  return forcing.filter((k) => JSON.stringify(rc.change.before?.[k]) !== JSON.stringify(rc.change.after?.[k]));
 }
 
 /** The account of an IAM principal ARN (`arn:aws:iam::444455556666:root`); undefined for anything else. */
@@ -375,9 +256,9 @@ function outsideOrganization(principal: Principal, org: { arn: string; memberAcc
 }
 
 /** `${image}\0${region}` of copies that have, or will have, a launch permission for someone. */
-function sharedCopyKeys(plan: unknown, permissions: readonly PermissionChange[]): string[] {
+function sharedCopyKeys(plan: Plan, permissions: readonly PermissionChange[]): string[] {
   const keys = permissions.filter((p) => p.action === "grant").map((p) => `${p.image}\0${p.region}`);
-  for (const r of plannedResources(plan)) {
+  for (const r of plan.planned) {
     if (r.type !== "aws_ami_launch_permission") continue;
     const parsed = imageAndRegionOf(r.type, r.name);
     if (parsed) keys.push(`${parsed.image}\0${parsed.region}`);
@@ -385,89 +266,14 @@ function sharedCopyKeys(plan: unknown, permissions: readonly PermissionChange[])
   return keys;
 }
 
-function plannedResources(plan: unknown): { type: string; name: string; values: any; mode?: string }[] {
-  const out: { type: string; name: string; values: any; mode?: string }[] = [];
-  const walk = (module: any) => {
-    if (!module) return;
-    for (const r of module.resources ?? []) out.push(r);
-    for (const child of module.child_modules ?? []) walk(child);
-  };
-  walk((plan as any)?.planned_values?.root_module);
-  return out;
-}
-
-function fleetsFromState(plan: unknown): Map<string, string> {
+/** Image key -> fleet name, from the management tags of the copies before and after the plan. */
+function fleetsFromState(plan: Plan): Map<string, string> {
   const map = new Map<string, string>();
-  const walk = (module: any) => {
-    if (!module) return;
-    for (const r of module.resources ?? []) {
-      const tags = r.values?.tags ?? {};
-      if (r.type === "aws_ami_copy" && tags[MANAGEMENT_TAGS.fleet]) map.set(tags[MANAGEMENT_TAGS.image], tags[MANAGEMENT_TAGS.fleet]);
-    }
-    for (const child of module.child_modules ?? []) walk(child);
-  };
-  walk((plan as any)?.prior_state?.values?.root_module);
-  walk((plan as any)?.planned_values?.root_module);
+  for (const r of [...plan.prior, ...plan.planned]) {
+    const tags = r.values?.tags ?? {};
+    if (r.type === "aws_ami_copy" && tags[MANAGEMENT_TAGS.fleet]) map.set(tags[MANAGEMENT_TAGS.image], tags[MANAGEMENT_TAGS.fleet]);
+  }
   return map;
-}
-
-/** Source AMI sizes (GB) from the data.aws_ami sources the plan read. */
-function sourceSizesInPlan(plan: unknown): Record<string, number> {
-  const sizes: Record<string, number> = {};
-  const walk = (module: any) => {
-    if (!module) return;
-    for (const r of module.resources ?? []) {
-      if (r.mode !== "data" || r.type !== "aws_ami" || !r.values?.id) continue;
-      const gb = (r.values.block_device_mappings ?? []).reduce((sum: number, m: any) => sum + Number(m?.ebs?.volume_size ?? 0), 0);
-      if (gb > 0) sizes[r.values.id] = gb;
-    }
-    for (const child of module.child_modules ?? []) walk(child);
-  };
-  walk((plan as any)?.prior_state?.values?.root_module);
-  return sizes;
-}
-
-function estimateCost(plan: unknown, copies: readonly CopyChange[], context: ReviewContext): CostEstimate {
-  const prices = context.prices ?? DEFAULT_PRICES;
-  const sizes = { ...(context.sourceSizesGb ?? {}), ...sourceSizesInPlan(plan) };
-  const unknown = new Set<string>();
-  const storage = new Map<string, number>();
-  let transferGb = 0;
-  const beforeSizes = new Map<string, number>();
-  for (const rc of planResourceChanges(plan)) {
-    if (rc.type === "aws_ami_copy" && rc.change.before?.source_ami_id) beforeSizes.set(rc.address, sizes[rc.change.before.source_ami_id] ?? NaN);
-  }
-  for (const copy of copies) {
-    const size = copy.sourceAmiId ? sizes[copy.sourceAmiId] : undefined;
-    if (copy.action === "create" || copy.action === "replace") {
-      if (size === undefined) {
-        unknown.add(copy.sourceAmiId ?? `(source of ${copy.address})`);
-        continue;
-      }
-      transferGb += size; // a cross-Region copy is always a full copy
-      if (copy.action === "create") storage.set(copy.region, (storage.get(copy.region) ?? 0) + size);
-    } else if (copy.action === "destroy") {
-      const old = beforeSizes.get(copy.address);
-      if (old !== undefined && !Number.isNaN(old)) storage.set(copy.region, (storage.get(copy.region) ?? 0) - old);
-      else unknown.add(sourceOfDestroyed(plan, copy.address) ?? `(source of ${copy.address})`);
-    }
-  }
-  const round = (n: number) => Math.round(n * 100) / 100;
-  const storageByRegion = [...storage]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([region, gb]) => ({ region, gb, usdPerMonth: round(gb * prices.snapshotGbMonth) }));
-  return {
-    prices,
-    storageByRegion,
-    storageUsdPerMonth: round(storageByRegion.reduce((s, r) => s + r.gb, 0) * prices.snapshotGbMonth),
-    transferGb,
-    transferUsd: round(transferGb * prices.transferGb),
-    unknownSizes: [...unknown].sort(),
-  };
-}
-
-function sourceOfDestroyed(plan: unknown, address: string): string | undefined {
-  return planResourceChanges(plan).find((rc) => rc.address === address)?.change.before?.source_ami_id;
 }
 
 function sortBy<T>(items: T[], key: (item: T) => string): T[] {
