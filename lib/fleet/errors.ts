@@ -15,6 +15,11 @@ export interface SpecProblem {
   readonly fix: string;
 }
 
+/** Where rules report: a problem at a field path, with the fix (the file is the sink's). */
+export interface ProblemSink {
+  add(path: string, message: string, fix: string): void;
+}
+
 /** `fleets/golden.yaml: regions[2].kmsKeyId: key is in us-east-1, copy is in eu-west-1. Use a key from eu-west-1.` */
 export function formatProblem(problem: SpecProblem): string {
   const where = problem.path ? `${oneLine(problem.file, 300)}: ${oneLine(problem.path, 200)}` : oneLine(problem.file, 300);

@@ -1,0 +1,106 @@
+import { formatPath, ProblemSink } from "../errors";
+import { COPY_NAME_PLACEHOLDERS, DEFAULT_COPY_NAME, Fleet, MANAGEMENT_TAGS, renderCopyName } from "../fleet";
+import { FleetFile } from "../schema";
+
+/** Rules for what every copy carries: tags, the deprecation time, and names that are valid and unique per Region. */
+
+const RFC3339_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?Z$/;
+const AMI_NAME = /^[A-Za-z0-9()[\]. /\-'@_]{3,128}$/;
+/** A stand-in for a source AMI id not known before plan: the longest form, to check name length. */
+const UNKNOWN_AMI_ID = "ami-00000000000000000";
+/** Tags per resource (EC2) minus the management tags every copy carries. */
+export const MAX_USER_TAGS = 50 - Object.keys(MANAGEMENT_TAGS).length;
+
+export function checkTags(problems: ProblemSink, document: FleetFile): Record<string, string> {
+  const tags = document.tags ?? {};
+  const entries = Object.entries(tags);
+  if (entries.length > MAX_USER_TAGS) {
+    problems.add(
+      "tags",
+      `${entries.length} tags; a copy takes at most 50, and ami-fleet sets ${50 - MAX_USER_TAGS} management tags`,
+      `Keep at most ${MAX_USER_TAGS} tags`,
+    );
+  }
+  for (const [key, value] of entries) {
+    const path = formatPath(["tags", key]);
+    // AWS counts tag lengths in Unicode characters, not UTF-16 units: an emoji is one.
+    const keyLength = [...key].length;
+    if (keyLength === 0 || keyLength > 128) {
+      problems.add(path, `tag key is ${keyLength} characters`, "Use 1-128 characters");
+    }
+    if (key.toLowerCase().startsWith("aws:")) {
+      problems.add(path, `tag keys starting with "aws:" are reserved for AWS`, "Rename the tag");
+    } else if (key.startsWith("ami-fleet:")) {
+      problems.add(path, `tag keys starting with "ami-fleet:" are the management tags`, "Rename the tag");
+    }
+    const valueLength = [...value].length;
+    if (valueLength > 256) {
+      problems.add(path, `tag value is ${valueLength} characters`, "Use at most 256 characters");
+    }
+  }
+  return { ...tags };
+}
+
+export function checkDeprecateAt(problems: ProblemSink, document: FleetFile): void {
+  const value = document.deprecateAt;
+  if (value === undefined) return;
+  const match = RFC3339_UTC.exec(value);
+  const valid =
+    match !== null &&
+    !Number.isNaN(Date.parse(value)) &&
+    new Date(value).toISOString().slice(0, 10) === value.slice(0, 10) &&
+    Number(match[4]) < 24 &&
+    Number(match[5]) < 60 &&
+    Number(match[6]) < 60;
+  if (!valid) {
+    problems.add("deprecateAt", `"${value}" is not an RFC 3339 UTC time`, 'Write it like "2027-06-01T00:00:00Z"');
+  }
+}
+
+export function checkCopyNames(problems: ProblemSink, fleet: Fleet): void {
+  const template = fleet.copyNameTemplate ?? DEFAULT_COPY_NAME;
+  const unknown = [...template.matchAll(/\{([^}]*)\}/g)]
+    .map((m) => m[1])
+    .filter((name) => !(COPY_NAME_PLACEHOLDERS as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    problems.add(
+      "copyName",
+      `unknown placeholder${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `{${n}}`).join(", ")}`,
+      `Use ${COPY_NAME_PLACEHOLDERS.map((n) => `{${n}}`).join(", ")}`,
+    );
+    return;
+  }
+  if (!template.includes("{sourceAmi}")) {
+    problems.add(
+      "copyName",
+      `"${template}" has no {sourceAmi}: a new source version replaces a copy by creating the new one first, and AMI names are unique per Region`,
+      `Include {sourceAmi}, e.g. ${DEFAULT_COPY_NAME}`,
+    );
+    return;
+  }
+  const names = new Map<string, string>();
+  for (const image of fleet.images) {
+    const sourceAmi = image.source.kind === "ami" ? image.source.amiId : UNKNOWN_AMI_ID;
+    for (const target of fleet.regions) {
+      const name = renderCopyName(fleet, image.key, target.region, sourceAmi);
+      if (!AMI_NAME.test(name)) {
+        problems.add(
+          "copyName",
+          `copy name "${name}" (image ${image.key}, ${target.region}) is not a valid AMI name`,
+          "AMI names are 3-128 characters of letters, digits and ( ) [ ] space . / - ' @ _",
+        );
+        return;
+      }
+      const clash = names.get(`${target.region}\0${name}`);
+      if (clash !== undefined) {
+        problems.add(
+          "copyName",
+          `images "${clash}" and "${image.key}" would both be named "${name}" in ${target.region}`,
+          "Include {image} in the template",
+        );
+        return;
+      }
+      names.set(`${target.region}\0${name}`, image.key);
+    }
+  }
+}
