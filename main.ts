@@ -1,8 +1,7 @@
 import { App } from "cdktf";
 import * as path from "path";
-import { processIo } from "./lib/cli/io";
-import { loadOrReport } from "./lib/cli/validate-command";
-import { DEFAULT_FLEET_DIR } from "./lib/fleet/load";
+import { FleetSpecError } from "./lib/fleet/errors";
+import { DEFAULT_FLEET_DIR, loadFleets } from "./lib/fleet/load";
 import { FleetStack } from "./stacks/fleet-stack";
 
 /**
@@ -12,11 +11,7 @@ import { FleetStack } from "./stacks/fleet-stack";
  */
 function main(): void {
   const paths = process.env.AMI_FLEET_PATHS?.split(path.delimiter).filter(Boolean) ?? [DEFAULT_FLEET_DIR];
-  const fleets = loadOrReport(paths, processIo());
-  if (!fleets) {
-    process.stderr.write("ami-fleet: nothing was synthesized.\n");
-    process.exit(1);
-  }
+  const fleets = loadFleets(paths);
   const app = new App();
   for (const fleet of fleets) new FleetStack(app, fleet);
   app.synth();
@@ -25,7 +20,8 @@ function main(): void {
 try {
   main();
 } catch (error) {
-  // A user runs this through `cdktf synth`: a clear line, never a stack trace.
-  process.stderr.write(`ami-fleet: nothing was synthesized: ${(error as Error)?.message ?? String(error)}\n`);
+  // A user runs this through `cdktf synth`: clear lines, never a stack trace.
+  if (error instanceof FleetSpecError) process.stderr.write(`${error.report()}ami-fleet: nothing was synthesized.\n`);
+  else process.stderr.write(`ami-fleet: nothing was synthesized: ${(error as Error)?.message ?? String(error)}\n`);
   process.exit(1);
 }

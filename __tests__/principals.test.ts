@@ -1,4 +1,6 @@
 import {
+  accountOfPrincipalArn,
+  accountRootArn,
   describePrincipal,
   fromLaunchPermission,
   fromPlanValues,
@@ -59,5 +61,19 @@ describe("principals", () => {
       `organizational-unit ${PRINCIPALS[2].value}`,
       "public (group all)",
     ]);
+  });
+});
+
+describe("account root principals (KMS grantees)", () => {
+  it("builds the ARN a grant names and reads the account back", () => {
+    expect(accountRootArn("aws", "444455556666")).toBe("arn:aws:iam::444455556666:root");
+    expect(accountRootArn("aws-cn", "444455556666")).toBe("arn:aws-cn:iam::444455556666:root");
+    expect(accountOfPrincipalArn(accountRootArn("aws-us-gov", "444455556666"))).toBe("444455556666");
+  });
+
+  it("reads no account from what is not an IAM ARN", () => {
+    for (const value of ["444455556666", "arn:aws:kms:eu-west-1:444455556666:key/x", undefined, 12]) {
+      expect(accountOfPrincipalArn(value)).toBeUndefined();
+    }
   });
 });

@@ -1,5 +1,6 @@
-import { formatProblem, FleetSpecError } from "../fleet/errors";
+import { FleetSpecError } from "../fleet/errors";
 import { Fleet } from "../fleet/fleet";
+import { desiredGrants } from "../fleet/desired";
 import { sharePrincipals } from "../fleet/principals";
 import { loadFleets } from "../fleet/load";
 import { CliIo, EXIT } from "./io";
@@ -21,9 +22,7 @@ export function loadOrReport(paths: readonly string[], io: CliIo): Fleet[] | und
     return loadFleets(paths);
   } catch (error) {
     if (!(error instanceof FleetSpecError)) throw error;
-    for (const problem of error.problems) io.stderr.write(`${formatProblem(problem)}\n`);
-    const files = new Set(error.problems.map((p) => p.file)).size;
-    io.stderr.write(`${error.problems.length} problem(s) in ${files} file(s).\n`);
+    io.stderr.write(error.report());
     return undefined;
   }
 }
@@ -32,9 +31,7 @@ export function loadOrReport(paths: readonly string[], io: CliIo): Fleet[] | und
 export function summarizeFleet(fleet: Fleet): string {
   const copies = fleet.images.length * fleet.regions.length;
   const permissions = fleet.images.length * fleet.regions.reduce((n, r) => n + sharePrincipals(r.share).length, 0);
-  const grants = fleet.keyPolicyGrantsRecipients
-    ? 0
-    : fleet.regions.reduce((n, r) => n + (r.encrypted && r.kmsKeyId ? r.share.accounts.length : 0), 0);
+  const grants = desiredGrants(fleet).reduce((n, g) => n + g.accounts.length, 0);
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
   return (
     `${fleet.file}: ${fleet.name}: ${plural(fleet.images.length, "image")} x ${plural(fleet.regions.length, "Region")} = ` +

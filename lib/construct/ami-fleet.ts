@@ -5,23 +5,13 @@ import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-i
 import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
 import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
 import { Fn, ListTerraformIterator, TerraformIterator, TerraformLocal, TerraformOutput, Token } from "cdktf";
-import { build as buildArn } from "@aws-sdk/util-arn-parser";
 import { Construct } from "constructs";
-import { copyResourceNameOf, desiredCopy } from "../fleet/desired";
+import { copyResourceNameOf, DesiredGrants, desiredCopy, desiredGrants, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
 import { Fleet, SourceImage, TargetRegion } from "../fleet/fleet";
 import { copiesOutputName, grantResourceName, keyGrantName, permissionResourceName, sourceDataName } from "../fleet/addresses";
-import { LAUNCH_PERMISSIONS_LOCAL, LISTED_KINDS, PUBLIC, ShareEntry, shareTable, shareTableKey } from "../fleet/principals";
+import { accountRootArn, LAUNCH_PERMISSIONS_LOCAL, LISTED_KINDS, PUBLIC, ShareEntry, shareTable, shareTableKey } from "../fleet/principals";
 
-/** What a recipient account needs on the key to launch (and copy) an encrypted shared AMI. */
-export const RECIPIENT_KEY_OPERATIONS = [
-  "Decrypt",
-  "DescribeKey",
-  "CreateGrant",
-  "ReEncryptFrom",
-  "ReEncryptTo",
-  "GenerateDataKey",
-  "GenerateDataKeyWithoutPlaintext",
-] as const;
+export { RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
 
 /** Properties of an AmiFleet. */
 export interface AmiFleetProps {
@@ -70,7 +60,7 @@ export class AmiFleet extends Construct {
       output.overrideLogicalId(copiesOutputName(image.key));
     }
     this.copies = copies;
-    for (const target of this.fleet.regions) this.keyGrantsFor(target);
+    for (const grants of desiredGrants(this.fleet)) this.keyGrantsFor(grants);
   }
 
   /** The source image as read at plan time: the id to copy and the data for preconditions. */
@@ -177,18 +167,16 @@ export class AmiFleet extends Construct {
   }
 
   /** Grants on the Region's key for each recipient account of an encrypted copy (DOMAIN.md "Encryption"). */
-  private keyGrantsFor(target: TargetRegion): void {
+  private keyGrantsFor({ target, keyId }: DesiredGrants): void {
     const fleet = this.fleet;
-    if (!target.encrypted || !target.kmsKeyId || fleet.keyPolicyGrantsRecipients) return;
-    if (target.share.accounts.length === 0) return;
     const name = grantResourceName(target.region);
     const each = this.eachOf(target.region, LISTED_KINDS.account.localList);
     const grant = new KmsGrant(this, name, {
       forEach: each,
       region: target.region,
       name: keyGrantName(fleet.name, Token.asString(each.value)),
-      keyId: target.kmsKeyId,
-      granteePrincipal: buildArn({ partition: fleet.partition, service: "iam", region: "", accountId: Token.asString(each.value), resource: "root" }),
+      keyId,
+      granteePrincipal: accountRootArn(fleet.partition, Token.asString(each.value)),
       operations: [...RECIPIENT_KEY_OPERATIONS],
     });
     grant.overrideLogicalId(name);

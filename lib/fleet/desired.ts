@@ -57,3 +57,34 @@ export function desiredCopy(fleet: Fleet, image: SourceImage, target: TargetRegi
 export function copyResourceNameOf(copy: DesiredCopy): string {
   return copyResourceName(copy.image.key, copy.target.region);
 }
+
+/** What a recipient account needs on the key to launch (and copy) an encrypted shared AMI. */
+export const RECIPIENT_KEY_OPERATIONS = [
+  "Decrypt",
+  "DescribeKey",
+  "CreateGrant",
+  "ReEncryptFrom",
+  "ReEncryptTo",
+  "GenerateDataKey",
+  "GenerateDataKeyWithoutPlaintext",
+] as const;
+
+/** The KMS grants a fleet wants in one Region: one per recipient account on the Region's key. */
+export interface DesiredGrants {
+  readonly target: TargetRegion;
+  readonly keyId: string;
+  readonly accounts: readonly string[];
+}
+
+/**
+ * The grants a fleet wants (DOMAIN.md "Encryption"): on each Region's customer managed key, for
+ * each account it shares encrypted copies with; none where the key policy admits the recipients.
+ */
+export function desiredGrants(fleet: Fleet): DesiredGrants[] {
+  if (fleet.keyPolicyGrantsRecipients) return [];
+  return fleet.regions.flatMap((target) =>
+    target.encrypted && target.kmsKeyId && target.share.accounts.length > 0
+      ? [{ target, keyId: target.kmsKeyId, accounts: target.share.accounts }]
+      : [],
+  );
+}

@@ -58,6 +58,12 @@ export class FleetSpecError extends Error {
     this.name = "FleetSpecError";
     this.problems = problems;
   }
+
+  /** One line per problem, then `N problem(s) in M file(s).`: what `validate` and synth print. */
+  report(): string {
+    const files = new Set(this.problems.map((p) => p.file)).size;
+    return [...this.problems.map(formatProblem), `${this.problems.length} problem(s) in ${files} file(s).`].join("\n") + "\n";
+  }
 }
 
 /** Formats a field path: ["regions", 2, "kmsKeyId"] -> "regions[2].kmsKeyId". */

@@ -1,3 +1,4 @@
+import { build as buildArn, parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-parser";
 import type { PermissionGroup } from "./addresses";
 import type { Share } from "./fleet";
 
@@ -134,4 +135,16 @@ function shareEntry(share: Share): ShareEntry {
   const entry = {} as Record<ListedSpelling["localList"], readonly string[]>;
   for (const spelling of Object.values(LISTED_KINDS)) entry[spelling.localList] = share[spelling.shareList];
   return entry;
+}
+
+/** The IAM principal of an account as a whole (`arn:aws:iam::444455556666:root`): a KMS grant's grantee. */
+export function accountRootArn(partition: string, account: string): string {
+  return buildArn({ partition, service: "iam", region: "", accountId: account, resource: "root" });
+}
+
+/** The account of an IAM principal ARN, the inverse of `accountRootArn`; undefined for anything else. */
+export function accountOfPrincipalArn(principal: unknown): string | undefined {
+  if (typeof principal !== "string" || !validateArn(principal)) return undefined;
+  const arn = parseArn(principal);
+  return arn.service === "iam" && arn.accountId ? arn.accountId : undefined;
 }

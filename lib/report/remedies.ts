@@ -1,4 +1,5 @@
 import { DriftFinding, DriftReport, DriftResult, Finding, Fix } from "../drift/findings";
+import { RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
 import { launchPermissionShorthand } from "../fleet/principals";
 
 /**
@@ -13,7 +14,7 @@ export function remedyOf(fix: Fix): string {
     case "replace": {
       const replace = `cd cdktf.out/stacks/${fix.fleet} && tofu apply -replace='${fix.address}' (after cdktf synth)`;
       return fix.grantKeyIn
-        ? `Give this account access to the key in ${fix.grantKeyIn} (kms:CreateGrant, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey), then ${replace}`
+        ? `Give this account access to the key in ${fix.grantKeyIn} (${RECIPIENT_KEY_OPERATIONS.map((op) => `kms:${op}`).join(", ")}), then ${replace}`
         : replace;
     }
     case "deregister":

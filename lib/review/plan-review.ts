@@ -1,7 +1,7 @@
 import { parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-parser";
 import { MANAGEMENT_TAGS } from "../fleet/fleet";
 import { FleetAddress, parseAddress } from "../fleet/addresses";
-import { describePrincipal, fromPlanValues, Principal } from "../fleet/principals";
+import { accountOfPrincipalArn, describePrincipal, fromPlanValues, Principal } from "../fleet/principals";
 import { partitionOf } from "../fleet/regions";
 import { CostEstimate, DEFAULT_PRICES, estimateCost, Prices } from "./cost";
 import { actionOf, CopyAction, Plan, readPlan, replaceReasons } from "./plan";
@@ -157,7 +157,7 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
         }
       }
     } else if (rc.type === "aws_kms_grant") {
-      const account = accountOfPrincipal(values.grantee_principal) ?? values.grantee_principal ?? "(unknown)";
+      const account = accountOfPrincipalArn(values.grantee_principal) ?? values.grantee_principal ?? "(unknown)";
       if (action === "create" || action === "destroy") {
         grants.push({ address: rc.address, region: values.region ?? "(unknown)", account, action: action === "create" ? "grant" : "revoke" });
       }
@@ -226,13 +226,6 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
     cost: estimateCost(plan, copies, context.prices ?? DEFAULT_PRICES, context.sourceSizesGb),
     blocked: allowedDangers.some((d) => !d.allowed),
   };
-}
-
-/** The account of an IAM principal ARN (`arn:aws:iam::444455556666:root`); undefined for anything else. */
-function accountOfPrincipal(principal: unknown): string | undefined {
-  if (typeof principal !== "string" || !validateArn(principal)) return undefined;
-  const arn = parseArn(principal);
-  return arn.service === "iam" && arn.accountId ? arn.accountId : undefined;
 }
 
 /**
