@@ -15,10 +15,12 @@ export const FINDING_KINDS = [
   "tag-drift",
   "deprecation-drift",
 ] as const;
+/** A finding kind (contract). */
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
 /** Most severe first. */
 export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
+/** A severity, most severe first in SEVERITIES. */
 export type Severity = (typeof SEVERITIES)[number];
 
 /** One difference between the declared fleet and live AWS. */

@@ -20,6 +20,7 @@ export interface RegionMatch {
   readonly orphans: readonly Orphan[];
 }
 
+/** A live image of the fleet that no desired copy keeps. */
 export interface Orphan {
   readonly image: LiveImage;
   readonly why: string;
@@ -30,6 +31,7 @@ export interface Orphan {
 /** Source AMI ids of the fleet's images, by image key, as resolved by the reader. */
 export type ResolvedSources = ReadonlyMap<string, string | undefined>;
 
+/** Matches one Region: pairs, missing and unknown desired copies, and orphans. */
 export function matchRegion(fleet: Fleet, target: TargetRegion, live: LiveRegion, sources: ResolvedSources): RegionMatch {
   const desired = fleet.images.map((image) => desiredCopy(fleet, image, target));
   const expectedNames = new Map<string, string>();

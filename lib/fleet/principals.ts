@@ -8,6 +8,7 @@ import type { Share } from "./fleet";
  * argument), in a plan's values and in EC2's LaunchPermission (which the AWS CLI shorthand repeats).
  */
 
+/** The kinds of launch permission principal EC2 knows. */
 export type PrincipalKind = "account" | "organization" | "organizational-unit" | "public";
 
 /** A launch permission principal. */

@@ -14,8 +14,10 @@ export interface Prices {
   readonly transferGb: number;
 }
 
+/** us-east-1 list prices (USD). */
 export const DEFAULT_PRICES: Prices = { snapshotGbMonth: 0.05, transferGb: 0.02 };
 
+/** What a plan's copies cost: snapshot storage per month and one-time transfer. */
 export interface CostEstimate {
   readonly prices: Prices;
   /** Change in snapshot storage per Region, GB and USD per month (negative when copies go). */

@@ -26,8 +26,10 @@ export const DANGER_CATEGORIES = [
   "concurrency",
   "past-deprecation",
 ] as const;
+/** A danger category (contract). */
 export type DangerCategory = (typeof DANGER_CATEGORIES)[number];
 
+/** A copy the plan creates, replaces, destroys or updates. */
 export interface CopyChange {
   readonly address: string;
   readonly fleet: string;
@@ -40,6 +42,7 @@ export interface CopyChange {
   readonly encrypted?: boolean;
 }
 
+/** A launch permission the plan grants or revokes. */
 export interface PermissionChange {
   readonly address: string;
   readonly fleet: string;
@@ -49,6 +52,7 @@ export interface PermissionChange {
   readonly action: "grant" | "revoke";
 }
 
+/** A KMS grant the plan creates or retires. */
 export interface GrantChange {
   readonly address: string;
   readonly region: string;
@@ -56,6 +60,7 @@ export interface GrantChange {
   readonly action: "grant" | "revoke";
 }
 
+/** Something a reviewer must see before approving, and whether --allow accepted it. */
 export interface Danger {
   readonly category: DangerCategory;
   readonly address: string;
@@ -64,6 +69,7 @@ export interface Danger {
   readonly allowed: boolean;
 }
 
+/** The review of one plan (JSON contract, version 1). */
 export interface PlanReview {
   readonly version: 1;
   readonly copies: readonly CopyChange[];

@@ -23,6 +23,7 @@ export interface PlanResource {
   readonly values: any;
 }
 
+/** The parts of a plan the review reads. */
 export interface Plan {
   /** When the plan was made (RFC 3339): "now" for the review. */
   readonly timestamp?: string;

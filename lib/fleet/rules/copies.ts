@@ -11,6 +11,7 @@ const UNKNOWN_AMI_ID = "ami-00000000000000000";
 /** Tags per resource (EC2) minus the management tags every copy carries. */
 export const MAX_USER_TAGS = 50 - Object.keys(MANAGEMENT_TAGS).length;
 
+/** The fleet's tags: at most MAX_USER_TAGS, lengths in code points, no reserved prefixes. Returns them. */
 export function checkTags(problems: ProblemSink, document: FleetFile): Record<string, string> {
   const tags = document.tags ?? {};
   const entries = Object.entries(tags);
@@ -41,6 +42,7 @@ export function checkTags(problems: ProblemSink, document: FleetFile): Record<st
   return { ...tags };
 }
 
+/** deprecateAt is an RFC 3339 UTC time that exists (no 30 February, no 24:00). */
 export function checkDeprecateAt(problems: ProblemSink, document: FleetFile): void {
   const value = document.deprecateAt;
   if (value === undefined) return;
@@ -57,6 +59,7 @@ export function checkDeprecateAt(problems: ProblemSink, document: FleetFile): vo
   }
 }
 
+/** The copy name template: known placeholders, {sourceAmi} present, every rendered name a valid AMI name, unique per Region. */
 export function checkCopyNames(problems: ProblemSink, fleet: Fleet): void {
   const template = fleet.copyNameTemplate ?? DEFAULT_COPY_NAME;
   const unknown = [...template.matchAll(/\{([^}]*)\}/g)]

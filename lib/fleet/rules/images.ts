@@ -9,6 +9,7 @@ const IMAGE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const SSM_PARAMETER = /^\/?[A-Za-z0-9_.\-/]{1,2047}$/;
 const LOOKUP_OWNER = /^(?:self|amazon|aws-marketplace|aws-backup-vault|\d{12})$/;
 
+/** The source images, normalized: the valid ones, each with one source; problems for the rest. */
 export function checkImages(problems: ProblemSink, document: FleetFile): SourceImage[] {
   const seenKeys = new Map<string, number>();
   const seenAmis = new Map<string, number>();

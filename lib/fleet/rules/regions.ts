@@ -14,6 +14,7 @@ export function checkSourceRegion(problems: ProblemSink, document: FleetFile): s
   return partition;
 }
 
+/** The target Regions, normalized, each with its share merged into the fleet's; problems for the rest. */
 export function checkRegions(problems: ProblemSink, document: FleetFile, partition: string | undefined, fleetShare: Share): TargetRegion[] {
   const seen = new Map<string, number>();
   const regions: TargetRegion[] = [];

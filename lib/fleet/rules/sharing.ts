@@ -24,6 +24,7 @@ const OU_ARN_FORMAT: ArnFormat = {
   example: "arn:aws:organizations::111122223333:ou/o-abc123def4/ou-ab12-cd34ef56",
 };
 
+/** A share (the fleet's or a Region's) at `path`, normalized: sorted, duplicates reported and dropped. */
 export function checkShare(problems: ProblemSink, share: ShareFile | undefined, path: string, partition: string | undefined): Share {
   const accounts = uniqueList(problems, share?.accounts, `${path}.accounts`);
   const organizationArns = uniqueList(problems, share?.organizationArns, `${path}.organizationArns`);
@@ -69,6 +70,7 @@ function uniqueList(problems: ProblemSink, values: readonly string[] | undefined
   return [...seen].sort();
 }
 
+/** The owner's Organization, when declared: its ARN and member account ids. */
 export function checkOrganization(problems: ProblemSink, document: FleetFile, partition: string | undefined): void {
   const org = document.organization;
   if (!org) return;
