@@ -100,6 +100,23 @@ describe("AmiFleet: copies", () => {
     });
   });
 
+  it("deprecates an image version at its own time, the others at the fleet's", () => {
+    const tf = synthFleet(
+      fleetOf(
+        doc((d) => {
+          d.deprecateAt = "2027-06-01T00:00:00Z";
+          d.source.images[0].deprecateAt = "2027-01-01T00:00:00Z";
+        }),
+      ),
+    );
+    const copies = tf.resource.aws_ami_copy;
+    expect(copies["copy_2026-10_eu-west-1"].deprecation_time).toBe("2027-01-01T00:00:00Z");
+    expect(copies["copy_2026-10_ap-southeast-2"].deprecation_time).toBe("2027-01-01T00:00:00Z");
+    expect(copies["copy_2026-11_eu-west-1"].deprecation_time).toBe("2027-06-01T00:00:00Z");
+    const onlyOld = synthFleet(fleetOf(doc((d) => (d.source.images[0].deprecateAt = "2027-01-01T00:00:00Z"))));
+    expect(onlyOld.resource.aws_ami_copy["copy_2026-11_eu-west-1"].deprecation_time).toBeUndefined();
+  });
+
   it("outputs a map Region -> copy id per image version", () => {
     expect(tf.output["copies_2026-11"].value).toEqual({
       "ap-southeast-2": "${aws_ami_copy.copy_2026-11_ap-southeast-2.id}",

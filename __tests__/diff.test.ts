@@ -115,6 +115,21 @@ describe("diff: deprecation-drift", () => {
     ]);
   });
 
+  it("compares each copy with its image version's deprecateAt, which overrides the fleet's", () => {
+    const f = fleet((d) => {
+      d.deprecateAt = "2027-06-01T00:00:00Z";
+      d.source.images[0].deprecateAt = "2027-01-01T00:00:00Z";
+    });
+    expect(diff(f, state([copy({ deprecationTime: "2027-01-01T00:00:00.000Z" })])).findings).toEqual([]);
+    expect(diff(f, state([copy({ deprecationTime: "2027-06-01T00:00:00.000Z" })])).findings).toEqual([
+      expect.objectContaining({
+        kind: "deprecation-drift",
+        expected: "2027-01-01T00:00:00Z",
+        remedy: "aws ec2 enable-image-deprecation --region eu-west-1 --image-id ami-0aaaaaaaaaaaaaaaa --deprecate-at 2027-01-01T00:00:00Z",
+      }),
+    ]);
+  });
+
   it("compares as EC2 stores the time: rounded to the nearest minute", () => {
     const f = fleet((d) => (d.deprecateAt = "2027-06-01T00:00:45Z"));
     // EC2 stores 00:00:45 as 00:01:00: that is the declared time, not drift.

@@ -54,6 +54,7 @@ describe("fleet validation: one bad fleet per rule", () => {
     ["deprecateAt not RFC 3339", (d) => (d.deprecateAt = "2027-06-01"), "deprecateAt", /not an RFC 3339 UTC time/],
     ["deprecateAt not UTC", (d) => (d.deprecateAt = "2027-06-01T00:00:00+02:00"), "deprecateAt", /not an RFC 3339 UTC time/],
     ["deprecateAt impossible date", (d) => (d.deprecateAt = "2027-02-30T00:00:00Z"), "deprecateAt", /not an RFC 3339 UTC time/],
+    ["an image version's deprecateAt not RFC 3339", (d) => (d.source.images[1].deprecateAt = "next year"), "source.images[1].deprecateAt", /"next year" is not an RFC 3339 UTC time/],
     ["unknown top-level field", (d) => (d.regoins = ["eu-west-1"]), "regoins", /unknown field "regoins"/],
     ["unknown nested field", (d) => (d.share.acounts = ["444455556666"]), "share.acounts", /unknown field "acounts"/],
     ["unknown field in a Region object", (d) => (d.regions = [{ region: "eu-west-1", kmsKeyID: "x" }]), "regions[0].kmsKeyID", /unknown field "kmsKeyID"/],

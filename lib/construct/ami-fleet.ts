@@ -104,7 +104,7 @@ export class AmiFleet extends Construct {
       sourceAmiRegion: fleet.sourceRegion,
       encrypted: target.encrypted,
       kmsKeyId: target.kmsKeyId,
-      deprecationTime: fleet.deprecateAt,
+      deprecationTime: desired.deprecateAt,
       tags: { ...desired.tags(source.amiId) },
       timeouts: fleet.copyTimeout ? { create: fleet.copyTimeout } : undefined,
       lifecycle: { createBeforeDestroy: true, precondition: this.preconditionsFor(image, source.data, target) },

@@ -2,7 +2,7 @@ import type { LiveImage, LiveRegion } from "../live/state";
 import { parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-parser";
 import { formatAddress } from "../fleet/addresses";
 import { DesiredCopy } from "../fleet/desired";
-import { Fleet, MANAGEMENT_TAGS, SourceImage, TargetRegion } from "../fleet/fleet";
+import { Fleet, MANAGEMENT_TAGS, TargetRegion } from "../fleet/fleet";
 import { describePrincipal, Principal } from "../fleet/principals";
 import { DriftFinding, Fix } from "./findings";
 import { sourceOfCopy } from "./match";
@@ -96,7 +96,7 @@ export class CopyChecks {
     }
 
     // A failed copy's snapshots say nothing about its intended encryption: report the failure only.
-    if (this.checkState(image, target, copy, live, replace)) this.checkEncryption(image, target, copy, live, replace);
+    if (this.checkState(desired, copy, live, replace)) this.checkEncryption(desired, copy, live, replace);
     this.checkPermissions(desired, copy);
     this.checkTags(desired, copy);
   }
@@ -105,7 +105,8 @@ export class CopyChecks {
    * Reports a copy that is not usable; returns false when it failed or its snapshots could not all
    * be read (its encryption is then unknown).
    */
-  private checkState(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion, replace: Extract<Fix, { kind: "replace" }>): boolean {
+  private checkState(desired: DesiredCopy, copy: LiveImage, live: LiveRegion, replace: Extract<Fix, { kind: "replace" }>): boolean {
+    const { image, target } = desired;
     const base = { image: image.key, region: target.region, amiId: copy.imageId };
     const state = copy.state ?? "unknown";
     const gone = copy.snapshotIds.filter((id) => live.missingSnapshots?.includes(id));
@@ -157,13 +158,14 @@ export class CopyChecks {
       });
       return unread.length === 0;
     }
-    this.checkDeprecation(image, target, copy);
+    this.checkDeprecation(desired, copy);
     return unread.length === 0;
   }
 
-  private checkDeprecation(image: SourceImage, target: TargetRegion, copy: LiveImage): void {
+  private checkDeprecation(desired: DesiredCopy, copy: LiveImage): void {
+    const { image, target } = desired;
     const base = { image: image.key, region: target.region, amiId: copy.imageId };
-    const declared = this.fleet.deprecateAt;
+    const declared = desired.deprecateAt;
     const live = copy.deprecationTime;
     // EC2 stores the deprecation time rounded to the nearest minute: compare as it stores it.
     const minute = (t: string | undefined) => (t ? Math.round(Date.parse(t) / 60000) : undefined);
@@ -193,7 +195,8 @@ export class CopyChecks {
     });
   }
 
-  private checkEncryption(image: SourceImage, target: TargetRegion, copy: LiveImage, live: LiveRegion, replace: Extract<Fix, { kind: "replace" }>): void {
+  private checkEncryption(desired: DesiredCopy, copy: LiveImage, live: LiveRegion, replace: Extract<Fix, { kind: "replace" }>): void {
+    const { image, target } = desired;
     // What the copy must be: the fleet's setting, else its source's encryption when the file states it.
     const declared = target.encrypted ?? image.encrypted;
     if (declared === undefined) return;

@@ -18,6 +18,8 @@ export interface DesiredCopy {
   readonly target: TargetRegion;
   /** `aws_ami_copy.copy_<image>_<region>`. */
   readonly address: Extract<FleetAddress, { type: "aws_ami_copy" }>;
+  /** When the copy becomes deprecated: the image version's deprecateAt, else the fleet's. */
+  readonly deprecateAt?: string;
   /** Launch permission principals (the fleet's and the Region's), in a stable order. */
   readonly principals: readonly Principal[];
   /** The AMI name of the copy of `sourceAmi`. */
@@ -40,6 +42,7 @@ export function desiredCopy(fleet: Fleet, image: SourceImage, target: TargetRegi
     image,
     target,
     address: { type: "aws_ami_copy", image: image.key, region: target.region },
+    deprecateAt: image.deprecateAt ?? fleet.deprecateAt,
     principals: sharePrincipals(target.share),
     name: (sourceAmi) => renderCopyName(fleet, image.key, target.region, sourceAmi),
     tags: (sourceAmi) => ({

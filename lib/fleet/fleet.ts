@@ -30,6 +30,8 @@ export interface SourceImage {
   readonly source: ImageSource;
   /** The source's snapshots are known to be encrypted (true) or not (false); undefined: unknown. */
   readonly encrypted?: boolean;
+  /** When this version's copies become deprecated, overriding the fleet's `deprecateAt`. */
+  readonly deprecateAt?: string;
 }
 
 /** One target Region with its effective settings. */

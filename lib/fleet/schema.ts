@@ -93,6 +93,10 @@ export const imageSchema = z
       .describe(
         "Whether the source's snapshots are encrypted, when known; lets validation refuse impossible requests early.",
       ),
+    deprecateAt: z
+      .string()
+      .optional()
+      .describe("RFC 3339 UTC time when this version's copies become deprecated; overrides the fleet's deprecateAt."),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import { formatPath, ProblemSink } from "../errors";
+import { formatPath, ProblemSink, quoteValue } from "../errors";
 import { COPY_NAME_PLACEHOLDERS, DEFAULT_COPY_NAME, Fleet, MANAGEMENT_TAGS, renderCopyName } from "../fleet";
 import { FleetFile } from "../schema";
 
@@ -42,21 +42,29 @@ export function checkTags(problems: ProblemSink, document: FleetFile): Record<st
   return { ...tags };
 }
 
-/** deprecateAt is an RFC 3339 UTC time that exists (no 30 February, no 24:00). */
+/** Every deprecateAt (the fleet's, and each image version's) is an RFC 3339 UTC time that exists (no 30 February, no 24:00). */
 export function checkDeprecateAt(problems: ProblemSink, document: FleetFile): void {
-  const value = document.deprecateAt;
-  if (value === undefined) return;
+  const times: [string, string | undefined][] = [
+    ["deprecateAt", document.deprecateAt],
+    ...document.source.images.map((image, index): [string, string | undefined] => [`source.images[${index}].deprecateAt`, image.deprecateAt]),
+  ];
+  for (const [path, value] of times) {
+    if (value !== undefined && !isRfc3339Utc(value)) {
+      problems.add(path, `${quoteValue(value)} is not an RFC 3339 UTC time`, 'Write it like "2027-06-01T00:00:00Z"');
+    }
+  }
+}
+
+function isRfc3339Utc(value: string): boolean {
   const match = RFC3339_UTC.exec(value);
-  const valid =
+  return (
     match !== null &&
     !Number.isNaN(Date.parse(value)) &&
     new Date(value).toISOString().slice(0, 10) === value.slice(0, 10) &&
     Number(match[4]) < 24 &&
     Number(match[5]) < 60 &&
-    Number(match[6]) < 60;
-  if (!valid) {
-    problems.add("deprecateAt", `"${value}" is not an RFC 3339 UTC time`, 'Write it like "2027-06-01T00:00:00Z"');
-  }
+    Number(match[6]) < 60
+  );
 }
 
 /** The copy name template: known placeholders, {sourceAmi} present, every rendered name a valid AMI name, unique per Region. */

@@ -107,5 +107,5 @@ function checkImage(problems: ProblemSink, image: ImageFile, path: string): Sour
     );
     return undefined;
   }
-  return source && { key, source, encrypted: image.encrypted };
+  return source && { key, source, encrypted: image.encrypted, ...(image.deprecateAt !== undefined ? { deprecateAt: image.deprecateAt } : {}) };
 }
