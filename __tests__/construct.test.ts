@@ -117,6 +117,22 @@ describe("AmiFleet: copies", () => {
     expect(onlyOld.resource.aws_ami_copy["copy_2026-11_eu-west-1"].deprecation_time).toBeUndefined();
   });
 
+  it("writes each pointer in every target Region, valued with the copy it points at", () => {
+    const tf = synthFleet(fleetOf(doc((d) => (d.pointers = [{ key: "latest", parameter: "/golden/{fleet}/latest", image: "2026-11" }]))));
+    expect(Object.keys(tf.resource.aws_ssm_parameter).sort()).toEqual(["pointer_latest_ap-southeast-2", "pointer_latest_eu-west-1"]);
+    expect(tf.resource.aws_ssm_parameter["pointer_latest_eu-west-1"]).toMatchObject({
+      region: "eu-west-1",
+      name: "/golden/golden-base/latest",
+      type: "String",
+      data_type: "aws:ec2:image",
+      insecure_value: "${aws_ami_copy.copy_2026-11_eu-west-1.id}",
+      tags: { "ami-fleet:fleet": "golden-base", "ami-fleet:pointer": "latest", team: "platform" },
+    });
+    // Moving the pointer to another version changes its value, not its address: an update a reviewer sees.
+    const moved = synthFleet(fleetOf(doc((d) => (d.pointers = [{ key: "latest", parameter: "/golden/{fleet}/latest", image: "2026-10" }]))));
+    expect(moved.resource.aws_ssm_parameter["pointer_latest_eu-west-1"].insecure_value).toBe("${aws_ami_copy.copy_2026-10_eu-west-1.id}");
+  });
+
   it("outputs a map Region -> copy id per image version", () => {
     expect(tf.output["copies_2026-11"].value).toEqual({
       "ap-southeast-2": "${aws_ami_copy.copy_2026-11_ap-southeast-2.id}",
@@ -357,6 +373,7 @@ describe("addresses as data: formatAddress and parseAddress", () => {
     const document = doc();
     document.source.images = [{ key: "base_2026-11", amiId: "ami-0123456789abcdef0" }, { key: "v2", amiId: "ami-0f1e2d3c4b5a69788" }];
     document.regions = [{ region: "eu-west-1", kmsKeyId: keyArn("eu-west-1") }, "ap-southeast-2", "us-west-2"];
+    document.pointers = [{ key: "latest_v2", parameter: "/golden/{fleet}/latest", image: "v2" }];
     document.share = {
       accounts: ["444455556666"],
       organizationArns: ["arn:aws:organizations::111122223333:organization/o-abc123def4"],
@@ -375,7 +392,7 @@ describe("addresses as data: formatAddress and parseAddress", () => {
       (a) => !a.startsWith("data.") && !a.startsWith("aws_provider"),
     );
     const kinds = new Set(addresses.map((a) => a.split(".")[0]));
-    expect(kinds).toEqual(new Set(["aws_ami_copy", "aws_ami_launch_permission", "aws_kms_grant"]));
+    expect(kinds).toEqual(new Set(["aws_ami_copy", "aws_ami_launch_permission", "aws_kms_grant", "aws_ssm_parameter"]));
     expect(addresses.some((a) => a.endsWith("_public"))).toBe(true);
     expect(addresses.some((a) => a.includes("_ous["))).toBe(true);
     for (const address of addresses) {

@@ -1,7 +1,10 @@
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { formatProblem, FleetSpecError } from "../lib/fleet/errors";
 import { loadFleets } from "../lib/fleet/load";
 import { validateFleet } from "../lib/fleet/validate";
+import { stringify } from "yaml";
 import { fleetOf, keyArn, validDocument } from "./helpers/fleets";
 
 type Doc = Record<string, any>;
@@ -70,6 +73,14 @@ describe("fleet validation: one bad fleet per rule", () => {
     ["empty Regions", (d) => (d.regions = []), "regions", /must not be empty/],
     ["bad fleet name", (d) => (d.name = "Golden_Base"), "name", /lower-case letters, digits and dashes/],
     ["bad copyTimeout", (d) => (d.copyTimeout = "forty minutes"), "copyTimeout", /duration/],
+    ["pointer to an undeclared image", (d) => (d.pointers = [{ key: "latest", parameter: "/golden/latest", image: "2025-01" }]), "pointers[0].image", /"2025-01" is not an image key of this fleet/],
+    ["pointer with a bad key", (d) => (d.pointers = [{ key: "la test", parameter: "/golden/latest", image: "2026-11" }]), "pointers[0].key", /not a valid pointer key/],
+    ["two pointers with one key", (d) => (d.pointers = [{ key: "latest", parameter: "/a", image: "2026-11" }, { key: "latest", parameter: "/b", image: "2026-10" }]), "pointers[1].key", /duplicate pointer key "latest"/],
+    ["two pointers with one parameter", (d) => (d.pointers = [{ key: "a", parameter: "/golden/{fleet}", image: "2026-11" }, { key: "b", parameter: "/golden/golden-base", image: "2026-10" }]), "pointers[1].parameter", /"\/golden\/golden-base" is also pointers\[0\]/],
+    ["pointer parameter with an unknown placeholder", (d) => (d.pointers = [{ key: "a", parameter: "/golden/{region}", image: "2026-11" }]), "pointers[0].parameter", /unknown placeholder "\{region\}"/],
+    ["pointer parameter SSM refuses", (d) => (d.pointers = [{ key: "a", parameter: "/golden latest", image: "2026-11" }]), "pointers[0].parameter", /is not an SSM parameter name/],
+    ["pointer parameter under aws", (d) => (d.pointers = [{ key: "a", parameter: "/aws/golden", image: "2026-11" }]), "pointers[0].parameter", /starts with aws or ssm/],
+    ["pointer parameter too deep", (d) => (d.pointers = [{ key: "a", parameter: "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p", image: "2026-11" }]), "pointers[0].parameter", /16 levels; SSM allows 15/],
   ];
 
   it.each(cases)("%s", (_name, change, path, message) => {
@@ -210,5 +221,25 @@ describe("loading fleet files", () => {
 
   it("reports a missing path", () => {
     expect(() => loadFleets(["no/such/dir"])).toThrow(/no\/such\/dir: no such file or directory/);
+  });
+});
+
+describe("pointers", () => {
+  it("renders each parameter name and keeps the image it points at", () => {
+    const fleet = fleetOf({ ...validDocument(), pointers: [{ key: "latest", parameter: "/golden/{fleet}/{image}", image: "2026-11" }] });
+    expect(fleet.pointers).toEqual([{ key: "latest", parameter: "/golden/golden-base/2026-11", image: "2026-11" }]);
+    expect(fleetOf(validDocument()).pointers).toEqual([]);
+  });
+
+  it("refuses a parameter another fleet points from in a shared Region", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-pointers-"));
+    try {
+      const pointers = [{ key: "latest", parameter: "/golden/latest", image: "2026-11" }];
+      fs.writeFileSync(path.join(dir, "a.yaml"), stringify({ ...validDocument(), name: "a", pointers }));
+      fs.writeFileSync(path.join(dir, "b.yaml"), stringify({ ...validDocument(), name: "b", pointers }));
+      expect(() => loadFleets([dir])).toThrow(/b\.yaml: pointers\[0\]\.parameter: parameter "\/golden\/latest" in eu-west-1 is also a pointer of .*a\.yaml/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

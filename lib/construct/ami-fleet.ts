@@ -4,11 +4,12 @@ import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
 import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
+import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { Fn, ListTerraformIterator, TerraformIterator, TerraformLocal, TerraformOutput, Token } from "cdktf";
 import { Construct } from "constructs";
-import { copyResourceNameOf, DesiredGrants, desiredCopy, desiredGrants, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
+import { copyResourceNameOf, DesiredGrants, desiredCopy, desiredGrants, DesiredPointer, desiredPointers, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
 import { Fleet, SourceImage, TargetRegion } from "../fleet/fleet";
-import { copiesOutputName, grantResourceName, keyGrantName, permissionResourceName, sourceDataName } from "../fleet/addresses";
+import { copiesOutputName, grantResourceName, keyGrantName, permissionResourceName, pointerResourceName, sourceDataName } from "../fleet/addresses";
 import { accountRootArn, LAUNCH_PERMISSIONS_LOCAL, LISTED_KINDS, PUBLIC, ShareEntry, shareTable, shareTableKey } from "../fleet/principals";
 
 export { RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
@@ -61,6 +62,24 @@ export class AmiFleet extends Construct {
     }
     this.copies = copies;
     for (const grants of desiredGrants(this.fleet)) this.keyGrantsFor(grants);
+    for (const pointer of desiredPointers(this.fleet)) this.pointerFor(pointer);
+  }
+
+  /** The pointer's SSM parameter in its Region, valued with the copy's id (data type aws:ec2:image). */
+  private pointerFor(desired: DesiredPointer): void {
+    const copy = this.copies.get(desired.copy.image.key)!.get(desired.target.region)!;
+    const name = pointerResourceName(desired.pointer.key, desired.target.region);
+    const parameter = new SsmParameter(this, name, {
+      region: desired.target.region,
+      name: desired.pointer.parameter,
+      type: "String",
+      dataType: "aws:ec2:image",
+      // Not secret, and a reviewer must see which AMI the pointer moves to: insecure_value shows in plans.
+      insecureValue: copy.id,
+      description: `ami-fleet ${this.fleet.name}: the copy of image ${desired.pointer.image} in ${desired.target.region}`,
+      tags: { ...desired.tags },
+    });
+    parameter.overrideLogicalId(name);
   }
 
   /** The source image as read at plan time: the id to copy and the data for preconditions. */

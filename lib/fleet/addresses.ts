@@ -27,6 +27,11 @@ export function keyGrantName(fleetName: string, account: string): string {
   return `ami-fleet-${fleetName}-${account}`;
 }
 
+/** `aws_ssm_parameter.<name>` of one pointer in one Region. */
+export function pointerResourceName(pointerKey: string, region: string): string {
+  return `pointer_${pointerKey}_${region}`;
+}
+
 /** `data.aws_ami.<name>`: the source image, read at plan time. */
 export function sourceDataName(imageKey: string): string {
   return `source_${imageKey}`;
@@ -48,7 +53,8 @@ export type FleetAddress =
       /** The for_each key (an account id or ARN); undefined for `public` (no for_each), or for the resource as a whole. */
       readonly key?: string;
     }
-  | { readonly type: "aws_kms_grant"; readonly region: string; readonly key?: string };
+  | { readonly type: "aws_kms_grant"; readonly region: string; readonly key?: string }
+  | { readonly type: "aws_ssm_parameter"; readonly pointer: string; readonly region: string };
 
 const PERMISSION_GROUPS: readonly PermissionGroup[] = ["accounts", "organizations", "ous", "public"];
 
@@ -62,6 +68,8 @@ export function formatAddress(address: FleetAddress): string {
       return `aws_ami_launch_permission.${permissionResourceName(address.image, address.region, address.group)}${index}`;
     case "aws_kms_grant":
       return `aws_kms_grant.${grantResourceName(address.region)}${index}`;
+    case "aws_ssm_parameter":
+      return `aws_ssm_parameter.${pointerResourceName(address.pointer, address.region)}`;
   }
 }
 
@@ -116,6 +124,11 @@ export function parseAddress(address: string, isRegion: (name: string) => boolea
       const region = name.slice(prefix.length);
       if (!name.startsWith(prefix) || !isRegion(region)) return undefined;
       return { type, region, ...(key !== undefined ? { key } : {}) };
+    }
+    case "aws_ssm_parameter": {
+      if (!name.startsWith("pointer_") || key !== undefined) return undefined;
+      const parts = imageAndRegion(name.slice("pointer_".length));
+      return parts && { type, pointer: parts.image, region: parts.region };
     }
     default:
       return undefined;

@@ -1,5 +1,5 @@
 import { copyResourceName, FleetAddress } from "./addresses";
-import { Fleet, MANAGEMENT_TAGS, renderCopyName, SourceImage, TargetRegion } from "./fleet";
+import { Fleet, MANAGEMENT_TAGS, Pointer, POINTER_TAG, renderCopyName, SourceImage, TargetRegion } from "./fleet";
 import { Principal, sharePrincipals } from "./principals";
 
 /**
@@ -90,4 +90,31 @@ export function desiredGrants(fleet: Fleet): DesiredGrants[] {
       ? [{ target, keyId: target.kmsKeyId, accounts: target.share.accounts }]
       : [],
   );
+}
+
+/** A pointer in one target Region: an SSM parameter whose value is the copy of `image` there. */
+export interface DesiredPointer {
+  readonly pointer: Pointer;
+  readonly target: TargetRegion;
+  /** The copy it points at. */
+  readonly copy: DesiredCopy;
+  /** `aws_ssm_parameter.pointer_<key>_<region>`. */
+  readonly address: Extract<FleetAddress, { type: "aws_ssm_parameter" }>;
+  /** The parameter's tags: the fleet's, and the fleet and pointer management tags. */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** Every pointer of a fleet in every target Region. */
+export function desiredPointers(fleet: Fleet): DesiredPointer[] {
+  return fleet.pointers.flatMap((pointer) => {
+    const image = fleet.images.find((i) => i.key === pointer.image);
+    if (!image) return []; // a validated fleet's pointers name its images
+    return fleet.regions.map((target) => ({
+      pointer,
+      target,
+      copy: desiredCopy(fleet, image, target),
+      address: { type: "aws_ssm_parameter" as const, pointer: pointer.key, region: target.region },
+      tags: { ...fleet.tags, [MANAGEMENT_TAGS.fleet]: fleet.name, [POINTER_TAG]: pointer.key },
+    }));
+  });
 }

@@ -71,6 +71,26 @@ export interface Fleet {
   readonly copyTimeout?: string;
   /** The owner's Organization, for review of new principals. */
   readonly organization?: { readonly arn: string; readonly memberAccounts?: readonly string[] };
+  /** SSM parameters that point at one image version's copy in every target Region. */
+  readonly pointers: readonly Pointer[];
+}
+
+/** An SSM parameter (data type aws:ec2:image) whose value is one image version's copy, in each target Region. */
+export interface Pointer {
+  /** Stable id in resource addresses. */
+  readonly key: string;
+  /** The parameter name, placeholders rendered. */
+  readonly parameter: string;
+  /** The image version it points at. */
+  readonly image: string;
+}
+
+/** Placeholders of a pointer's parameter name. */
+export const POINTER_PLACEHOLDERS = ["fleet", "image"] as const;
+
+/** A pointer's parameter name with its placeholders filled in. */
+export function renderPointerName(template: string, values: { fleet: string; image: string }): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (values as Record<string, string>)[name] ?? whole);
 }
 
 /** Management tags set on every copy; the reconciler finds copies by them. */
@@ -80,6 +100,9 @@ export const MANAGEMENT_TAGS = {
   sourceAmi: "ami-fleet:source-ami",
   sourceRegion: "ami-fleet:source-region",
 } as const;
+
+/** The tag that names a pointer's key on its SSM parameter (besides the fleet tag). */
+export const POINTER_TAG = "ami-fleet:pointer";
 
 /**
  * Default copy name template. {sourceAmi} keeps names unique across a create-before-destroy

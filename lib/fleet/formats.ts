@@ -6,6 +6,10 @@ import { KNOWN_REGIONS } from "./regions";
  * JSON Schema, so an editor flags what `validate` refuses.
  */
 
+/** A key of an image version or a pointer: a stable id in resource addresses. */
+export const KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** An SSM parameter name: one name, or a path of /-separated parts (SSM's characters: letters, digits, _ . -). */
+export const SSM_PARAMETER_NAME = /^(?:[A-Za-z0-9_.-]+|(?:\/[A-Za-z0-9_.-]+)+)$/;
 /** A 12-digit AWS account id. */
 export const ACCOUNT_ID = /^\d{12}$/;
 /** An AMI id: `ami-` and 8 or 17 hex digits. */

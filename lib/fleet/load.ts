@@ -241,5 +241,24 @@ function crossFleetProblems(fleets: readonly Fleet[]): SpecProblem[] {
       }
     }
   }
+  const pointerNames = new Map<string, Fleet>();
+  for (const fleet of fleets) {
+    for (const [index, pointer] of fleet.pointers.entries()) {
+      for (const target of fleet.regions) {
+        const key = `${target.region}\0${pointer.parameter}`;
+        const other = pointerNames.get(key);
+        if (other && other !== fleet) {
+          problems.push({
+            file: fleet.file,
+            path: `pointers[${index}].parameter`,
+            message: `parameter "${pointer.parameter}" in ${target.region} is also a pointer of ${other.file}`,
+            fix: "Keep {fleet} in the parameter name so fleets cannot collide",
+          });
+          break;
+        }
+        pointerNames.set(key, fleet);
+      }
+    }
+  }
   return problems;
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ACCOUNT_ID, AMI_ID, KMS_KEY_ARN, ORGANIZATION_ARN, OU_ARN, REGION_NAME } from "./formats";
+import { ACCOUNT_ID, AMI_ID, KEY, KMS_KEY_ARN, ORGANIZATION_ARN, OU_ARN, REGION_NAME } from "./formats";
 
 /**
  * The fleet file schema: the one source for the TypeScript types, the structural validation and
@@ -115,6 +115,17 @@ export const regionObjectSchema = z
   })
   .strict();
 
+/** An SSM parameter that consumers resolve (`resolve:ssm:`) to the current copy, in every target Region. */
+export const pointerSchema = z
+  .object({
+    key: z.string().meta(pattern(KEY)).describe("Stable id of the pointer in resource addresses, e.g. latest."),
+    parameter: z
+      .string()
+      .describe("SSM parameter name, the same in every target Region; placeholders {fleet}, {image}. e.g. /golden/{fleet}/latest"),
+    image: z.string().describe("Key of the image version it points at; change it to move the pointer (a reviewed change)."),
+  })
+  .strict();
+
 export const encryptionSchema = z
   .object({
     encrypted: z
@@ -183,6 +194,10 @@ export const fleetSchema = z
       .strict()
       .optional()
       .describe("The fleet owner's Organization: `review` flags new principals outside it."),
+    pointers: z
+      .array(pointerSchema)
+      .optional()
+      .describe("SSM parameters (data type aws:ec2:image) that point at one image version's copy in each target Region."),
     copyTimeout: z
       .string()
       // Terraform reads timeouts with Go's time.ParseDuration: units h, m, s (and smaller), decimals allowed.
@@ -196,6 +211,7 @@ export const fleetSchema = z
 export type FleetFile = z.infer<typeof fleetSchema>;
 export type ShareFile = z.infer<typeof shareSchema>;
 export type ImageFile = z.infer<typeof imageSchema>;
+export type PointerFile = z.infer<typeof pointerSchema>;
 export type RegionObjectFile = z.infer<typeof regionObjectSchema>;
 
 /** The JSON Schema of a fleet file, generated from the zod schema above. */

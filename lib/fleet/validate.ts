@@ -3,6 +3,7 @@ import { Fleet } from "./fleet";
 import { checkCopyNames, checkDeprecateAt, checkTags } from "./rules/copies";
 import { checkEncryption } from "./rules/encryption";
 import { checkImages } from "./rules/images";
+import { checkPointers } from "./rules/pointers";
 import { checkRegions, checkSourceRegion } from "./rules/regions";
 import { checkOrganization, checkShare } from "./rules/sharing";
 import { FleetFile, fleetSchema } from "./schema";
@@ -65,6 +66,7 @@ function checkFleet(file: string, document: FleetFile): { fleet: Fleet; problems
     copyNameTemplate: document.copyName,
     copyTimeout: document.copyTimeout,
     organization: document.organization,
+    pointers: checkPointers(sink, document, images, regions, partition ?? "aws"),
   };
   checkOrganization(sink, document, partition);
   checkCopyNames(sink, fleet);

@@ -20,7 +20,7 @@ export function instanceAddresses(tf: any): string[] {
       }
       const parsed = parseAddress(address, (region) => partitionOf(region) !== undefined);
       const keys = parsed && forEachKeys(tf, parsed);
-      if (parsed && parsed.type !== "aws_ami_copy" && keys) out.push(...keys.map((key) => formatAddress({ ...parsed, key })));
+      if (parsed && (parsed.type === "aws_ami_launch_permission" || parsed.type === "aws_kms_grant") && keys) out.push(...keys.map((key) => formatAddress({ ...parsed, key })));
       else out.push(`${address}["<unknown until plan>"]`);
     }
   }

@@ -1,11 +1,10 @@
 import { ProblemSink } from "../errors";
 import { SourceImage } from "../fleet";
-import { AMI_ID } from "../formats";
+import { AMI_ID, KEY as IMAGE_KEY } from "../formats";
 import { FleetFile, ImageFile } from "../schema";
 
 /** Rules for the source images: one source each, valid ids, owners and parameter names, unique keys and AMIs. */
 
-const IMAGE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const SSM_PARAMETER = /^\/?[A-Za-z0-9_.\-/]{1,2047}$/;
 const LOOKUP_OWNER = /^(?:self|amazon|aws-marketplace|aws-backup-vault|\d{12})$/;
 
