@@ -388,3 +388,41 @@ describe("matchRegion: desired copies to live images, before any check", () => {
     ]);
   });
 });
+
+describe("diff: pointers", () => {
+  const pointed = () => fleet((d) => (d.pointers = [{ key: "latest", parameter: "/golden/latest", image: "v1" }]));
+  const withParameters = (region: Partial<LiveState["regions"][string]>) => {
+    const s = state([copy()]);
+    return { ...s, regions: { "eu-west-1": { ...s.regions["eu-west-1"], ...region } } };
+  };
+
+  it("is in sync when the pointer names the copy the fleet keeps", () => {
+    const report = withRemedies(diffFleets([pointed()], withParameters({ parameters: { "/golden/latest": copy().imageId } })));
+    expect(report.inSync).toBe(true);
+  });
+
+  it("reports a pointer that names another AMI, and one that is gone", () => {
+    const moved = diff(pointed(), withParameters({ parameters: { "/golden/latest": "ami-0ffffffffffffffff" } })).findings;
+    expect(moved).toEqual([
+      expect.objectContaining({
+        kind: "pointer-drift",
+        severity: "high",
+        parameter: "/golden/latest",
+        expected: copy().imageId,
+        actual: "ami-0ffffffffffffffff",
+        remedy: "cdktf deploy golden (Terraform restores aws_ssm_parameter.pointer_latest_eu-west-1)",
+      }),
+    ]);
+    const gone = diff(pointed(), withParameters({ parameters: {}, missingParameters: ["/golden/latest"] })).findings;
+    expect(gone).toEqual([expect.objectContaining({ kind: "pointer-missing", parameter: "/golden/latest", actual: "none" })]);
+  });
+
+  it("a pointer that could not be read is an error, never drift or in sync", () => {
+    const { report } = diff(pointed(), withParameters({ parameters: {}, parameterErrors: { "/golden/latest": "AccessDeniedException" } }));
+    expect(report.fleets[0].findings).toEqual([]);
+    expect(report.inSync).toBe(false);
+    expect(report.errors).toEqual([expect.objectContaining({ region: "eu-west-1", message: expect.stringContaining("cannot read pointer /golden/latest") })]);
+    // A state saved before pointers were read says nothing about them: an error too.
+    expect(diff(pointed(), state([copy()])).report.errors).toHaveLength(1);
+  });
+});

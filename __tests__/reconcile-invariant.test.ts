@@ -40,6 +40,8 @@ interface World {
   readonly encryptedFleet: boolean | undefined;
   readonly copies: readonly WorldCopy[];
   readonly encryptionByDefault: Readonly<Record<string, boolean>>;
+  /** The value of the fleet's pointer per target Region; undefined: no such parameter. */
+  readonly pointers: Readonly<Record<string, string | undefined>>;
 }
 
 /** A read that fails: the operation and what it is about (a Region, an image, a parameter). */
@@ -59,7 +61,13 @@ const worldArb: fc.Arbitrary<World> = fc.record({
   encryptedFleet: fc.constantFrom(undefined, false, true),
   copies: fc.array(copyArb, { maxLength: 7 }),
   encryptionByDefault: fc.record({ "eu-west-1": fc.boolean(), "us-west-2": fc.boolean() }),
+  // A world copy's id, another AMI, or no parameter.
+  pointers: fc.record({ "eu-west-1": pointerArb(), "us-west-2": pointerArb() }),
 });
+
+function pointerArb(): fc.Arbitrary<string | undefined> {
+  return fc.oneof(fc.constant(undefined), fc.constant("ami-0cccccccccccccccc"), fc.nat(6).map((i) => `ami-0000000000000000${i}`));
+}
 
 const faultArb: fc.Arbitrary<Fault[]> = fc.subarray([
   "DescribeImages@eu-west-1",
@@ -73,6 +81,8 @@ const faultArb: fc.Arbitrary<Fault[]> = fc.subarray([
   "GetParameter@/golden/v2",
   "GetEbsEncryptionByDefault@eu-west-1",
   "GetEbsEncryptionByDefault@us-west-2",
+  "GetParameters@eu-west-1",
+  "GetParameters@us-west-2",
 ]);
 
 function fleetOfWorld(world: World): Fleet {
@@ -81,6 +91,7 @@ function fleetOfWorld(world: World): Fleet {
     source: { region: "us-east-1", images: [{ key: "v1", amiId: SRC1 }, { key: "v2", ssmParameter: "/golden/v2" }] },
     regions: [...TARGETS],
     share: { accounts: ACCOUNTS.slice(0, 2) },
+    pointers: [{ key: "latest", parameter: "/golden/latest", image: "v1" }],
     ...(world.encryptedFleet === undefined
       ? {}
       : world.encryptedFleet
@@ -157,6 +168,14 @@ class WorldReader implements AwsReader {
   async getParameter(_region: string, name: string): Promise<string | undefined> {
     this.fail(`GetParameter@${name}`);
     return SRC2;
+  }
+
+  async getParameters(region: string, names: readonly string[]): Promise<{ values: Record<string, string>; missing: string[] }> {
+    this.fail(`GetParameters@${region}`);
+    const value = this.world.pointers[region];
+    const values: Record<string, string> = {};
+    for (const name of names) if (name === "/golden/latest" && value !== undefined) values[name] = value;
+    return { values, missing: names.filter((name) => !(name in values)) };
   }
 
   async getEbsEncryptionByDefault(region: string): Promise<boolean> {

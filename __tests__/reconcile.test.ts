@@ -183,6 +183,21 @@ describe("reconcile against the emulator", () => {
     expect(findings(result.report)[0].remedy).toMatch(/^aws ec2 create-tags --region eu-west-1 --resources ami-/);
   });
 
+  it("reports a pointer moved or deleted out of band (pointer-drift, pointer-missing), reading 10 names a call", async () => {
+    const { file, copies } = await deployedFleet((d) => (d.pointers = [{ key: "latest", parameter: "/golden/{fleet}/latest", image: "v1" }]));
+    const clean = await reconcile(file, ["--stats"]);
+    expect(clean.code).toBe(0);
+    expect((clean.report.stats as any).calls.GetParameters).toBe(REGIONS.length);
+    await ec2.putPointer("eu-west-1", "/golden/golden/latest", "ami-0ffffffffffffffff");
+    await ec2.deletePointer("us-west-2", "/golden/golden/latest");
+    const result = await reconcile(file);
+    expect(result.code).toBe(2);
+    expect(findings(result.report).map((f) => [f.kind, f.region, f.expected, f.actual])).toEqual([
+      ["pointer-drift", "eu-west-1", copies.get("v1/eu-west-1"), "ami-0ffffffffffffffff"],
+      ["pointer-missing", "us-west-2", copies.get("v1/us-west-2"), "none"],
+    ]);
+  });
+
   it("renders markdown and text, and writes --out atomically", async () => {
     const { file, copies } = await deployedFleet();
     await ec2.addPermission("eu-west-1", copies.get("v1/eu-west-1")!, { Group: "all" });

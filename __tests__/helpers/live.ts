@@ -7,7 +7,8 @@ import {
   ModifyImageAttributeCommand,
   RegisterImageCommand,
 } from "@aws-sdk/client-ec2";
-import { desiredCopies } from "../../lib/fleet/desired";
+import { DeleteParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { desiredCopies, desiredPointers } from "../../lib/fleet/desired";
 import { Fleet } from "../../lib/fleet/fleet";
 import { toLaunchPermission } from "../../lib/fleet/principals";
 
@@ -66,7 +67,23 @@ export class Ec2 {
         copies.set(`${image.key}/${target.region}`, copy.ImageId!);
       }),
     );
+    for (const pointer of desiredPointers(fleet)) {
+      await this.putPointer(pointer.target.region, pointer.pointer.parameter, copies.get(`${pointer.copy.image.key}/${pointer.target.region}`)!);
+    }
     return copies;
+  }
+
+  /** Writes (or overwrites) a pointer parameter as the stack does: data type aws:ec2:image. */
+  async putPointer(region: string, name: string, imageId: string): Promise<void> {
+    await this.ssm(region).send(new PutParameterCommand({ Name: name, Value: imageId, Type: "String", DataType: "aws:ec2:image", Overwrite: true }));
+  }
+
+  async deletePointer(region: string, name: string): Promise<void> {
+    await this.ssm(region).send(new DeleteParameterCommand({ Name: name }));
+  }
+
+  private ssm(region: string): SSMClient {
+    return new SSMClient({ region, endpoint: this.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
   }
 
   async addPermission(region: string, imageId: string, permission: LaunchPermission): Promise<void> {

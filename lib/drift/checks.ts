@@ -1,7 +1,7 @@
 import type { LiveImage, LiveRegion } from "../live/state";
 import { parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-parser";
 import { formatAddress } from "../fleet/addresses";
-import { DesiredCopy } from "../fleet/desired";
+import { DesiredCopy, DesiredPointer } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, TargetRegion } from "../fleet/fleet";
 import { describePrincipal, Principal } from "../fleet/principals";
 import { DriftFinding, Fix } from "./findings";
@@ -72,6 +72,45 @@ export class CopyChecks {
       this.error(region, `cannot read the snapshots of ${image.imageId} (${unread.join(", ")}): ${why}`);
     }
     return unread;
+  }
+
+  /**
+   * A pointer in its Region: it exists and names the copy the fleet keeps of its image. `copy` is
+   * that copy, undefined when there is none (reported on its own as missing or unknown).
+   */
+  checkPointer(desired: DesiredPointer, live: LiveRegion, copy: LiveImage | undefined): void {
+    const region = desired.target.region;
+    const name = desired.pointer.parameter;
+    const unread = live.parameterErrors?.[name] ?? (live.parameters === undefined ? "not in the live state (read it again)" : undefined);
+    if (unread !== undefined) {
+      this.error(region, `cannot read pointer ${name} (which AMI consumers launch is unknown): ${unread}`);
+      return;
+    }
+    const base = { image: desired.pointer.image, region, parameter: name };
+    const fix: Fix = { kind: "deploy", fleet: this.fleet.name, what: `restores ${formatAddress(desired.address)}` };
+    const value = live.parameters?.[name];
+    if (value === undefined) {
+      this.add({
+        kind: "pointer-missing",
+        severity: "high",
+        ...base,
+        expected: copy?.imageId ?? `the copy of image ${desired.pointer.image}`,
+        actual: "none",
+        message: `pointer ${name} does not exist in ${region}: launches that resolve it fail`,
+        fix,
+      });
+    } else if (copy !== undefined && value !== copy.imageId) {
+      this.add({
+        kind: "pointer-drift",
+        severity: "high",
+        ...base,
+        amiId: value,
+        expected: copy.imageId,
+        actual: value,
+        message: `pointer ${name} in ${region} names ${value}, not the copy of image ${desired.pointer.image} (${copy.imageId}): consumers launch another AMI`,
+        fix,
+      });
+    }
   }
 
   /** Every check of a desired copy and the live copy matched to it. */

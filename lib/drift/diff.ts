@@ -1,6 +1,6 @@
 import type { LiveState, LiveRegion } from "../live/state";
 import { formatAddress } from "../fleet/addresses";
-import { DesiredCopy } from "../fleet/desired";
+import { DesiredCopy, desiredPointers } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, TargetRegion } from "../fleet/fleet";
 import { CopyChecks, DiffOptions } from "./checks";
 import { DriftError, DriftFinding, DriftResult, SEVERITIES } from "./findings";
@@ -88,6 +88,10 @@ function diffRegion(
   }
   for (const desired of match.missing) findings.push(missingCopy(fleet, desired, sources.get(desired.image.key)!));
   for (const { desired, copy } of match.pairs) checks.checkCopy(desired, copy, live);
+  const kept = new Map(match.pairs.map(({ desired, copy }) => [desired.image.key, copy]));
+  for (const pointer of desiredPointers(fleet).filter((p) => p.target.region === region)) {
+    checks.checkPointer(pointer, live, kept.get(pointer.pointer.image));
+  }
 }
 
 function missingCopy(fleet: Fleet, desired: DesiredCopy, source: string): DriftFinding {

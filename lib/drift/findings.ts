@@ -14,6 +14,8 @@ export const FINDING_KINDS = [
   "public-image",
   "tag-drift",
   "deprecation-drift",
+  "pointer-missing",
+  "pointer-drift",
 ] as const;
 /** A finding kind (contract). */
 export type FindingKind = (typeof FINDING_KINDS)[number];
@@ -37,6 +39,8 @@ export interface Finding {
   readonly principal?: string;
   readonly expected?: string;
   readonly actual?: string;
+  /** The pointer's SSM parameter name, for pointer findings. */
+  readonly parameter?: string;
   /** One sentence a reader understands without the rest of the report. */
   readonly message: string;
   /** What fixes it, as data (lib/report/remedies.ts writes it as a command). */

@@ -10,7 +10,7 @@ import {
   paginateDescribeImages,
   Snapshot,
 } from "@aws-sdk/client-ec2";
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GetParameterCommand, GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 
 /**
  * The only AWS calls the reconciler makes. A narrow interface, so the reader is written against
@@ -30,6 +30,8 @@ export interface AwsReader {
   describeSnapshots(region: string, snapshotIds: readonly string[]): Promise<Snapshot[]>;
   /** An SSM parameter's value. */
   getParameter(region: string, name: string): Promise<string | undefined>;
+  /** SSM parameters' values by name (one call, at most PARAMETERS_BATCH names), and the names that do not exist. */
+  getParameters(region: string, names: readonly string[]): Promise<{ values: Record<string, string>; missing: string[] }>;
   /** Whether the account encrypts new EBS volumes and snapshot copies by default in a Region. */
   getEbsEncryptionByDefault(region: string): Promise<boolean>;
   /** The Regions enabled for the account, asked in `region` (its partition). */
@@ -43,6 +45,9 @@ export const SNAPSHOT_BATCH = 200;
 
 /** EC2 takes at most this many values in one filter; longer lists are sent in several calls. */
 export const FILTER_VALUES_MAX = 200;
+
+/** Names per GetParameters call (SSM's limit). */
+export const PARAMETERS_BATCH = 10;
 
 /** DescribeImages page size (EC2 allows 5 to 1000 when no ImageIds are given). */
 export const IMAGES_PAGE_SIZE = 1000;
@@ -108,6 +113,15 @@ export class SdkAwsReader implements AwsReader {
     const out = await this.send("GetParameter", () => this.ssmClient(region).send(new GetParameterCommand({ Name: name })));
     if (out.Parameter === undefined) throw new MalformedResponseError("GetParameter", "a Parameter");
     return out.Parameter.Value;
+  }
+
+  async getParameters(region: string, names: readonly string[]): Promise<{ values: Record<string, string>; missing: string[] }> {
+    const out = await this.send("GetParameters", () => this.ssmClient(region).send(new GetParametersCommand({ Names: [...names] })));
+    if (!Array.isArray(out.Parameters)) throw new MalformedResponseError("GetParameters", "a Parameters list");
+    const values: Record<string, string> = {};
+    for (const parameter of out.Parameters) if (parameter.Name !== undefined) values[parameter.Name] = parameter.Value ?? "";
+    const missing = names.filter((name) => !(name in values));
+    return { values, missing };
   }
 
   async getEbsEncryptionByDefault(region: string): Promise<boolean> {

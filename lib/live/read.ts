@@ -1,9 +1,9 @@
 import { Image } from "@aws-sdk/client-ec2";
 import pLimit = require("p-limit");
-import { desiredCopies } from "../fleet/desired";
+import { desiredCopies, desiredPointers } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, SourceImage } from "../fleet/fleet";
 import { fromLaunchPermission } from "../fleet/principals";
-import { AwsReader, awsErrorCode, describeAwsError, FILTER_VALUES_MAX, SNAPSHOT_BATCH } from "./aws";
+import { AwsReader, awsErrorCode, describeAwsError, FILTER_VALUES_MAX, PARAMETERS_BATCH, SNAPSHOT_BATCH } from "./aws";
 import { LIVE_STATE_VERSION, LiveImage, LiveRegion, LiveSnapshot, LiveSource, LiveState } from "./state";
 
 /** How the reader runs. */
@@ -174,6 +174,7 @@ async function readRegion(
         (enabled) => ({ encryptionByDefault: enabled }),
         (error) => ({ encryptionByDefaultError: describeAwsError(error) }),
       );
+  const parameters = readParameters(region, pointerNames(region, expecting), aws, limit);
   let images: Image[];
   try {
     images = await describeOwnImages(aws, limit, region, `tag:${MANAGEMENT_TAGS.fleet}`, fleets.map((f) => f.name).sort());
@@ -186,7 +187,7 @@ async function readRegion(
       images = [...images, ...byName.filter((i) => !known.has(i.ImageId))];
     }
   } catch (error) {
-    return { error: describeAwsError(error), ...(scanned ? { scanned } : {}), images: [], snapshots: {}, ...(await encryptionByDefault) };
+    return { error: describeAwsError(error), ...(scanned ? { scanned } : {}), images: [], snapshots: {}, ...(await encryptionByDefault), ...(await parameters) };
   }
 
   const liveImages = await Promise.all(
@@ -229,6 +230,44 @@ async function readRegion(
     ...(missingSnapshots.length > 0 ? { missingSnapshots: missingSnapshots.sort() } : {}),
     ...(Object.keys(snapshotErrors).length > 0 ? { snapshotErrors: sortKeys(snapshotErrors) } : {}),
     ...(await encryptionByDefault),
+    ...(await parameters),
+  };
+}
+
+/** The parameter names of the pointers the fleets keep in a Region. */
+function pointerNames(region: string, fleets: readonly Fleet[]): string[] {
+  const names = fleets.flatMap((fleet) => desiredPointers(fleet).filter((p) => p.target.region === region).map((p) => p.pointer.parameter));
+  return [...new Set(names)].sort();
+}
+
+/** The pointers' values, PARAMETERS_BATCH names a call; a failed call's names carry its error. */
+async function readParameters(
+  region: string,
+  names: readonly string[],
+  aws: AwsReader,
+  limit: Limit,
+): Promise<Pick<LiveRegion, "parameters" | "missingParameters" | "parameterErrors">> {
+  if (names.length === 0) return {};
+  const values: Record<string, string> = {};
+  const missing: string[] = [];
+  const errors: Record<string, string> = {};
+  const batches: string[][] = [];
+  for (let i = 0; i < names.length; i += PARAMETERS_BATCH) batches.push(names.slice(i, i + PARAMETERS_BATCH));
+  await Promise.all(
+    batches.map(async (batch) => {
+      try {
+        const read = await limit(() => aws.getParameters(region, batch));
+        Object.assign(values, read.values);
+        missing.push(...read.missing);
+      } catch (error) {
+        for (const name of batch) errors[name] = describeAwsError(error);
+      }
+    }),
+  );
+  return {
+    parameters: sortKeys(values),
+    ...(missing.length > 0 ? { missingParameters: missing.sort() } : {}),
+    ...(Object.keys(errors).length > 0 ? { parameterErrors: sortKeys(errors) } : {}),
   };
 }
 

@@ -54,6 +54,12 @@ export interface LiveRegion {
   readonly missingSnapshots?: readonly string[];
   /** Snapshot ids that could not be read, with the error of their call. */
   readonly snapshotErrors?: Readonly<Record<string, string>>;
+  /** Values of the fleets' pointers (SSM parameters) in this Region, by parameter name. */
+  readonly parameters?: Readonly<Record<string, string>>;
+  /** Pointer parameters that do not exist. */
+  readonly missingParameters?: readonly string[];
+  /** Pointer parameters that could not be read, with the error of their call. */
+  readonly parameterErrors?: Readonly<Record<string, string>>;
   /** The account's EBS encryption by default in this Region (undefined: not read, see the error). */
   readonly encryptionByDefault?: boolean;
   readonly encryptionByDefaultError?: string;
