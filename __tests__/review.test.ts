@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { renderReviewMarkdown, renderReviewText } from "../lib/report/review";
 import { reviewPlan, sourcesNeedingSizes } from "../lib/review/plan-review";
 import { runCli } from "./helpers/cli";
 
@@ -123,6 +124,64 @@ describe("reviewPlan on real plans", () => {
     const review = reviewPlan(p, { allow: ["unencrypted-shared"] });
     expect(review.dangers.filter((d) => !d.allowed).map((d) => `${d.category} ${d.address}`)).toEqual([`past-deprecation ${copies[0].address}`]);
     expect(review.blocked).toBe(true);
+  });
+
+  describe("pointers", () => {
+    const pointerChange = (actions: string[], before: any, after: any, afterUnknown: any = {}) => ({
+      address: "aws_ssm_parameter.pointer_latest_eu-west-1",
+      mode: "managed",
+      type: "aws_ssm_parameter",
+      name: "pointer_latest_eu-west-1",
+      change: { actions, before, after, after_unknown: afterUnknown },
+    });
+    const values = (value: string | null) => ({
+      name: "/golden/base/latest",
+      region: "eu-west-1",
+      type: "String",
+      data_type: "aws:ec2:image",
+      insecure_value: value,
+      tags: { "ami-fleet:fleet": "base", "ami-fleet:pointer": "latest" },
+    });
+    const withChange = (change: any) => {
+      const p = plan("initial");
+      p.resource_changes.push(change);
+      return reviewPlan(p, { allow: ["unencrypted-shared"] });
+    };
+
+    it("a new pointer is listed, not dangerous", () => {
+      const review = withChange(pointerChange(["create"], null, values(null), { insecure_value: true }));
+      expect(review.pointers).toEqual([
+        { address: "aws_ssm_parameter.pointer_latest_eu-west-1", fleet: "base", pointer: "latest", region: "eu-west-1", parameter: "/golden/base/latest", action: "create", to: "(known after apply)" },
+      ]);
+      expect(review.blocked).toBe(false);
+    });
+
+    it("a pointer that moves to another AMI needs approval (pointer-move)", () => {
+      const review = withChange(pointerChange(["update"], values("ami-0aaaaaaaaaaaaaaaa"), values("ami-0bbbbbbbbbbbbbbbb")));
+      expect(review.dangers.filter((d) => !d.allowed).map((d) => [d.category, d.message])).toEqual([
+        ["pointer-move", "moves pointer /golden/base/latest in eu-west-1 from ami-0aaaaaaaaaaaaaaaa to ami-0bbbbbbbbbbbbbbbb: every consumer that resolves it launches the new AMI from its next launch"],
+      ]);
+      // Moving to a copy the same plan creates: the value is known after apply only.
+      const toNew = withChange(pointerChange(["update"], values("ami-0aaaaaaaaaaaaaaaa"), values(null), { insecure_value: true }));
+      expect(toNew.dangers.find((d) => d.category === "pointer-move")!.message).toMatch(/to a copy this plan creates/);
+    });
+
+    it("a deleted pointer is a destroy danger: launches that resolve it fail", () => {
+      const review = withChange(pointerChange(["delete"], values("ami-0aaaaaaaaaaaaaaaa"), null));
+      expect(review.dangers.filter((d) => !d.allowed).map((d) => d.category)).toEqual(["destroy"]);
+      expect(review.pointers[0]).toMatchObject({ action: "destroy", from: "ami-0aaaaaaaaaaaaaaaa" });
+    });
+
+    it("shows each pointer's move in the text and Markdown summaries", () => {
+      const review = withChange(pointerChange(["update"], values("ami-0aaaaaaaaaaaaaaaa"), values("ami-0bbbbbbbbbbbbbbbb")));
+      expect(renderReviewText(review, { color: false })).toContain("pointers:\n  ~ /golden/base/latest in eu-west-1: ami-0aaaaaaaaaaaaaaaa -> ami-0bbbbbbbbbbbbbbbb");
+      expect(renderReviewMarkdown(review)).toContain("| ~ | `/golden/base/latest` | eu-west-1 | ami-0aaaaaaaaaaaaaaaa -> ami-0bbbbbbbbbbbbbbbb |");
+    });
+
+    it("an SSM parameter that is not a fleet pointer is left alone", () => {
+      const other = { ...pointerChange(["delete"], values("x"), null), address: "aws_ssm_parameter.other", name: "other" };
+      expect(withChange(other).pointers).toEqual([]);
+    });
   });
 
   it("uses source sizes from --live when the plan lacks them, and the prices given", () => {

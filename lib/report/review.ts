@@ -35,7 +35,14 @@ function counts(review: PlanReview): string {
   const n = (action: string) => review.copies.filter((c) => c.action === action).length;
   const grants = review.permissions.filter((p) => p.action === "grant").length;
   const revokes = review.permissions.length - grants;
-  return `copies: ${n("create")} to create, ${n("replace")} to replace, ${n("destroy")} to destroy; launch permissions: ${grants} granted, ${revokes} revoked; KMS grants: ${review.grants.length}`;
+  const pointers = review.pointers.length > 0 ? `; pointers: ${review.pointers.length} changed` : "";
+  return `copies: ${n("create")} to create, ${n("replace")} to replace, ${n("destroy")} to destroy; launch permissions: ${grants} granted, ${revokes} revoked; KMS grants: ${review.grants.length}${pointers}`;
+}
+
+function pointerMove(p: PlanReview["pointers"][number]): string {
+  if (p.action === "create") return `-> ${p.to ?? "(unknown)"}`;
+  if (p.action === "destroy") return `${p.from ?? "(unknown)"} -> deleted`;
+  return p.from === p.to ? `${p.from ?? "(unknown)"} (unchanged)` : `${p.from ?? "(unknown)"} -> ${p.to ?? "(unknown)"}`;
 }
 
 function costLines(review: PlanReview): string[] {
@@ -81,6 +88,10 @@ export function renderReviewText(review: PlanReview, options: { color: boolean }
     out.push("", "KMS grants:");
     for (const g of review.grants) out.push(`  ${g.action === "grant" ? "+" : "-"} account ${g.account} on the key in ${g.region}`);
   }
+  if (review.pointers.length > 0) {
+    out.push("", "pointers:");
+    for (const p of review.pointers) out.push(`  ${SYMBOL[p.action]} ${oneLine(p.parameter)} in ${p.region}: ${pointerMove(p)}`);
+  }
   out.push("", "estimate:", ...costLines(review).map((l) => `  ${l}`));
   out.push("", c.bold(review.blocked ? "review: dangerous changes need approval (exit 2)" : "review: nothing dangerous (exit 0)"));
   return `${out.join("\n")}\n`;
@@ -116,6 +127,11 @@ export function renderReviewMarkdown(review: PlanReview): string {
   if (review.grants.length > 0) {
     out.push("**KMS grants**", "");
     for (const g of review.grants) out.push(`- ${g.action} account ${g.account} on the key in ${g.region}`);
+    out.push("");
+  }
+  if (review.pointers.length > 0) {
+    out.push("**Pointers**", "", "| | Parameter | Region | AMI |", "|---|---|---|---|");
+    for (const p of review.pointers) out.push(`| ${SYMBOL[p.action]} | \`${p.parameter}\` | ${p.region} | ${pointerMove(p).replace(/\|/g, "\\|")} |`);
     out.push("");
   }
   out.push("**Estimate**", "", ...costLines(review).map((l) => `- ${l}`), "");

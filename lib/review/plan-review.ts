@@ -25,6 +25,7 @@ export const DANGER_CATEGORIES = [
   "outside-organization",
   "concurrency",
   "past-deprecation",
+  "pointer-move",
 ] as const;
 /** A danger category (contract). */
 export type DangerCategory = (typeof DANGER_CATEGORIES)[number];
@@ -60,6 +61,22 @@ export interface GrantChange {
   readonly action: "grant" | "revoke";
 }
 
+/** A pointer (SSM parameter consumers resolve) the plan creates, moves or deletes. */
+export interface PointerChange {
+  readonly address: string;
+  readonly fleet: string;
+  /** The pointer's key. */
+  readonly pointer: string;
+  readonly region: string;
+  /** The parameter name. */
+  readonly parameter: string;
+  readonly action: CopyAction;
+  /** The AMI it names before the plan; undefined when it is created. */
+  readonly from?: string;
+  /** The AMI it names after; `(known after apply)` when that is a copy the plan creates. */
+  readonly to?: string;
+}
+
 /** Something a reviewer must see before approving, and whether --allow accepted it. */
 export interface Danger {
   readonly category: DangerCategory;
@@ -75,6 +92,7 @@ export interface PlanReview {
   readonly copies: readonly CopyChange[];
   readonly permissions: readonly PermissionChange[];
   readonly grants: readonly GrantChange[];
+  readonly pointers: readonly PointerChange[];
   readonly dangers: readonly Danger[];
   readonly cost: CostEstimate;
   /** True when a danger is present that --allow did not accept. */
@@ -114,6 +132,7 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
   const permissions: PermissionChange[] = [];
   const principalOfAddress = new Map<string, Principal | undefined>();
   const grants: GrantChange[] = [];
+  const pointers: PointerChange[] = [];
   const dangers: Omit<Danger, "allowed">[] = [];
 
   for (const rc of changes) {
@@ -161,6 +180,33 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
         if (side === "grant" && values.group === "all") {
           dangers.push({ category: "public", address: rc.address, message: `makes image ${change.image} in ${change.region} PUBLIC: every AWS account can launch it` });
         }
+      }
+    } else if (rc.type === "aws_ssm_parameter") {
+      const parsed = fleetAddressOf(rc.type, rc.name);
+      if (parsed?.type !== "aws_ssm_parameter") continue; // not a pointer of ours
+      const tags = { ...(old.tags ?? {}), ...(values.tags ?? {}) };
+      const from = action === "create" ? undefined : old.insecure_value ?? undefined;
+      const to = action === "destroy" ? undefined : rc.change.after_unknown?.insecure_value === true ? "(known after apply)" : values.insecure_value ?? undefined;
+      const change: PointerChange = {
+        address: rc.address,
+        fleet: tags[MANAGEMENT_TAGS.fleet] ?? "(unknown fleet)",
+        pointer: parsed.pointer,
+        region: values.region ?? parsed.region,
+        parameter: values.name ?? old.name ?? "(unknown)",
+        action,
+        ...(from !== undefined ? { from } : {}),
+        ...(to !== undefined ? { to } : {}),
+      };
+      pointers.push(change);
+      if (action === "destroy") {
+        dangers.push({ category: "destroy", address: rc.address, message: `deletes pointer ${change.parameter} in ${change.region}: launches that resolve it fail` });
+      } else if (action !== "create" && from !== to) {
+        const target = to === "(known after apply)" ? "a copy this plan creates" : to;
+        dangers.push({
+          category: "pointer-move",
+          address: rc.address,
+          message: `moves pointer ${change.parameter} in ${change.region} from ${from ?? "(unknown)"} to ${target}: every consumer that resolves it launches the new AMI from its next launch`,
+        });
       }
     } else if (rc.type === "aws_kms_grant") {
       const account = accountOfPrincipalArn(values.grantee_principal) ?? values.grantee_principal ?? "(unknown)";
@@ -228,6 +274,7 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
     copies: sortBy(copies, (c) => `${c.fleet}\0${c.image}\0${c.region}`),
     permissions: sortBy(namedPermissions, (p) => `${p.fleet}\0${p.image}\0${p.region}\0${p.principal}`),
     grants: sortBy(grants, (g) => `${g.region}\0${g.account}`),
+    pointers: sortBy(pointers, (p) => `${p.fleet}\0${p.pointer}\0${p.region}`),
     dangers: sortBy(allowedDangers, (d) => `${DANGER_CATEGORIES.indexOf(d.category)}\0${d.address}`),
     cost: estimateCost(plan, copies, context.prices ?? DEFAULT_PRICES, context.sourceSizesGb),
     blocked: allowedDangers.some((d) => !d.allowed),

@@ -11,7 +11,7 @@ export interface ResourceChange {
   readonly name: string;
   readonly index?: unknown;
   readonly action_reason?: string;
-  readonly change: { readonly actions: string[]; readonly before: any; readonly after: any; readonly replace_paths?: unknown[][] };
+  readonly change: { readonly actions: string[]; readonly before: any; readonly after: any; readonly after_unknown?: any; readonly replace_paths?: unknown[][] };
 }
 
 /** A resource (or data source) of a module's `resources`, in `planned_values` or `prior_state`. */
@@ -38,7 +38,7 @@ export interface Plan {
 export type CopyAction = "create" | "replace" | "destroy" | "update";
 
 /** Resource types ami-fleet synthesizes; a plan with none of them is not a fleet's plan. */
-export const FLEET_RESOURCE_TYPES: ReadonlySet<string> = new Set(["aws_ami_copy", "aws_ami_launch_permission", "aws_kms_grant"]);
+export const FLEET_RESOURCE_TYPES: ReadonlySet<string> = new Set(["aws_ami_copy", "aws_ami_launch_permission", "aws_kms_grant", "aws_ssm_parameter"]);
 
 /**
  * Reads a plan, after checking that it is one the review can judge: a gate must refuse what it
