@@ -262,3 +262,66 @@ it("encrypts copies with each Region's key and grants the recipients, with the r
   expect(copyChanges).toEqual(["create+delete aws_ami_copy.copy_base_eu-west-1"]);
   savePlanFixture("rotate-key", plan);
 });
+
+it("keeps pointers (SSM parameters) on each Region's copy; a move is a reviewed update, drift is reported and repaired", async () => {
+  const { SSMClient, GetParameterCommand } = await import("@aws-sdk/client-ssm");
+  const ssm = (region: string) => new SSMClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  const pointerIn = async (region: string) => (await ssm(region).send(new GetParameterCommand({ Name: "/golden/pointed/latest" }))).Parameter!;
+  const v1 = await ec2.registerSource("us-east-1", "pointed-e2e-v1");
+  const v2 = await ec2.registerSource("us-east-1", "pointed-e2e-v2");
+  const fleetDir = path.join(work, "pointed-fleets");
+  fs.mkdirSync(fleetDir);
+  const fleetFile = path.join(fleetDir, "pointed.yaml");
+  const doc: any = {
+    name: "pointed",
+    source: { region: "us-east-1", images: [{ key: "v1", amiId: v1 }, { key: "v2", amiId: v2 }] },
+    regions: ["eu-west-1", "us-west-2"],
+    pointers: [{ key: "latest", parameter: "/golden/{fleet}/latest", image: "v1" }],
+  };
+  fs.writeFileSync(fleetFile, stringify(doc));
+  const out = path.join(work, "pointed.out");
+  const stackDir = path.join(out, "stacks", "pointed");
+  const env = moto.env;
+
+  // 1. apply: each Region's pointer names that Region's copy of v1.
+  timed("synth", () => synth([fleetDir], out));
+  timed("init", () => tofuOk(toolchain, stackDir, ["init", "-no-color"], env));
+  timed("apply", () => tofuOk(toolchain, stackDir, ["apply", "-no-color", "-auto-approve"], env));
+  const copies = () => JSON.parse(tofuOk(toolchain, stackDir, ["output", "-json"], env).stdout);
+  const ids = copies();
+  for (const region of ["eu-west-1", "us-west-2"]) {
+    const parameter = await pointerIn(region);
+    expect({ value: parameter.Value, dataType: parameter.DataType }).toEqual({ value: ids.copies_v1.value[region], dataType: "aws:ec2:image" });
+  }
+  expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true } });
+
+  // 2. out of band: one pointer moved by hand, one deleted. Reconcile reports both; apply restores them.
+  await ec2.putPointer("eu-west-1", "/golden/pointed/latest", ids.copies_v2.value["eu-west-1"]);
+  await ec2.deletePointer("us-west-2", "/golden/pointed/latest");
+  const drift = await reconcile(fleetFile);
+  expect({ code: drift.code, findings: findingSummary(drift.report) }).toEqual({ code: 2, findings: ["pointer-drift v1 eu-west-1", "pointer-missing v1 us-west-2"] });
+  timed("apply", () => tofuOk(toolchain, stackDir, ["apply", "-no-color", "-auto-approve"], env));
+  expect((await pointerIn("eu-west-1")).Value).toBe(ids.copies_v1.value["eu-west-1"]);
+  expect((await pointerIn("us-west-2")).Value).toBe(ids.copies_v1.value["us-west-2"]);
+  expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true } });
+
+  // 3. move the pointer to v2 in the file: an in-place update of each pointer, which review gates.
+  doc.pointers[0].image = "v2";
+  fs.writeFileSync(fleetFile, stringify(doc));
+  timed("synth", () => synth([fleetDir], out));
+  timed("plan", () => tofuOk(toolchain, stackDir, ["plan", "-no-color", "-out=move.tfplan"], env));
+  const movePlan = JSON.parse(tofuOk(toolchain, stackDir, ["show", "-json", "move.tfplan"], env).stdout);
+  expect(planChanges(movePlan)).toEqual(["update aws_ssm_parameter.pointer_latest_eu-west-1", "update aws_ssm_parameter.pointer_latest_us-west-2"]);
+  savePlanFixture("pointer-move", movePlan);
+  const planFile = path.join(work, "move.json");
+  fs.writeFileSync(planFile, JSON.stringify(movePlan));
+  const review = await runCli(["review", "--plan", planFile, "--format", "json"], { env });
+  expect(review.code).toBe(2);
+  expect(JSON.parse(review.stdout).dangers.map((d: any) => `${d.category} ${d.address}`)).toEqual([
+    "pointer-move aws_ssm_parameter.pointer_latest_eu-west-1",
+    "pointer-move aws_ssm_parameter.pointer_latest_us-west-2",
+  ]);
+  timed("apply", () => tofuOk(toolchain, stackDir, ["apply", "-no-color", "-auto-approve", "move.tfplan"], env));
+  expect((await pointerIn("us-west-2")).Value).toBe(ids.copies_v2.value["us-west-2"]);
+  expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true } });
+});
