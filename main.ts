@@ -2,6 +2,7 @@ import { App } from "cdktf";
 import * as path from "path";
 import { FleetSpecError } from "./lib/fleet/errors";
 import { DEFAULT_FLEET_DIR, loadFleets } from "./lib/fleet/load";
+import { loadProjectConfig } from "./lib/project/config";
 import { FleetStack } from "./stacks/fleet-stack";
 
 /**
@@ -12,8 +13,10 @@ import { FleetStack } from "./stacks/fleet-stack";
 function main(): void {
   const paths = process.env.AMI_FLEET_PATHS?.split(path.delimiter).filter(Boolean) ?? [DEFAULT_FLEET_DIR];
   const fleets = loadFleets(paths);
+  const loaded = loadProjectConfig(process.cwd());
+  if ("problems" in loaded) throw new FleetSpecError(loaded.problems);
   const app = new App();
-  for (const fleet of fleets) new FleetStack(app, fleet);
+  for (const fleet of fleets) new FleetStack(app, fleet, { backend: loaded.config.backend });
   app.synth();
 }
 

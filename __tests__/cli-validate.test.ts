@@ -1,3 +1,4 @@
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -43,6 +44,27 @@ describe("ami-fleet validate", () => {
       "2 problem(s) in 1 file(s).",
     ]);
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("checks the project config (the state backend) beside the fleets, and synth refuses it the same way", async () => {
+    fs.writeFileSync(path.join(dir, "ami-fleet.config.yaml"), "backend:\n  type: s3\n  region: eu-west-1\n");
+    fs.mkdirSync(path.join(dir, "fleets"));
+    fs.copyFileSync(path.join(PROJECT_ROOT, "fleets", "golden-base.yaml"), path.join(dir, "fleets", "golden-base.yaml"));
+    const result = await runCli(["validate"], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${path.join(dir, "ami-fleet.config.yaml")}: backend.bucket:`);
+    const outdir = path.join(dir, "out");
+    const synth = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "main.ts"], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, AMI_FLEET_CONFIG: path.join(dir, "ami-fleet.config.yaml"), CDKTF_OUTDIR: outdir },
+      encoding: "utf8",
+    });
+    expect(synth.status).toBe(1);
+    expect(synth.stderr).toContain("backend.bucket:");
+    expect(synth.stderr).toContain("ami-fleet: nothing was synthesized.");
+    expect(fs.existsSync(outdir)).toBe(false);
+    fs.writeFileSync(path.join(dir, "ami-fleet.config.yaml"), "backend:\n  type: s3\n  bucket: team-tf-state\n  region: eu-west-1\n");
+    expect((await runCli(["validate"], { cwd: dir })).code).toBe(0);
   });
 
   it("exits 1 on a file that is not YAML, without a stack trace", async () => {

@@ -47,11 +47,11 @@ export function tofuOk(toolchain: Toolchain, dir: string, args: string[], env: N
 }
 
 /** `cdktf synth` of the fleets at `fleetPaths` into `outdir` (what `npx cdktf synth` runs). */
-export function synth(fleetPaths: string[], outdir: string): RunResult {
+export function synth(fleetPaths: string[], outdir: string, extraEnv: NodeJS.ProcessEnv = {}): RunResult {
   const result = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "main.ts"], {
     cwd: PROJECT_ROOT,
     // State beside the output folder (a test's own temporary folder), never in the project.
-    env: { ...process.env, AMI_FLEET_PATHS: fleetPaths.join(path.delimiter), CDKTF_OUTDIR: outdir, AMI_FLEET_STATE_DIR: path.dirname(outdir), CHECKPOINT_DISABLE: "1" },
+    env: { ...process.env, AMI_FLEET_PATHS: fleetPaths.join(path.delimiter), CDKTF_OUTDIR: outdir, AMI_FLEET_STATE_DIR: path.dirname(outdir), CHECKPOINT_DISABLE: "1", ...extraEnv },
     encoding: "utf8",
   });
   if (result.status !== 0) throw new Error(`synth failed: ${result.stderr}`);

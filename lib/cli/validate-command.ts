@@ -3,15 +3,20 @@ import { Fleet } from "../fleet/fleet";
 import { desiredGrants } from "../fleet/desired";
 import { sharePrincipals } from "../fleet/principals";
 import { loadFleets } from "../fleet/load";
+import { loadProjectConfig } from "../project/config";
 import { CliIo, EXIT } from "./io";
 
 /**
- * `ami-fleet validate [paths...]`: 0 when every fleet file is valid (with a line per fleet on
- * stdout), 1 otherwise with one line per problem on stderr.
+ * `ami-fleet validate [paths...]`: 0 when every fleet file and the project config
+ * (ami-fleet.config.yaml, or AMI_FLEET_CONFIG) are valid (with a line per fleet on stdout), 1
+ * otherwise with one line per problem on stderr.
  */
 export function validateCommand(paths: readonly string[], io: CliIo): number {
   const fleets = loadOrReport(paths, io);
-  if (!fleets) return EXIT.error;
+  // The project config (state backend) is checked too: synth reads it beside the fleets.
+  const config = loadProjectConfig(process.cwd());
+  if ("problems" in config) io.stderr.write(new FleetSpecError(config.problems).report());
+  if (!fleets || "problems" in config) return EXIT.error;
   for (const fleet of fleets) io.stdout.write(`${summarizeFleet(fleet)}\n`);
   return EXIT.ok;
 }

@@ -1,0 +1,121 @@
+import * as fs from "fs";
+import * as path from "path";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { formatPath, quoteValue, SpecProblem } from "../fleet/errors";
+import { REGION_NAME } from "../fleet/formats";
+
+/**
+ * The project's settings that are not a fleet: where the stacks keep their state. Read from
+ * `ami-fleet.config.yaml` in the project (or the file AMI_FLEET_CONFIG names); without it, state is
+ * local. A reviewed file, not code: a team switches to shared state without editing a stack.
+ */
+
+/** The config file's name in the project. */
+export const CONFIG_FILE = "ami-fleet.config.yaml";
+
+const s3BackendSchema = z
+  .object({
+    type: z.literal("s3"),
+    bucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "must be an S3 bucket name (3-63 lower-case letters, digits, dots, dashes)" })
+      .describe("The state bucket."),
+    region: z.string().meta({ pattern: REGION_NAME.source }).describe("The bucket's Region."),
+    keyPrefix: z.string().optional().describe("Prefix of each stack's state key: <keyPrefix><fleet>.tfstate. @default ami-fleet/"),
+    encrypt: z.boolean().optional().describe("Server-side encryption of the state objects. @default true"),
+    kmsKeyId: z.string().optional().describe("KMS key ARN for the state objects (with encrypt)."),
+    lockfile: z
+      .boolean()
+      .optional()
+      .describe("S3-native locking (a <key>.tflock object; OpenTofu >= 1.10, Terraform >= 1.11). @default true"),
+  })
+  .strict();
+
+const localBackendSchema = z.object({ type: z.literal("local") }).strict();
+
+export const projectConfigSchema = z
+  .object({
+    backend: z
+      .discriminatedUnion("type", [localBackendSchema, s3BackendSchema])
+      .optional()
+      .describe("Where each fleet's stack keeps its state. @default local: terraform.<fleet>.tfstate in the project"),
+  })
+  .strict();
+
+/** Where a stack keeps its state. */
+export type BackendConfig =
+  | { readonly type: "local" }
+  | {
+      readonly type: "s3";
+      readonly bucket: string;
+      readonly region: string;
+      readonly keyPrefix: string;
+      readonly encrypt: boolean;
+      readonly kmsKeyId?: string;
+      readonly lockfile: boolean;
+    };
+
+export interface ProjectConfig {
+  readonly backend: BackendConfig;
+}
+
+export const DEFAULT_CONFIG: ProjectConfig = { backend: { type: "local" } };
+
+/** Reads the project config: `file` when given, else AMI_FLEET_CONFIG, else CONFIG_FILE in `dir` when present. */
+export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONFIG): { config: ProjectConfig } | { problems: SpecProblem[] } {
+  const explicit = file !== undefined && file !== "";
+  const configFile = explicit ? file! : path.join(dir, CONFIG_FILE);
+  if (!explicit && !fs.existsSync(configFile)) return { config: DEFAULT_CONFIG };
+  const problem = (fieldPath: string, message: string, fix: string) => ({ problems: [{ file: configFile, path: fieldPath, message, fix }] });
+  let text: string;
+  try {
+    text = fs.readFileSync(configFile, "utf8");
+  } catch (error) {
+    return problem("", `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, "Check the path (AMI_FLEET_CONFIG) and its permissions");
+  }
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (document.errors.length > 0) return problem("", `is not valid YAML: ${document.errors[0].message.split("\n")[0]}`, "Fix the YAML syntax");
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    return problem("", `cannot be read: ${(error as Error).message}`, "Write the values out");
+  }
+  const parsed = projectConfigSchema.safeParse(value ?? {});
+  if (!parsed.success) {
+    return {
+      problems: parsed.error.issues.map((issue) => ({
+        file: configFile,
+        path: formatPath(issue.path),
+        message: issue.code === "unrecognized_keys" ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => quoteValue(k)).join(", ")}` : issue.message,
+        fix: fixFor(issue.path),
+      })),
+    };
+  }
+  const backend = parsed.data.backend;
+  if (backend?.type === "s3") {
+    if (!REGION_NAME.test(backend.region)) return problem("backend.region", `unknown Region ${quoteValue(backend.region)}`, "Use the bucket's Region, e.g. eu-west-1");
+    return {
+      config: {
+        backend: {
+          type: "s3",
+          bucket: backend.bucket,
+          region: backend.region,
+          keyPrefix: backend.keyPrefix ?? "ami-fleet/",
+          encrypt: backend.encrypt ?? true,
+          ...(backend.kmsKeyId !== undefined ? { kmsKeyId: backend.kmsKeyId } : {}),
+          lockfile: backend.lockfile ?? true,
+        },
+      },
+    };
+  }
+  return { config: DEFAULT_CONFIG };
+}
+
+function fixFor(fieldPath: readonly PropertyKey[]): string {
+  const field = fieldPath.join(".");
+  if (field === "backend.type" || field === "backend") return "Use type: local, or type: s3 with bucket and region";
+  if (field.startsWith("backend.")) return `See README "State" for the backend fields (type, bucket, region, keyPrefix, encrypt, kmsKeyId, lockfile)`;
+  return "The config file has one section: backend";
+}
