@@ -1,4 +1,5 @@
 import { DescribeImageAttributeCommand, DescribeImagesCommand } from "@aws-sdk/client-ec2";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -325,3 +326,99 @@ it("keeps pointers (SSM parameters) on each Region's copy; a move is a reviewed 
   expect((await pointerIn("us-west-2")).Value).toBe(ids.copies_v2.value["us-west-2"]);
   expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true } });
 });
+
+it("shares state in S3 with S3-native locking: a second apply fails naming the holder or waits for it; another runner plans from the same state", async () => {
+  const bucket = "team-tf-state";
+  const created = await fetch(`${moto.endpoint}/${bucket}`, { method: "PUT" });
+  expect(created.status).toBe(200);
+  const source = await ec2.registerSource("us-east-1", "shared-e2e");
+  const fleetDir = path.join(work, "shared-fleets");
+  fs.mkdirSync(fleetDir);
+  fs.writeFileSync(
+    path.join(fleetDir, "shared.yaml"),
+    stringify({ name: "shared", source: { region: "us-east-1", images: [{ key: "v1", amiId: source }] }, regions: ["eu-west-1"], share: { accounts: [A1] } }),
+  );
+  const config = path.join(work, "ami-fleet.config.yaml");
+  fs.writeFileSync(config, stringify({ backend: { type: "s3", bucket, region: "us-east-1", keyPrefix: "ami-fleet/" } }));
+  // What only the emulator needs (path-style addressing, its endpoint, no STS): a partial backend
+  // configuration given at init, as teams give credentials; the stack keeps the rest.
+  const emulatorBackend = path.join(work, "emulator.s3.tfbackend");
+  fs.writeFileSync(
+    emulatorBackend,
+    [
+      `endpoints = { s3 = "${moto.endpoint}", sts = "${moto.endpoint}" }`,
+      "use_path_style = true",
+      "skip_credentials_validation = true",
+      "skip_requesting_account_id = true",
+      "skip_metadata_api_check = true",
+      "skip_region_validation = true",
+    ].join("\n"),
+  );
+  const env = moto.env;
+  // Two runners: two clones that synthesize the same stack, each with its own working directory.
+  const runner = (name: string) => {
+    const out = path.join(work, `${name}.out`);
+    timed("synth", () => synth([fleetDir], out, { AMI_FLEET_CONFIG: config }));
+    const stackDir = path.join(out, "stacks", "shared");
+    expect(JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")).terraform.backend.s3).toMatchObject({
+      bucket,
+      key: "ami-fleet/shared.tfstate",
+      use_lockfile: true,
+    });
+    timed("init", () => tofuOk(toolchain, stackDir, ["init", "-no-color", `-backend-config=${emulatorBackend}`], env));
+    return stackDir;
+  };
+  const a = runner("runner-a");
+  const b = runner("runner-b");
+
+  // Runner A applies and stops at the approval prompt, holding the lock.
+  const holder = spawn(toolchain.tofu, [`-chdir=${a}`, "apply", "-no-color"], {
+    env: { ...process.env, ...env, TF_CLI_CONFIG_FILE: toolchain.cliConfig, TF_INPUT: "1", CHECKPOINT_DISABLE: "1" },
+  });
+  let holderOut = "";
+  holder.stdout.on("data", (chunk) => (holderOut += chunk));
+  holder.stderr.on("data", (chunk) => (holderOut += chunk));
+  const holderDone = new Promise<number | null>((resolve) => holder.on("close", resolve));
+  const deadline = Date.now() + 120_000;
+  while (!holderOut.includes("Enter a value:") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  expect(holderOut).toContain("Enter a value:");
+  const lock = await fetch(`${moto.endpoint}/${bucket}/ami-fleet/shared.tfstate.tflock`);
+  expect(lock.status).toBe(200);
+
+  // Runner B, at once: refused, with the holder's lock information.
+  const refused = tofu(toolchain, b, ["apply", "-no-color", "-auto-approve", "-lock-timeout=0s"], env);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/Error acquiring the state lock/);
+  expect(refused.stderr).toMatch(/Operation: +OperationTypeApply/);
+  // Runner B again, willing to wait: it starts once A is done, and finds nothing left to do.
+  const waiting = spawnAsync(toolchain.tofu, [`-chdir=${b}`, "apply", "-no-color", "-auto-approve", "-lock-timeout=120s"], {
+    ...process.env,
+    ...env,
+    TF_CLI_CONFIG_FILE: toolchain.cliConfig,
+    TF_INPUT: "0",
+    CHECKPOINT_DISABLE: "1",
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  holder.stdin.write("yes\n");
+  expect(await holderDone).toBe(0);
+  const waited = await waiting;
+  expect({ code: waited.code, out: waited.stdout }).toMatchObject({ code: 0, out: expect.stringMatching(/No changes|0 added, 0 changed, 0 destroyed/) });
+
+  // The state is whole: one copy and its permission, and a plan from runner B's clone has no changes.
+  const state = tofuOk(toolchain, b, ["state", "list"], env).stdout.trim().split("\n").sort();
+  expect(state.filter((r) => !r.startsWith("data."))).toEqual(["aws_ami_copy.copy_v1_eu-west-1", `aws_ami_launch_permission.share_v1_eu-west-1_accounts["${A1}"]`]);
+  expect(tofu(toolchain, b, ["plan", "-no-color", "-detailed-exitcode"], env).code).toBe(0);
+  expect((await fetch(`${moto.endpoint}/${bucket}/ami-fleet/shared.tfstate.tflock`)).status).toBe(404);
+});
+
+/** Runs a command without blocking the event loop; resolves with its exit code and output. */
+function spawnAsync(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
