@@ -3,9 +3,10 @@ import { Ec2 } from "./helpers/live";
 import { Moto, startMoto } from "./helpers/moto";
 
 /**
- * emulator/moto_patches.py makes CopyImage honour Encrypted, KmsKeyId and TagSpecifications, and
- * DescribeImageAttribute answer InvalidAMIID.NotFound for a deregistered AMI, as AWS does. These tests pin both sides: the patch works, and plain moto still lacks it. When the
- * second test fails, moto models it itself: delete the patch.
+ * emulator/moto_patches.py makes moto behave as AWS does where ami-fleet's tests need it (CopyImage
+ * encryption and tags, NotFound for a deregistered AMI, DescribeImages paging, encryption by
+ * default, SSM data types kept on overwrite). These tests pin both sides: the patch works, and plain
+ * moto still lacks it. When a "plain moto" assertion fails, moto models it itself: delete the patch.
  */
 jest.setTimeout(60_000);
 
@@ -62,6 +63,15 @@ async function copyUnderEncryptionByDefault(moto: Moto): Promise<boolean | undef
   return snapshot.Encrypted;
 }
 
+/** The DataType of an aws:ec2:image parameter after an overwrite that omits DataType (as the AWS provider's update does). */
+async function dataTypeAfterOverwrite(moto: Moto): Promise<string | undefined> {
+  const { SSMClient, PutParameterCommand, GetParameterCommand } = await import("@aws-sdk/client-ssm");
+  const ssm = new SSMClient({ region: "eu-west-1", endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  await ssm.send(new PutParameterCommand({ Name: "/probe/latest", Value: "ami-0aaaaaaaaaaaaaaaa", Type: "String", DataType: "aws:ec2:image" }));
+  await ssm.send(new PutParameterCommand({ Name: "/probe/latest", Value: "ami-0bbbbbbbbbbbbbbbb", Type: "String", Overwrite: true }));
+  return (await ssm.send(new GetParameterCommand({ Name: "/probe/latest" }))).Parameter!.DataType;
+}
+
 describe("emulator patch layer", () => {
   it("patched: DescribeImages pages with MaxResults; a copy is encrypted under EBS encryption by default", async () => {
     const moto = await startMoto();
@@ -96,6 +106,18 @@ describe("emulator patch layer", () => {
       expect(await attributeOfDeregistered(moto)).toBe("InvalidAMIID.NotFound");
     } finally {
       await moto.stop();
+    }
+  });
+
+  it("patched: an SSM overwrite without DataType keeps aws:ec2:image; plain moto still resets it to text (when that fails, drop the patch)", async () => {
+    const patched = await startMoto();
+    const plain = await startMoto({ patched: false });
+    try {
+      expect(await dataTypeAfterOverwrite(patched)).toBe("aws:ec2:image");
+      expect(await dataTypeAfterOverwrite(plain)).toBe("text");
+    } finally {
+      await patched.stop();
+      await plain.stop();
     }
   });
 

@@ -328,9 +328,15 @@ it("keeps pointers (SSM parameters) on each Region's copy; a move is a reviewed 
 });
 
 it("shares state in S3 with S3-native locking: a second apply fails naming the holder or waits for it; another runner plans from the same state", async () => {
+  const { S3Client, CreateBucketCommand, HeadObjectCommand } = await import("@aws-sdk/client-s3");
+  const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
   const bucket = "team-tf-state";
-  const created = await fetch(`${moto.endpoint}/${bucket}`, { method: "PUT" });
-  expect(created.status).toBe(200);
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const exists = (key: string) =>
+    s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+      () => true,
+      (error) => (error?.$metadata?.httpStatusCode === 404 ? false : Promise.reject(error)),
+    );
   const source = await ec2.registerSource("us-east-1", "shared-e2e");
   const fleetDir = path.join(work, "shared-fleets");
   fs.mkdirSync(fleetDir);
@@ -379,36 +385,42 @@ it("shares state in S3 with S3-native locking: a second apply fails naming the h
   holder.stdout.on("data", (chunk) => (holderOut += chunk));
   holder.stderr.on("data", (chunk) => (holderOut += chunk));
   const holderDone = new Promise<number | null>((resolve) => holder.on("close", resolve));
-  const deadline = Date.now() + 120_000;
-  while (!holderOut.includes("Enter a value:") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  expect(holderOut).toContain("Enter a value:");
-  const lock = await fetch(`${moto.endpoint}/${bucket}/ami-fleet/shared.tfstate.tflock`);
-  expect(lock.status).toBe(200);
+  try {
+    const deadline = Date.now() + 120_000;
+    while (!holderOut.includes("Enter a value:") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(holderOut).toContain("Enter a value:");
+    expect(await exists("ami-fleet/shared.tfstate.tflock")).toBe(true);
 
-  // Runner B, at once: refused, with the holder's lock information.
-  const refused = tofu(toolchain, b, ["apply", "-no-color", "-auto-approve", "-lock-timeout=0s"], env);
-  expect(refused.code).toBe(1);
-  expect(refused.stderr).toMatch(/Error acquiring the state lock/);
-  expect(refused.stderr).toMatch(/Operation: +OperationTypeApply/);
-  // Runner B again, willing to wait: it starts once A is done, and finds nothing left to do.
-  const waiting = spawnAsync(toolchain.tofu, [`-chdir=${b}`, "apply", "-no-color", "-auto-approve", "-lock-timeout=120s"], {
-    ...process.env,
-    ...env,
-    TF_CLI_CONFIG_FILE: toolchain.cliConfig,
-    TF_INPUT: "0",
-    CHECKPOINT_DISABLE: "1",
-  });
-  await new Promise((r) => setTimeout(r, 1000));
-  holder.stdin.write("yes\n");
-  expect(await holderDone).toBe(0);
-  const waited = await waiting;
-  expect({ code: waited.code, out: waited.stdout }).toMatchObject({ code: 0, out: expect.stringMatching(/No changes|0 added, 0 changed, 0 destroyed/) });
+    // Runner B, at once: refused, with the holder's lock information.
+    const refused = tofu(toolchain, b, ["apply", "-no-color", "-auto-approve", "-lock-timeout=0s"], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/Error acquiring the state lock/);
+    expect(refused.stderr).toMatch(/Operation: +OperationTypeApply/);
+    expect(refused.stderr).toMatch(/Who: +\S+@\S+/);
+    // Runner B again, willing to wait: it starts once A is done, and finds nothing left to do.
+    const waiting = spawnAsync(toolchain.tofu, [`-chdir=${b}`, "apply", "-no-color", "-auto-approve", "-lock-timeout=120s"], {
+      ...process.env,
+      ...env,
+      TF_CLI_CONFIG_FILE: toolchain.cliConfig,
+      TF_INPUT: "0",
+      CHECKPOINT_DISABLE: "1",
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    holder.stdin.write("yes\n");
+    expect(await holderDone).toBe(0);
+    const waited = await waiting;
+    expect({ code: waited.code, out: waited.stdout }).toMatchObject({ code: 0, out: expect.stringMatching(/No changes|0 added, 0 changed, 0 destroyed/) });
 
-  // The state is whole: one copy and its permission, and a plan from runner B's clone has no changes.
-  const state = tofuOk(toolchain, b, ["state", "list"], env).stdout.trim().split("\n").sort();
-  expect(state.filter((r) => !r.startsWith("data."))).toEqual(["aws_ami_copy.copy_v1_eu-west-1", `aws_ami_launch_permission.share_v1_eu-west-1_accounts["${A1}"]`]);
-  expect(tofu(toolchain, b, ["plan", "-no-color", "-detailed-exitcode"], env).code).toBe(0);
-  expect((await fetch(`${moto.endpoint}/${bucket}/ami-fleet/shared.tfstate.tflock`)).status).toBe(404);
+    // The state is whole: one copy and its permission, and a plan from runner B's clone has no changes.
+    const state = tofuOk(toolchain, b, ["state", "list"], env).stdout.trim().split("\n").sort();
+    expect(state.filter((r) => !r.startsWith("data."))).toEqual(["aws_ami_copy.copy_v1_eu-west-1", `aws_ami_launch_permission.share_v1_eu-west-1_accounts["${A1}"]`]);
+    expect(tofu(toolchain, b, ["plan", "-no-color", "-detailed-exitcode"], env).code).toBe(0);
+    expect(await exists("ami-fleet/shared.tfstate.tflock")).toBe(false);
+    expect(await exists("ami-fleet/shared.tfstate")).toBe(true);
+  } finally {
+    // A failed assertion must not leave runner A waiting at its prompt (jest would never end).
+    if (holder.exitCode === null) holder.kill();
+  }
 });
 
 /** Runs a command without blocking the event loop; resolves with its exit code and output. */

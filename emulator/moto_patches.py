@@ -16,6 +16,7 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.exceptions import InvalidAMIIdError
 from moto.ec2.responses.amis import AmisResponse
 from moto.server import main
+from moto.ssm.responses import SimpleSystemManagerResponse
 
 
 def _copy_image_with_encryption_and_tags(self):
@@ -98,7 +99,38 @@ def _describe_images_paged(self):
     return ActionResult(result)
 
 
+def _put_parameter_keeping_data_type(self):
+    """PutParameter with Overwrite keeps the parameter's DataType when the request omits it.
+
+    AWS (SSM API reference, PutParameter; a parameter's data type cannot be changed once it exists,
+    bottlerocket-os/bottlerocket#2599): the Terraform AWS provider updates an aws:ec2:image
+    parameter's value without DataType (it sends DataType only when it changes, and data_type forces
+    a new parameter). moto stores "text" on every PutParameter without DataType, so the next plan
+    replaces the parameter, which AWS never makes it do.
+    """
+    name = self._get_param("Name")
+    data_type = self._get_param("DataType")
+    if data_type is None and self._get_param("Overwrite", False) and name in self.ssm_backend._parameters:
+        versions = self.ssm_backend._parameters[name]
+        data_type = versions[-1].data_type if versions else None
+    param = self.ssm_backend.put_parameter(
+        name,
+        self._get_param("Description"),
+        self._get_param("Value"),
+        self._get_param("Type"),
+        self._get_param("AllowedPattern"),
+        self._get_param("KeyId"),
+        self._get_param("Overwrite", False),
+        self._get_param("Tags"),
+        data_type or "text",
+        tier=self._get_param("Tier"),
+        policies=self._get_param("Policies"),
+    )
+    return ActionResult({"Version": param.version, "Tier": param.tier})
+
+
 if os.environ.get("AMI_FLEET_MOTO_PATCHES", "on") != "off":
+    SimpleSystemManagerResponse.put_parameter = _put_parameter_keeping_data_type
     AmisResponse.describe_images = _describe_images_paged
     AmisResponse.copy_image = _copy_image_with_encryption_and_tags
     AmisResponse.describe_image_attribute = _describe_image_attribute_of_unknown_image
