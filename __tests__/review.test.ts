@@ -126,6 +126,21 @@ describe("reviewPlan on real plans", () => {
     expect(review.blocked).toBe(true);
   });
 
+  it("pointer-move: a pointer moved in the file, as the real provider plans it (an in-place update)", () => {
+    const p = plan("pointer-move");
+    const review = reviewPlan(p);
+    const moves = p.resource_changes.filter((rc: any) => rc.type === "aws_ssm_parameter");
+    expect(review.pointers.map((x) => [x.action, x.region, x.from, x.to])).toEqual(
+      moves.map((rc: any) => ["update", rc.change.after.region, rc.change.before.insecure_value, rc.change.after.insecure_value]),
+    );
+    expect(review.pointers.every((x) => x.parameter === "/golden/pointed/latest" && x.fleet === "pointed")).toBe(true);
+    expect(review.dangers.map((d) => `${d.category} ${d.address}`)).toEqual([
+      "pointer-move aws_ssm_parameter.pointer_latest_eu-west-1",
+      "pointer-move aws_ssm_parameter.pointer_latest_us-west-2",
+    ]);
+    expect(review.blocked).toBe(true);
+  });
+
   describe("pointers", () => {
     const pointerChange = (actions: string[], before: any, after: any, afterUnknown: any = {}) => ({
       address: "aws_ssm_parameter.pointer_latest_eu-west-1",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates __tests__/fixtures/plans/*.json: the plans the real OpenTofu and AWS provider make in
-# the e2e loop (initial, drift, change, replace), which the review tests read.
+# the e2e loop (initial, drift, change, replace, rotate-key, pointer-move), which the review tests read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-node-modules.sh
