@@ -141,10 +141,8 @@ async function resolveSource(region: string, image: SourceImage, aws: AwsReader,
 
 /** DescribeImages of our own images with one filter whose values are sent FILTER_VALUES_MAX at a time. */
 async function describeOwnImages(aws: AwsReader, limit: Limit, region: string, filter: string, values: readonly string[]): Promise<Image[]> {
-  const chunks: string[][] = [];
-  for (let i = 0; i < values.length; i += FILTER_VALUES_MAX) chunks.push(values.slice(i, i + FILTER_VALUES_MAX));
   const pages = await Promise.all(
-    chunks.map((chunk) =>
+    batchesOf(values, FILTER_VALUES_MAX).map((chunk) =>
       limit(() =>
         aws.describeImages(region, {
           Owners: ["self"],
@@ -212,8 +210,7 @@ async function readRegion(
   const snapshots: Record<string, LiveSnapshot> = {};
   const missingSnapshots: string[] = [];
   const snapshotErrors: Record<string, string> = {};
-  const batches: string[][] = [];
-  for (let i = 0; i < snapshotIds.length; i += SNAPSHOT_BATCH) batches.push(snapshotIds.slice(i, i + SNAPSHOT_BATCH));
+  const batches = batchesOf(snapshotIds, SNAPSHOT_BATCH);
   await Promise.all(
     batches.map(async (batch) => {
       const read = await readSnapshotBatch(region, batch, aws, limit);
@@ -251,8 +248,7 @@ async function readParameters(
   const values: Record<string, string> = {};
   const missing: string[] = [];
   const errors: Record<string, string> = {};
-  const batches: string[][] = [];
-  for (let i = 0; i < names.length; i += PARAMETERS_BATCH) batches.push(names.slice(i, i + PARAMETERS_BATCH));
+  const batches = batchesOf(names, PARAMETERS_BATCH);
   await Promise.all(
     batches.map(async (batch) => {
       try {
@@ -354,4 +350,11 @@ function sortKeys<T>(record: Record<string, T>): Record<string, T> {
   const sorted: Record<string, T> = Object.create(null);
   for (const key of Object.keys(record).sort()) sorted[key] = record[key];
   return { ...sorted };
+}
+
+/** `items` in consecutive batches of at most `size` (API limits on ids or values per call). */
+function batchesOf<T>(items: readonly T[], size: number): T[][] {
+  const batches: T[][] = [];
+  for (let i = 0; i < items.length; i += size) batches.push(items.slice(i, i + size));
+  return batches;
 }
