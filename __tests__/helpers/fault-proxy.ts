@@ -22,8 +22,26 @@ export interface FaultProxy {
   failAction(action: string, fault: "deny" | "empty" | "truncated" | "hang", region?: string): void;
   /** DescribeSnapshots naming this snapshot fails with InvalidSnapshot.NotFound, as AWS answers for a deleted one. */
   deleteSnapshot(snapshotId: string, options?: { silent?: boolean }): void;
+  /** Delay every answer by `ms` (a network round trip to AWS). */
+  latency(ms: number): void;
+  /**
+   * Model EC2's request throttling: a token bucket per Region and action (TOOLCHAIN.md: Describe*
+   * 100, refilled 20/s; ModifyImageAttribute and other mutating calls 100, 5/s; CopyImage 100, 1/s;
+   * SSM 40, 40/s). A request that finds its bucket empty is answered RequestLimitExceeded (503).
+   */
+  throttleLikeEc2(): void;
+  /**
+   * Answer a request the emulator has answered before (same Region, URL and body) from those bytes,
+   * without asking it again: a benchmark then measures the client, latency and buckets, not the
+   * emulator's own serial processing.
+   */
+  replay(on: boolean): void;
   /** Requests received, by Region. */
   readonly requests: Map<string, number>;
+  /** Requests answered RequestLimitExceeded by the modelled buckets. */
+  readonly throttled: () => number;
+  /** Milliseconds the emulator took to answer, summed over the requests it answered. */
+  readonly upstream: () => { totalMs: number; requests: number };
   close(): Promise<void>;
 }
 
@@ -35,6 +53,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const actionFaults: { action: string; fault: "deny" | "empty" | "truncated" | "hang"; region?: string }[] = [];
   const deletedSnapshots = new Map<string, boolean>();
   const hanging: http.ServerResponse[] = [];
+  let delayMs = 0;
+  let buckets: TokenBuckets | undefined;
+  let throttledCount = 0;
+  let replaying = false;
+  const recorded = new Map<string, { status: number; headers: http.IncomingHttpHeaders; body: Buffer }>();
+  let upstreamMs = 0;
+  let upstreamRequests = 0;
   const server = http.createServer((req, res) => {
     const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(req.headers.authorization ?? "")?.[1] ?? "unknown";
     requests.set(region, (requests.get(region) ?? 0) + 1);
@@ -61,8 +86,25 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         throttle--;
         return ec2Error(res, 503, "RequestLimitExceeded", "Request limit exceeded.");
       }
+      if (buckets && !buckets.take(region, action)) {
+        throttledCount++;
+        return ec2Error(res, 503, "RequestLimitExceeded", "Request limit exceeded.");
+      }
       if (denied.has(region)) return ec2Error(res, 403, "UnauthorizedOperation", `You are not authorized to perform this operation in ${region}.`);
+      const key = `${region}\0${req.method}\0${req.url}\0${text}`;
+      const answerWith = (status: number, headers: http.IncomingHttpHeaders, payload: Buffer) =>
+        setTimeout(() => {
+          res.writeHead(status, headers);
+          res.end(payload);
+        }, delayMs);
+      const known = replaying ? recorded.get(key) : undefined;
+      if (known) return answerWith(known.status, known.headers, known.body);
+      const sent = Date.now();
       const upstream = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        answer.on("end", () => {
+          upstreamMs += Date.now() - sent;
+          upstreamRequests++;
+        });
         if (fault?.fault === "truncated") {
           const chunks: Buffer[] = [];
           answer.on("data", (c) => chunks.push(c));
@@ -73,8 +115,20 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           });
           return;
         }
-        res.writeHead(answer.statusCode ?? 500, answer.headers);
-        answer.pipe(res);
+        if (delayMs === 0 && !replaying) {
+          res.writeHead(answer.statusCode ?? 500, answer.headers);
+          return void answer.pipe(res);
+        }
+        const chunks: Buffer[] = [];
+        answer.on("data", (c) => chunks.push(c));
+        answer.on("end", () => {
+          const payload = Buffer.concat(chunks);
+          const headers = { ...answer.headers };
+          delete headers["transfer-encoding"];
+          headers["content-length"] = String(payload.length);
+          if (answer.statusCode === 200) recorded.set(key, { status: 200, headers, body: payload });
+          answerWith(answer.statusCode ?? 500, headers, payload);
+        });
       });
       upstream.on("error", () => req.socket.destroy());
       upstream.end(Buffer.concat(body));
@@ -89,7 +143,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     drop: (region) => dropped.add(region),
     failAction: (action, fault, region) => actionFaults.push({ action, fault, region }),
     deleteSnapshot: (snapshotId, options = {}) => deletedSnapshots.set(snapshotId, options.silent === true),
+    latency: (ms) => (delayMs = ms),
+    replay: (on) => (replaying = on),
+    throttleLikeEc2: () => (buckets = new TokenBuckets()),
     requests,
+    throttled: () => throttledCount,
+    upstream: () => ({ totalMs: upstreamMs, requests: upstreamRequests }),
     close: () =>
       new Promise((resolve) => {
         for (const res of hanging) res.socket?.destroy();
@@ -102,4 +161,31 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 function ec2Error(res: http.ServerResponse, status: number, code: string, message: string): void {
   res.writeHead(status, { "content-type": "text/xml" });
   res.end(`<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>`);
+}
+
+/** EC2's (and SSM's) token buckets per Region and action, refilled continuously. */
+class TokenBuckets {
+  private readonly state = new Map<string, { tokens: number; at: number }>();
+
+  take(region: string, action: string): boolean {
+    const [size, refill, name] = bucketOf(action);
+    const key = `${region}\0${name}`;
+    const now = Date.now();
+    const bucket = this.state.get(key) ?? { tokens: size, at: now };
+    bucket.tokens = Math.min(size, bucket.tokens + ((now - bucket.at) / 1000) * refill);
+    bucket.at = now;
+    this.state.set(key, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+}
+
+/** [bucket size, refill per second, bucket name] of an action (TOOLCHAIN.md, "EC2 request throttling"). */
+function bucketOf(action: string): [number, number, string] {
+  if (action === "CopyImage") return [100, 1, action];
+  if (action === "GetParameters" || action === "GetParameter") return [40, 40, "ssm"];
+  // Non-mutating EC2 actions share one bucket per Region.
+  if (action.startsWith("Describe") || action.startsWith("Get")) return [100, 20, "ec2-read"];
+  return [100, 5, action];
 }

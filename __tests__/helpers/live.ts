@@ -8,6 +8,7 @@ import {
   RegisterImageCommand,
 } from "@aws-sdk/client-ec2";
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import pLimit = require("p-limit");
 import { desiredCopies, desiredPointers } from "../../lib/fleet/desired";
 import { Fleet } from "../../lib/fleet/fleet";
 import { toLaunchPermission } from "../../lib/fleet/principals";
@@ -46,8 +47,10 @@ export class Ec2 {
    */
   async applyFleet(fleet: Fleet, sourceIds: Record<string, string>): Promise<Map<string, string>> {
     const copies = new Map<string, string>();
+    // At most 16 at once: the emulator answers an error page when hundreds arrive together.
+    const limit = pLimit(16);
     await Promise.all(
-      desiredCopies(fleet).map(async (desired) => {
+      desiredCopies(fleet).map((desired) => limit(async () => {
         const { image, target } = desired;
         const source = sourceIds[image.key];
         const copy = await this.in(target.region).send(
@@ -65,7 +68,7 @@ export class Ec2 {
           await this.in(target.region).send(new ModifyImageAttributeCommand({ ImageId: copy.ImageId, LaunchPermission: { Add: add } }));
         }
         copies.set(`${image.key}/${target.region}`, copy.ImageId!);
-      }),
+      })),
     );
     for (const pointer of desiredPointers(fleet)) {
       await this.putPointer(pointer.target.region, pointer.pointer.parameter, copies.get(`${pointer.copy.image.key}/${pointer.target.region}`)!);

@@ -8,7 +8,7 @@ import { LIVE_STATE_VERSION, LiveImage, LiveRegion, LiveSnapshot, LiveSource, Li
 
 /** How the reader runs. */
 export interface ReadOptions {
-  /** API calls in flight at once, across all Regions. @default 8 */
+  /** API calls in flight at once in each Region (EC2 throttles per Region). @default 8 */
   readonly concurrency?: number;
   /** The clock, read once for `readAt`. */
   readonly now: () => Date;
@@ -38,12 +38,15 @@ type Limit = ReturnType<typeof pLimit>;
  * what the calls that did answer showed is kept.
  */
 export async function readLiveState(fleets: readonly Fleet[], aws: AwsReader, options: ReadOptions): Promise<LiveState> {
-  const limit = pLimit(options.concurrency ?? 8);
+  // EC2 throttles per account, Region and action: calls are limited per Region, so Regions proceed
+  // in parallel and one busy Region does not hold the others back.
+  const limits = new Map<string, Limit>();
+  const limitIn = (region: string): Limit => limits.get(region) ?? limits.set(region, pLimit(options.concurrency ?? 8)).get(region)!;
   let scanError: string | undefined;
   let scanRegions: readonly string[] = [];
   if (options.scanRegions === "all") {
     try {
-      scanRegions = await enabledRegions(fleets, aws, limit);
+      scanRegions = await enabledRegions(fleets, aws, limitIn);
     } catch (error) {
       scanError = `cannot list the Regions enabled for the account (--scan-regions all): ${describeAwsError(error)}`;
     }
@@ -65,13 +68,13 @@ export async function readLiveState(fleets: readonly Fleet[], aws: AwsReader, op
   }
   const regionNames = [...fleetsByRegion.keys()].sort();
   options.onStart?.(regionNames);
-  const sources = await resolveSources(fleets, aws, limit);
+  const sources = await resolveSources(fleets, aws, limitIn);
   const regions: Record<string, LiveRegion> = {};
   let done = 0;
   await Promise.all(
     regionNames.map(async (region) => {
       const { tagged, expecting } = fleetsByRegion.get(region)!;
-      regions[region] = await readRegion(region, tagged, expecting, sources, aws, limit);
+      regions[region] = await readRegion(region, tagged, expecting, sources, aws, limitIn(region));
       options.onRegionDone?.(region, ++done, regionNames.length, regions[region].error);
     }),
   );
@@ -85,21 +88,21 @@ export async function readLiveState(fleets: readonly Fleet[], aws: AwsReader, op
 }
 
 /** Every Region enabled for the account, in each partition the fleets use. */
-async function enabledRegions(fleets: readonly Fleet[], aws: AwsReader, limit: Limit): Promise<string[]> {
+async function enabledRegions(fleets: readonly Fleet[], aws: AwsReader, limitIn: (region: string) => Limit): Promise<string[]> {
   const askIn = new Map<string, string>();
   for (const fleet of fleets) if (!askIn.has(fleet.partition)) askIn.set(fleet.partition, fleet.sourceRegion);
-  const lists = await Promise.all([...askIn.values()].map((region) => limit(() => aws.describeEnabledRegions(region))));
+  const lists = await Promise.all([...askIn.values()].map((region) => limitIn(region)(() => aws.describeEnabledRegions(region))));
   return [...new Set(lists.flat())].sort();
 }
 
-async function resolveSources(fleets: readonly Fleet[], aws: AwsReader, limit: Limit) {
+async function resolveSources(fleets: readonly Fleet[], aws: AwsReader, limitIn: (region: string) => Limit) {
   const sources: Record<string, Record<string, LiveSource>> = {};
   await Promise.all(
     fleets.map(async (fleet) => {
       const byKey: Record<string, LiveSource> = {};
       await Promise.all(
         fleet.images.map(async (image) => {
-          byKey[image.key] = await resolveSource(fleet.sourceRegion, image, aws, limit);
+          byKey[image.key] = await resolveSource(fleet.sourceRegion, image, aws, limitIn(fleet.sourceRegion));
         }),
       );
       sources[fleet.name] = sortKeys(byKey);

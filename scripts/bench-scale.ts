@@ -1,0 +1,104 @@
+// Reconcile at org scale, through a proxy that adds latency to every call and models EC2's token
+// buckets per Region and action (RequestLimitExceeded when a bucket is empty), in front of the
+// emulator. Fleets of images x Regions x accounts are deployed with the SDK as `cdktf deploy` would
+// leave them; then `ami-fleet reconcile --stats` runs as a user runs it. The first run asks the
+// emulator (one Python process that answers one call at a time); later runs get its answers
+// replayed by the proxy, so they measure what AWS would cost: the reconciler, the latency and the
+// buckets. Prints calls, retries, throttled answers and wall time of each run.
+//   npm run bench:scale [-- --runs 3 --latency 50 --sizes 1x3x3,5x17x50,20x30x200 --concurrency 8]
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify } from "yaml";
+import { runCli } from "../__tests__/helpers/cli";
+import { startFaultProxy } from "../__tests__/helpers/fault-proxy";
+import { Ec2 } from "../__tests__/helpers/live";
+import { emulatorEnv, startMoto } from "../__tests__/helpers/moto";
+import { loadFleets } from "../lib/fleet/load";
+
+function option(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && process.argv[at + 1] ? process.argv[at + 1] : fallback;
+}
+
+async function main(): Promise<void> {
+  const runs = Number(option("runs", "3"));
+  const latency = Number(option("latency", "50"));
+  const concurrency = option("concurrency", "8");
+  const sizes = option("sizes", "1x3x3,5x17x50,20x30x200").split(",").map((s) => s.split("x").map(Number));
+  // us-east-1 (the source) first, then 29 other commercial Regions the emulator serves.
+  const regions = [
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "ca-west-1", "sa-east-1", "mx-central-1",
+    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
+    "af-south-1", "il-central-1", "me-central-1", "me-south-1", "ap-south-1", "ap-south-2", "ap-east-1",
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+  ];
+  process.stdout.write(`latency ${latency} ms per call, EC2 token buckets modelled, --concurrency ${concurrency}, ${runs} runs each\n`);
+  for (const [images, regionCount, accounts] of sizes) {
+    const moto = await startMoto();
+    const proxy = await startFaultProxy(moto.endpoint);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-bench-scale-"));
+    try {
+      const ec2 = new Ec2(moto.env);
+      const sources: Record<string, string> = {};
+      for (let i = 1; i <= images; i++) sources[`v${i}`] = await ec2.registerSource("us-east-1", `scale-source-${i}`);
+      const targets = regions.slice(0, regionCount);
+      const doc = {
+        name: "scale",
+        source: { region: "us-east-1", images: Object.entries(sources).map(([key, amiId]) => ({ key, amiId })) },
+        regions: targets.map((region) => (region === "us-east-1" ? { region, allowSourceRegion: true } : region)),
+        share: { accounts: Array.from({ length: accounts }, (_, i) => String(200000000000 + i)) },
+      };
+      const file = path.join(dir, "scale.yaml");
+      fs.writeFileSync(file, stringify(doc));
+      const [fleet] = loadFleets([file]);
+      const setup = Date.now();
+      await ec2.applyFleet(fleet, sources);
+      const copies = images * regionCount;
+      const floor = 2 * regionCount + copies + regionCount * Math.ceil(images / 200);
+      proxy.latency(latency);
+      proxy.throttleLikeEc2();
+      // Run 1 asks the emulator; later runs get the same answers replayed, so they measure the
+      // reconciler, the latency and the buckets rather than the emulator's serial processing.
+      proxy.replay(true);
+      const walls: number[] = [];
+      const inProcess: number[] = [];
+      const emulator: number[] = [];
+      let stats: any;
+      for (let i = 0; i < runs; i++) {
+        const started = Date.now();
+        const before = proxy.upstream().totalMs;
+        // Asynchronous: the proxy runs in this process and must keep answering while the CLI runs.
+        const run = await runCli(["reconcile", file, "--format", "json", "--stats", "--concurrency", concurrency], {
+          env: { ...emulatorEnv(proxy.endpoint), AWS_MAX_ATTEMPTS: "10" },
+        });
+        walls.push(Date.now() - started);
+        if (run.code !== 0) throw new Error(`reconcile exited ${run.code}: ${run.stderr.slice(0, 2000)}`);
+        stats = JSON.parse(run.stdout).stats;
+        inProcess.push(stats.wallMs);
+        emulator.push(proxy.upstream().totalMs - before);
+        await new Promise((r) => setTimeout(r, 5000)); // let the buckets refill between runs
+      }
+      const median = medianOf(walls);
+      process.stdout.write(
+        `${images} x ${regionCount} x ${accounts} (${copies} copies, ${copies * accounts} launch permissions; set up in ${((Date.now() - setup) / 1000).toFixed(0)} s): ` +
+          `reconcile ${stats.totalCalls} calls (floor ${floor}), ${stats.attempts} attempts, ${proxy.throttled()} throttled answers in all runs, ` +
+          `wall median ${(median / 1000).toFixed(1)} s (runs: ${walls.map((w) => (w / 1000).toFixed(1)).join(", ")}); ` +
+          `(run 1 through the emulator, later runs replayed); read+diff in the CLI median ${(medianOf(inProcess) / 1000).toFixed(1)} s; the emulator's own answer time, summed over calls, median ${(medianOf(emulator) / 1000).toFixed(1)} s\n`,
+      );
+    } finally {
+      await proxy.close();
+      await moto.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+function medianOf(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exit(1);
+});
