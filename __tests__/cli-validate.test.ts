@@ -67,6 +67,31 @@ describe("ami-fleet validate", () => {
     expect((await runCli(["validate"], { cwd: dir })).code).toBe(0);
   });
 
+  it("warns, and still exits 0, where a long account list could be one Organization principal", async () => {
+    const accounts = Array.from({ length: 60 }, (_, i) => String(200000000000 + i));
+    const file = path.join(dir, "wide.yaml");
+    const doc = (organization: object | undefined) =>
+      JSON.stringify({
+        name: "wide",
+        source: { region: "us-east-1", images: [{ key: "v1", amiId: "ami-0123456789abcdef0" }] },
+        regions: ["eu-west-1", "us-west-2"],
+        share: { accounts },
+        ...(organization ? { organization } : {}),
+      });
+    fs.writeFileSync(file, doc(undefined));
+    const result = await runCli(["validate", file]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      `${file}: share.accounts: warning: 60 accounts make 120 launch permission instances (60 per copy), each refreshed by every plan and applied with its own call; ` +
+        "if they are one Organization or OU, share.organizationArns or share.organizationalUnitArns makes one per copy.\n",
+    );
+    const org = "arn:aws:organizations::111122223333:organization/o-abc123def4";
+    fs.writeFileSync(file, doc({ arn: org, memberAccounts: [...accounts, "999988887777"] }));
+    expect((await runCli(["validate", file])).stderr).toContain(`all of them are members of ${org}`);
+    fs.writeFileSync(file, doc(undefined).replace(/"2000000000(5\d|4\d|3\d|2\d|1\d)",?/g, ""));
+    expect((await runCli(["validate", file])).stderr).toBe("");
+  });
+
   it("exits 1 on a file that is not YAML, without a stack trace", async () => {
     const file = path.join(dir, "broken.json");
     fs.writeFileSync(file, '{ "name": "x", ');

@@ -141,6 +141,28 @@ describe("reviewPlan on real plans", () => {
     expect(review.blocked).toBe(true);
   });
 
+  it("notes, without blocking, a long account list that one Organization principal could replace", () => {
+    const withGrants = (count: number) => {
+      const p = plan("initial");
+      const template = p.resource_changes.find((rc: any) => rc.type === "aws_ami_launch_permission");
+      for (let i = 0; i < count; i++) {
+        const account = String(300000000000 + i);
+        p.resource_changes.push({
+          ...template,
+          address: template.address.replace(/\["\d+"\]$/, `["${account}"]`),
+          index: account,
+          change: { ...template.change, after: { ...template.change.after, account_id: account } },
+        });
+      }
+      return reviewPlan(p, { allow: ["unencrypted-shared"] });
+    };
+    const review = withGrants(60);
+    expect(review.notes).toEqual([expect.stringMatching(/^61 account launch permissions granted on 1 copy \(up to 61 on one\): if those accounts are one Organization or OU/)]);
+    expect(review.blocked).toBe(false);
+    expect(renderReviewText(review, { color: false })).toContain("notes:\n  61 account launch permissions");
+    expect(withGrants(10).notes).toEqual([]);
+  });
+
   describe("pointers", () => {
     const pointerChange = (actions: string[], before: any, after: any, afterUnknown: any = {}) => ({
       address: "aws_ssm_parameter.pointer_latest_eu-west-1",

@@ -1,5 +1,6 @@
 import { FleetSpecError } from "../fleet/errors";
 import { Fleet } from "../fleet/fleet";
+import { fleetAdvice, formatAdvice } from "../fleet/advice";
 import { desiredGrants } from "../fleet/desired";
 import { sharePrincipals } from "../fleet/principals";
 import { loadFleets } from "../fleet/load";
@@ -18,6 +19,7 @@ export function validateCommand(paths: readonly string[], io: CliIo): number {
   if ("problems" in config) io.stderr.write(new FleetSpecError(config.problems).report());
   if (!fleets || "problems" in config) return EXIT.error;
   for (const fleet of fleets) io.stdout.write(`${summarizeFleet(fleet)}\n`);
+  for (const advice of fleets.flatMap(fleetAdvice)) io.stderr.write(`${formatAdvice(advice)}\n`);
   return EXIT.ok;
 }
 

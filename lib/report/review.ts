@@ -92,6 +92,7 @@ export function renderReviewText(review: PlanReview, options: { color: boolean }
     out.push("", "pointers:");
     for (const p of review.pointers) out.push(`  ${SYMBOL[p.action]} ${oneLine(p.parameter)} in ${p.region}: ${pointerMove(p)}`);
   }
+  if (review.notes.length > 0) out.push("", "notes:", ...review.notes.map((n) => `  ${oneLine(n)}`));
   out.push("", "estimate:", ...costLines(review).map((l) => `  ${l}`));
   out.push("", c.bold(review.blocked ? "review: dangerous changes need approval (exit 2)" : "review: nothing dangerous (exit 0)"));
   return `${out.join("\n")}\n`;
@@ -134,6 +135,7 @@ export function renderReviewMarkdown(review: PlanReview): string {
     for (const p of review.pointers) out.push(`| ${SYMBOL[p.action]} | \`${p.parameter}\` | ${p.region} | ${pointerMove(p).replace(/\|/g, "\\|")} |`);
     out.push("");
   }
+  if (review.notes.length > 0) out.push("**Notes**", "", ...review.notes.map((n) => `- ${n}`), "");
   out.push("**Estimate**", "", ...costLines(review).map((l) => `- ${l}`), "");
   return `${out.join("\n")}\n`;
 }

@@ -2,6 +2,7 @@ import { parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-pa
 import { MANAGEMENT_TAGS } from "../fleet/fleet";
 import { FleetAddress, parseAddress } from "../fleet/addresses";
 import { accountOfPrincipalArn, describePrincipal, fromPlanValues, Principal } from "../fleet/principals";
+import { LONG_ACCOUNT_LIST } from "../fleet/advice";
 import { partitionOf } from "../fleet/regions";
 import { CostEstimate, DEFAULT_PRICES, estimateCost, Prices } from "./cost";
 import { actionOf, CopyAction, Plan, readPlan, replaceReasons } from "./plan";
@@ -94,6 +95,8 @@ export interface PlanReview {
   readonly grants: readonly GrantChange[];
   readonly pointers: readonly PointerChange[];
   readonly dangers: readonly Danger[];
+  /** Advice that does not block: what the change costs more than it needs to. */
+  readonly notes: readonly string[];
   readonly cost: CostEstimate;
   /** True when a danger is present that --allow did not accept. */
   readonly blocked: boolean;
@@ -243,6 +246,8 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
     if (outside) dangers.push({ category: "outside-organization", address: permission.address, message: `grants ${permission.principal} in ${permission.region}: ${outside}` });
   }
 
+  const notes = longAccountLists(namedPermissions, principalOfAddress);
+
   // EC2 refuses a deprecation time in the past; the plan's own timestamp is "now" for the review.
   const planTime = Date.parse(plan.timestamp ?? "");
   for (const rc of changes) {
@@ -275,6 +280,7 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
     permissions: sortBy(namedPermissions, (p) => `${p.fleet}\0${p.image}\0${p.region}\0${p.principal}`),
     grants: sortBy(grants, (g) => `${g.region}\0${g.account}`),
     pointers: sortBy(pointers, (p) => `${p.fleet}\0${p.pointer}\0${p.region}`),
+    notes,
     dangers: sortBy(allowedDangers, (d) => `${DANGER_CATEGORIES.indexOf(d.category)}\0${d.address}`),
     cost: estimateCost(plan, copies, context.prices ?? DEFAULT_PRICES, context.sourceSizesGb),
     blocked: allowedDangers.some((d) => !d.allowed),
@@ -310,6 +316,27 @@ function sharedCopyKeys(plan: Plan, permissions: readonly PermissionChange[]): s
     if (parsed) keys.push(`${parsed.image}\0${parsed.region}`);
   }
   return keys;
+}
+
+/**
+ * Many account principals granted per copy: each is a launch permission instance that every plan
+ * refreshes and every apply makes with its own call, where one Organization or OU principal is one.
+ */
+function longAccountLists(permissions: readonly PermissionChange[], principals: ReadonlyMap<string, Principal | undefined>): string[] {
+  const perCopy = new Map<string, number>();
+  for (const p of permissions) {
+    if (p.action !== "grant" || principals.get(p.address)?.kind !== "account") continue;
+    const key = `${p.fleet} ${p.image} in ${p.region}`;
+    perCopy.set(key, (perCopy.get(key) ?? 0) + 1);
+  }
+  const long = [...perCopy].filter(([, n]) => n >= LONG_ACCOUNT_LIST);
+  if (long.length === 0) return [];
+  const total = long.reduce((sum, [, n]) => sum + n, 0);
+  const most = Math.max(...long.map(([, n]) => n));
+  return [
+    `${total} account launch permissions granted on ${long.length} cop${long.length === 1 ? "y" : "ies"} (up to ${most} on one): ` +
+      `if those accounts are one Organization or OU, an organizationArns or organizationalUnitArns principal is one instance per copy instead`,
+  ];
 }
 
 /** Image key -> fleet name, from the management tags of the copies before and after the plan. */
