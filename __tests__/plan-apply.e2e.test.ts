@@ -67,6 +67,14 @@ function planChanges(plan: any): string[] {
     .sort();
 }
 
+/** The resource changes of a saved plan made with `extra` flags. */
+function plannedWith(stackDir: string, extra: string[]): string[] {
+  timed("plan", () => tofuOk(toolchain, stackDir, ["plan", "-no-color", "-out=compare.tfplan", ...extra], moto.env));
+  return planChanges(JSON.parse(tofuOk(toolchain, stackDir, ["show", "-json", "compare.tfplan"], moto.env).stdout));
+}
+const plannedWithRefresh = (stackDir: string) => plannedWith(stackDir, []);
+const plannedWithoutRefresh = (stackDir: string) => plannedWith(stackDir, ["-refresh=false"]);
+
 function savePlanFixture(name: string, plan: any): void {
   if (!WRITE_FIXTURES) return;
   fs.mkdirSync(FIXTURES, { recursive: true });
@@ -134,11 +142,12 @@ it("synthesizes, plans, applies, reconciles and re-plans a fleet with the real O
     }
   }
 
-  // 2. reconcile: in sync.
+  // 2. reconcile: in sync. Then a plan without refresh is the plan with it (README "Plan and apply").
   const inSync = await reconcile(fleetFile);
   expect(inSync.report.errors).toEqual([]);
   expect(findingSummary(inSync.report)).toEqual([]);
   expect(inSync.code).toBe(0);
+  expect(plannedWithoutRefresh(stackDir)).toEqual(plannedWithRefresh(stackDir));
 
   // 3. out-of-band: an extra launch permission, a deregistered copy.
   await ec2.addPermission("eu-west-1", copyIds.v1["eu-west-1"], { UserId: OUTSIDER });
@@ -152,6 +161,8 @@ it("synthesizes, plans, applies, reconciles and re-plans a fleet with the real O
   const driftPlan = JSON.parse(tofuOk(toolchain, stackDir, ["show", "-json", "drift.tfplan"], env).stdout);
   const driftChanges = planChanges(driftPlan);
   expect(driftChanges).toContain("create aws_ami_copy.copy_v1_us-west-2");
+  // Reconcile exited 2 here: a plan without refresh would miss the deregistered copy. Refresh.
+  expect(plannedWithoutRefresh(stackDir)).not.toContain("create aws_ami_copy.copy_v1_us-west-2");
   expect(driftChanges.some((c) => c.includes("share_v1_eu-west-1") || c.includes(OUTSIDER))).toBe(false);
   savePlanFixture("drift", driftPlan);
 
@@ -166,6 +177,8 @@ it("synthesizes, plans, applies, reconciles and re-plans a fleet with the real O
   doc.source.images = doc.source.images.filter((i: any) => i.key !== "v2");
   fs.writeFileSync(fleetFile, stringify(doc));
   timed("synth", () => synth([fleetDir], out));
+  // Live matches the state (the extra permission is outside it): with or without refresh, one plan.
+  expect(plannedWithoutRefresh(stackDir)).toEqual(plannedWithRefresh(stackDir));
   timed("plan", () => tofuOk(toolchain, stackDir, ["plan", "-no-color", "-out=change.tfplan"], env));
   const changePlan = JSON.parse(tofuOk(toolchain, stackDir, ["show", "-json", "change.tfplan"], env).stdout);
   expect(planChanges(changePlan)).toEqual(
