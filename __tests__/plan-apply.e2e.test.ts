@@ -447,3 +447,50 @@ function spawnAsync(command: string, args: string[], env: NodeJS.ProcessEnv): Pr
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+it("cdktf deploy '*' --parallelism 2 (the users' own command) deploys every fleet's stack; cdktf diff then plans no change", async () => {
+  const fleetDir = path.join(work, "cdktf-fleets");
+  fs.mkdirSync(fleetDir);
+  for (const name of ["alpha", "beta"]) {
+    const source = await ec2.registerSource("us-east-1", `${name}-cdktf-e2e`);
+    fs.writeFileSync(
+      path.join(fleetDir, `${name}.yaml`),
+      stringify({ name, source: { region: "us-east-1", images: [{ key: "v1", amiId: source }] }, regions: ["eu-west-1"], share: { accounts: [A1] } }),
+    );
+  }
+  const stateDir = path.join(work, "cdktf-state");
+  fs.mkdirSync(stateDir);
+  // cdktf runs `providers lock` after init unless told not to: it asks the registry, which CI cannot reach.
+  const cdktf = (args: string[]) =>
+    spawnAsync(process.execPath, [require.resolve("cdktf-cli/bundle/bin/cdktf"), ...args, "--skip-provider-lock", "--output", path.join(work, "cdktf-deploy.out")], {
+      ...process.env,
+      ...moto.env,
+      TERRAFORM_BINARY_NAME: "tofu",
+      PATH: `${path.dirname(toolchain.tofu)}${path.delimiter}${process.env.PATH}`,
+      TF_CLI_CONFIG_FILE: toolchain.cliConfig,
+      CDKTF_DISABLE_PLUGIN_CACHE_ENV: "1",
+      AMI_FLEET_PATHS: fleetDir,
+      AMI_FLEET_STATE_DIR: stateDir,
+      CHECKPOINT_DISABLE: "1",
+      CI: "1",
+    });
+  const deploy = await timedAsync("cdktf deploy", () => cdktf(["deploy", "*", "--auto-approve", "--parallelism", "2"]));
+  expect({ code: deploy.code, out: deploy.stdout.slice(-2000) }).toMatchObject({ code: 0 });
+  expect(deploy.stdout.match(/Apply complete! Resources: 2 added, 0 changed, 0 destroyed/g)).toHaveLength(2);
+  expect(fs.readdirSync(stateDir).sort()).toEqual(["terraform.alpha.tfstate", "terraform.beta.tfstate"]);
+  for (const name of ["alpha", "beta"]) {
+    expect(await reconcile(path.join(fleetDir, `${name}.yaml`))).toMatchObject({ code: 0, report: { inSync: true } });
+  }
+  const diff = await timedAsync("cdktf diff", () => cdktf(["diff", "alpha"]));
+  expect(diff.code).toBe(0);
+  expect(diff.stdout).toMatch(/No changes/);
+});
+
+async function timedAsync<T>(label: string, run: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await run();
+  } finally {
+    timings[label] = (timings[label] ?? 0) + (Date.now() - started) / 1000;
+  }
+}
