@@ -193,7 +193,11 @@ describe("the README and help stay true", () => {
 
   it("help names every option of every command", async () => {
     const help = fs.readFileSync(path.join(__dirname, "..", "help"), "utf8");
-    for (const command of ["validate", "schema", "show", "reconcile", "review"]) {
+    const usage = (await runCli(["--help"])).stdout;
+    const commands = [...usage.slice(usage.indexOf("Commands:")).matchAll(/^  ([a-z]+)/gm)].map((m) => m[1]).filter((c) => c !== "help");
+    expect(commands).toEqual(expect.arrayContaining(["validate", "schema", "show", "changed", "reconcile", "review"]));
+    for (const command of commands) {
+      expect(`${command} ${help.includes(`ami-fleet ${command}`) ? "in help" : "missing from help"}`).toBe(`${command} in help`);
       const result = await runCli([command, "--help"]);
       const options = [...result.stdout.matchAll(/^\s+(--[a-z-]+)/gm)].map((m) => m[1]).filter((o) => o !== "--help");
       for (const option of options) expect(`${command} ${help.includes(option) ? option : `missing ${option}`}`).toBe(`${command} ${option}`);

@@ -38,6 +38,16 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       exitCode = showCommand(outdir, io);
     });
 
+  program
+    .command("changed")
+    .description("list the stacks whose synthesized configuration differs from a base synth; exit 0 none, 2 some, 1 error")
+    .requiredOption("--base <outdir>", "the base's cdktf output (e.g. the target branch synthesized with --output)")
+    .argument("[outdir]", "this change's cdktf output directory", "cdktf.out")
+    .action(async (outdir: string, options: { base: string }) => {
+      const { changedCommand } = await import("./changed-command");
+      exitCode = changedCommand(options.base, outdir, io);
+    });
+
   const setExit = (code: number) => (exitCode = code);
   registerReconcile(program, io, setExit);
   registerReview(program, io, setExit);
