@@ -366,6 +366,16 @@ describe("ami-fleet review --live", () => {
       expect(JSON.parse(offline.stdout).cost.unknownSizes).toHaveLength(2);
       const live = await runCli(["review", "--plan", file, "--format", "json", "--live"], { env: moto.env });
       expect(JSON.parse(live.stdout).cost).toMatchObject({ transferGb: 60, unknownSizes: [] }); // moto backs each AMI with 15 GB
+      // An endpoint that refuses: the sizes stay unknown, and the review says why, not "run --live".
+      const { emulatorEnv, freePort } = await import("./helpers/moto");
+      const down = emulatorEnv(`http://127.0.0.1:${await freePort()}`);
+      const failed = await runCli(["review", "--plan", file, "--format", "json", "--live"], { env: down });
+      const cost = JSON.parse(failed.stdout).cost;
+      expect(cost.unknownSizes).toHaveLength(2);
+      expect(cost.liveErrors).toEqual([expect.stringMatching(/^cannot read source sizes in us-east-1: /)]);
+      const summary = await runCli(["review", "--plan", file, "--format", "text", "--live"], { env: down });
+      expect(summary.stdout).toMatch(/sizes unknown for .*: --live cannot read source sizes in us-east-1: /);
+      expect(summary.stdout).not.toContain("run review with --live");
     } finally {
       await moto.stop();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -43,6 +43,7 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
   const organizations = Object.fromEntries(fleets.filter((f) => f.organization).map((f) => [f.name, f.organization!]));
 
   let sourceSizesGb: Record<string, number> = {};
+  const liveErrors: string[] = [];
   if (options.live) {
     // Each source is asked for in its own Region (the plan's source_ami_region), one call per Region.
     const fallback = options.liveRegion ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? "us-east-1";
@@ -59,8 +60,10 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
           sourceSizesGb[image.ImageId!] = (image.BlockDeviceMappings ?? []).reduce((sum, m) => sum + (m.Ebs?.VolumeSize ?? 0), 0);
         }
       } catch (error) {
-        // Sizes only feed the cost estimate: they stay "unknown" there, and the reviewer is told why.
-        io.stderr.write(`ami-fleet review --live: cannot read source sizes in ${region}: ${oneLine(describeAwsError(error))}\n`);
+        // Sizes only feed the cost estimate: they stay "unknown" there, and the review says why.
+        const why = `cannot read source sizes in ${region}: ${oneLine(describeAwsError(error))}`;
+        liveErrors.push(why);
+        io.stderr.write(`ami-fleet review --live: ${why}\n`);
       }
     }
   }
@@ -69,6 +72,7 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
     allow: options.allow as DangerCategory[],
     organizations,
     sourceSizesGb,
+    liveErrors,
     prices: { snapshotGbMonth: options.priceStorage, transferGb: options.priceTransfer },
   });
   writeReport(io, review, { text: renderReviewText, markdown: renderReviewMarkdown }, options);

@@ -52,7 +52,13 @@ function costLines(review: PlanReview): string[] {
       (c.storageByRegion.length ? ` [${c.storageByRegion.map((r) => `${r.region} ${r.gb >= 0 ? "+" : ""}${r.gb} GB`).join(", ")}]` : ""),
     `cross-Region transfer: ${c.transferGb} GB once, $${c.transferUsd.toFixed(2)} at $${c.prices.transferGb}/GB`,
   ];
-  if (c.unknownSizes.length > 0) lines.push(`sizes unknown for ${c.unknownSizes.join(", ")} (run review with --live to read them)`);
+  if (c.unknownSizes.length > 0) {
+    lines.push(
+      c.liveErrors?.length
+        ? `sizes unknown for ${c.unknownSizes.join(", ")}: --live ${c.liveErrors.map((e) => oneLine(e)).join("; ")}`
+        : `sizes unknown for ${c.unknownSizes.join(", ")} (run review with --live to read them)`,
+    );
+  }
   return lines;
 }
 

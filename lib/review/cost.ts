@@ -28,6 +28,8 @@ export interface CostEstimate {
   readonly transferUsd: number;
   /** Source AMIs whose size was not known (neither in the plan nor read with --live). */
   readonly unknownSizes: readonly string[];
+  /** Why --live could not read sizes, per Region, when it was asked to and failed. */
+  readonly liveErrors?: readonly string[];
 }
 
 /** A source AMI whose size the review needs, and the Region it lives in (from the plan). */
@@ -60,7 +62,13 @@ export function sourcesNeedingSizes(json: unknown): SourceToSize[] {
 }
 
 /** The estimate for the copies a review found; sizes from the plan's data sources win over `sourceSizesGb`. */
-export function estimateCost(plan: Plan, copies: readonly CopyChange[], prices: Prices, sourceSizesGb: Readonly<Record<string, number>> = {}): CostEstimate {
+export function estimateCost(
+  plan: Plan,
+  copies: readonly CopyChange[],
+  prices: Prices,
+  sourceSizesGb: Readonly<Record<string, number>> = {},
+  liveErrors: readonly string[] = [],
+): CostEstimate {
   const sizes = { ...sourceSizesGb, ...sourceSizesInPlan(plan) };
   const unknown = new Set<string>();
   const storage = new Map<string, number>();
@@ -96,6 +104,7 @@ export function estimateCost(plan: Plan, copies: readonly CopyChange[], prices: 
     transferGb,
     transferUsd: round(transferGb * prices.transferGb),
     unknownSizes: [...unknown].sort(),
+    ...(liveErrors.length > 0 ? { liveErrors: [...liveErrors] } : {}),
   };
 }
 

@@ -107,6 +107,8 @@ export interface ReviewContext {
   /** Accepted danger categories. */
   readonly allow?: readonly DangerCategory[];
   readonly prices?: Prices;
+  /** Why --live could not read some sizes (one line per Region that failed). */
+  readonly liveErrors?: readonly string[];
   /** Source AMI sizes in GB (sum of its EBS volumes), e.g. read with --live; the plan's data sources win. */
   readonly sourceSizesGb?: Readonly<Record<string, number>>;
   /** Per fleet: its owner's Organization, when the fleet declares one. */
@@ -282,7 +284,7 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
     pointers: sortBy(pointers, (p) => `${p.fleet}\0${p.pointer}\0${p.region}`),
     notes,
     dangers: sortBy(allowedDangers, (d) => `${DANGER_CATEGORIES.indexOf(d.category)}\0${d.address}`),
-    cost: estimateCost(plan, copies, context.prices ?? DEFAULT_PRICES, context.sourceSizesGb),
+    cost: estimateCost(plan, copies, context.prices ?? DEFAULT_PRICES, context.sourceSizesGb, context.liveErrors),
     blocked: allowedDangers.some((d) => !d.allowed),
   };
 }
