@@ -73,6 +73,7 @@ describe("fleet validation: one bad fleet per rule", () => {
     ["empty Regions", (d) => (d.regions = []), "regions", /must not be empty/],
     ["bad fleet name", (d) => (d.name = "Golden_Base"), "name", /lower-case letters, digits and dashes/],
     ["bad copyTimeout", (d) => (d.copyTimeout = "forty minutes"), "copyTimeout", /duration/],
+    ["unencrypted sharing acknowledged by an encrypted fleet", (d) => (d.encryption = { encrypted: true, acknowledgeUnencryptedSharing: true }), "encryption.acknowledgeUnencryptedSharing", /every copy is encrypted/],
     ["pointer to an undeclared image", (d) => (d.pointers = [{ key: "latest", parameter: "/golden/latest", image: "2025-01" }]), "pointers[0].image", /"2025-01" is not an image key of this fleet/],
     ["pointer with a bad key", (d) => (d.pointers = [{ key: "la test", parameter: "/golden/latest", image: "2026-11" }]), "pointers[0].key", /not a valid pointer key/],
     ["two pointers with one key", (d) => (d.pointers = [{ key: "latest", parameter: "/a", image: "2026-11" }, { key: "latest", parameter: "/b", image: "2026-10" }]), "pointers[1].key", /duplicate pointer key "latest"/],

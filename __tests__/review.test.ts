@@ -126,6 +126,28 @@ describe("reviewPlan on real plans", () => {
     expect(review.blocked).toBe(true);
   });
 
+  it("a fleet that acknowledges unencrypted sharing in its file gets unencrypted-shared as allowed, still listed", async () => {
+    const review = reviewPlan(plan("initial"), { unencryptedSharingAcknowledged: ["golden"] });
+    expect(review.dangers.map((d) => [d.category, d.allowed])).toEqual(Array(4).fill(["unencrypted-shared", true]));
+    expect(review.dangers[0].message).toMatch(/fleet golden acknowledges this \(encryption.acknowledgeUnencryptedSharing\)$/);
+    expect(review.blocked).toBe(false);
+    expect(reviewPlan(plan("initial"), { unencryptedSharingAcknowledged: ["another-fleet"] }).blocked).toBe(true);
+    // Through the CLI: the acknowledgement is read from the fleet file (--fleets).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-review-ack-"));
+    try {
+      const fleet = path.join(dir, "golden.yaml");
+      const doc = (ack: boolean) =>
+        JSON.stringify({ name: "golden", source: { region: "us-east-1", images: [{ key: "v1", amiId: "ami-0123456789abcdef0" }] }, regions: ["eu-west-1"], ...(ack ? { encryption: { acknowledgeUnencryptedSharing: true } } : {}) });
+      fs.writeFileSync(fleet, doc(true));
+      const planFile = path.join(PLANS, "initial.json");
+      expect((await runCli(["review", "--plan", planFile, "--format", "json", "--fleets", fleet])).code).toBe(0);
+      fs.writeFileSync(fleet, doc(false));
+      expect((await runCli(["review", "--plan", planFile, "--format", "json", "--fleets", fleet])).code).toBe(2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("pointer-move: a pointer moved in the file, as the real provider plans it (an in-place update)", () => {
     const p = plan("pointer-move");
     const review = reviewPlan(p);

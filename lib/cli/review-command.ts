@@ -71,6 +71,7 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
   const review = reviewPlan(plan, {
     allow: options.allow as DangerCategory[],
     organizations,
+    unencryptedSharingAcknowledged: fleets.filter((f) => f.acknowledgeUnencryptedSharing).map((f) => f.name),
     sourceSizesGb,
     liveErrors,
     prices: { snapshotGbMonth: options.priceStorage, transferGb: options.priceTransfer },

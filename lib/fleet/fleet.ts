@@ -62,6 +62,8 @@ export interface Fleet {
   readonly share: Share;
   /** The key policies already admit the recipients: create no KMS grants. */
   readonly keyPolicyGrantsRecipients: boolean;
+  /** The fleet shares unencrypted copies on purpose (`review` does not block on it). */
+  readonly acknowledgeUnencryptedSharing: boolean;
   /** User tags (management tags are added on top). */
   readonly tags: Readonly<Record<string, string>>;
   /** RFC 3339 UTC. */

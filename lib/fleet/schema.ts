@@ -138,6 +138,12 @@ export const encryptionSchema = z
       .record(z.string(), kmsKeyArn)
       .optional()
       .describe("KMS key ARN per target Region (a Region entry's kmsKeyId does the same)."),
+    acknowledgeUnencryptedSharing: z
+      .boolean()
+      .optional()
+      .describe(
+        "The copies are shared unencrypted on purpose: `review` shows unencrypted-shared as allowed for this fleet instead of blocking. @default false",
+      ),
     keyPolicyGrantsRecipients: z
       .boolean()
       .optional()

@@ -61,6 +61,7 @@ function checkFleet(file: string, document: FleetFile): { fleet: Fleet; problems
     regions,
     share: fleetShare,
     keyPolicyGrantsRecipients: document.encryption?.keyPolicyGrantsRecipients ?? false,
+    acknowledgeUnencryptedSharing: document.encryption?.acknowledgeUnencryptedSharing ?? false,
     tags,
     deprecateAt: document.deprecateAt,
     copyNameTemplate: document.copyName,

@@ -113,6 +113,8 @@ export interface ReviewContext {
   readonly sourceSizesGb?: Readonly<Record<string, number>>;
   /** Per fleet: its owner's Organization, when the fleet declares one. */
   readonly organizations?: Readonly<Record<string, { readonly arn: string; readonly memberAccounts?: readonly string[] }>>;
+  /** Fleets whose files acknowledge sharing unencrypted copies: their unencrypted-shared dangers are allowed. */
+  readonly unencryptedSharingAcknowledged?: readonly string[];
   /** Copies one apply may start per destination Region before the review warns. @default 300 */
   readonly maxConcurrentCopies?: number;
 }
@@ -138,7 +140,8 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
   const principalOfAddress = new Map<string, Principal | undefined>();
   const grants: GrantChange[] = [];
   const pointers: PointerChange[] = [];
-  const dangers: Omit<Danger, "allowed">[] = [];
+  const dangers: (Omit<Danger, "allowed"> & { acknowledged?: boolean })[] = [];
+  const acknowledgedUnencrypted = new Set(context.unencryptedSharingAcknowledged ?? []);
 
   for (const rc of changes) {
     if (rc.mode === "data") continue;
@@ -233,10 +236,14 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
   const sharedCopies = new Set(sharedCopyKeys(plan, namedPermissions));
   for (const copy of copies) {
     if ((copy.action === "create" || copy.action === "replace") && copy.encrypted !== true && sharedCopies.has(`${copy.image}\0${copy.region}`)) {
+      const acknowledged = acknowledgedUnencrypted.has(copy.fleet);
       dangers.push({
         category: "unencrypted-shared",
         address: copy.address,
-        message: `copy of image ${copy.image} in ${copy.region} is shared but not encrypted by the fleet (it keeps its source's encryption)`,
+        message:
+          `copy of image ${copy.image} in ${copy.region} is shared but not encrypted by the fleet (it keeps its source's encryption)` +
+          (acknowledged ? `; fleet ${copy.fleet} acknowledges this (encryption.acknowledgeUnencryptedSharing)` : ""),
+        acknowledged,
       });
     }
   }
@@ -275,7 +282,7 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
     }
   }
 
-  const allowedDangers = dangers.map((d) => ({ ...d, allowed: allow.has(d.category) }));
+  const allowedDangers = dangers.map(({ acknowledged, ...d }) => ({ ...d, allowed: allow.has(d.category) || acknowledged === true }));
   return {
     version: 1,
     copies: sortBy(copies, (c) => `${c.fleet}\0${c.image}\0${c.region}`),

@@ -28,6 +28,13 @@ export function checkEncryption(problems: ProblemSink, document: FleetFile, imag
     }
     keyPaths.set(region, path);
   }
+  if (encryption?.acknowledgeUnencryptedSharing === true && encryption.encrypted === true) {
+    problems.add(
+      "encryption.acknowledgeUnencryptedSharing",
+      "every copy is encrypted (encryption.encrypted: true), so none is shared unencrypted",
+      "Remove acknowledgeUnencryptedSharing, or encrypted: true if the copies are meant to stay unencrypted",
+    );
+  }
   const encryptedImage = images.find((image) => image.encrypted === true);
   if (encryption?.encrypted === false && encryptedImage) {
     problems.add(
