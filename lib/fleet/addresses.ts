@@ -1,3 +1,5 @@
+import { partitionOf } from "./regions";
+
 /**
  * Terraform resource names of a fleet. They are a public contract: readable, derived only from
  * data (image key, Region, principal kind), never from positions or hashes, so adding a Region,
@@ -76,10 +78,11 @@ export function formatAddress(address: FleetAddress): string {
 /**
  * The fleet resource an address names, or undefined for any other address. The inverse of
  * `formatAddress`, by the naming rules above, with no pattern over the text: Region names hold no
- * `_`, so the Region is what follows the last `_` (and must be a Region `isRegion` knows); the
+ * `_`, so the Region is what follows the last `_` (and must be a Region `isRegion` knows, by default
+ * one of the installed AWS SDK's); the
  * image key is the rest, `_` included.
  */
-export function parseAddress(address: string, isRegion: (name: string) => boolean): FleetAddress | undefined {
+export function parseAddress(address: string, isRegion: (name: string) => boolean = isKnownRegion): FleetAddress | undefined {
   const dot = address.indexOf(".");
   if (dot < 0) return undefined;
   const type = address.slice(0, dot);
@@ -101,23 +104,24 @@ export function parseAddress(address: string, isRegion: (name: string) => boolea
     const cut = text.lastIndexOf("_");
     return cut < 0 ? ["", text] : [text.slice(0, cut), text.slice(cut + 1)];
   };
-  const imageAndRegion = (text: string): { image: string; region: string } | undefined => {
-    const [image, region] = lastPart(text);
-    return image && isRegion(region) ? { image, region } : undefined;
+  /** `<key>_<region>`: an image or pointer key (which may hold `_`), then a Region. */
+  const keyAndRegion = (text: string): { key: string; region: string } | undefined => {
+    const [key, region] = lastPart(text);
+    return key && isRegion(region) ? { key, region } : undefined;
   };
   switch (type) {
     case "aws_ami_copy": {
       if (!name.startsWith("copy_") || key !== undefined) return undefined;
-      const parts = imageAndRegion(name.slice("copy_".length));
-      return parts && { type, ...parts };
+      const parts = keyAndRegion(name.slice("copy_".length));
+      return parts && { type, image: parts.key, region: parts.region };
     }
     case "aws_ami_launch_permission": {
       if (!name.startsWith("share_")) return undefined;
       const [rest, group] = lastPart(name.slice("share_".length));
-      const parts = imageAndRegion(rest);
+      const parts = keyAndRegion(rest);
       if (!parts || !(PERMISSION_GROUPS as readonly string[]).includes(group)) return undefined;
       if (group === "public" && key !== undefined) return undefined; // public has no for_each
-      return { type, ...parts, group: group as PermissionGroup, ...(key !== undefined ? { key } : {}) };
+      return { type, image: parts.key, region: parts.region, group: group as PermissionGroup, ...(key !== undefined ? { key } : {}) };
     }
     case "aws_kms_grant": {
       const prefix = "key_grants_";
@@ -127,10 +131,14 @@ export function parseAddress(address: string, isRegion: (name: string) => boolea
     }
     case "aws_ssm_parameter": {
       if (!name.startsWith("pointer_") || key !== undefined) return undefined;
-      const parts = imageAndRegion(name.slice("pointer_".length));
-      return parts && { type, pointer: parts.image, region: parts.region };
+      const parts = keyAndRegion(name.slice("pointer_".length));
+      return parts && { type, pointer: parts.key, region: parts.region };
     }
     default:
       return undefined;
   }
+}
+
+function isKnownRegion(name: string): boolean {
+  return partitionOf(name) !== undefined;
 }

@@ -3,7 +3,6 @@ import { MANAGEMENT_TAGS } from "../fleet/fleet";
 import { FleetAddress, parseAddress } from "../fleet/addresses";
 import { accountOfPrincipalArn, describePrincipal, fromPlanValues, Principal } from "../fleet/principals";
 import { LONG_ACCOUNT_LIST } from "../fleet/advice";
-import { partitionOf } from "../fleet/regions";
 import { CostEstimate, DEFAULT_PRICES, estimateCost, Prices } from "./cost";
 import { actionOf, CopyAction, Plan, readPlan, replaceReasons } from "./plan";
 
@@ -121,7 +120,7 @@ export interface ReviewContext {
 
 /** The fleet resource behind a plan entry's type and name (the construct's naming rules, parsed back). */
 function fleetAddressOf(type: string, name: string): FleetAddress | undefined {
-  return parseAddress(`${type}.${name}`, (region) => partitionOf(region) !== undefined);
+  return parseAddress(`${type}.${name}`);
 }
 
 /** Image key and Region of a copy or launch permission entry, when its name follows the naming rules. */

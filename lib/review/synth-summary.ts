@@ -1,6 +1,5 @@
 import { FleetAddress, formatAddress, parseAddress } from "../fleet/addresses";
 import { LAUNCH_PERMISSIONS_LOCAL, LISTED_KINDS, ShareEntry, shareTableKey } from "../fleet/principals";
-import { partitionOf } from "../fleet/regions";
 
 /**
  * What a synthesized stack would create, read from its cdk.tf.json: resource instances, with each
@@ -18,7 +17,7 @@ export function instanceAddresses(tf: any): string[] {
         out.push(address);
         continue;
       }
-      const parsed = parseAddress(address, (region) => partitionOf(region) !== undefined);
+      const parsed = parseAddress(address);
       const keys = parsed && forEachKeys(tf, parsed);
       if (parsed && (parsed.type === "aws_ami_launch_permission" || parsed.type === "aws_kms_grant") && keys) out.push(...keys.map((key) => formatAddress({ ...parsed, key })));
       else out.push(`${address}["<unknown until plan>"]`);
