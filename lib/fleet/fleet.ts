@@ -92,7 +92,17 @@ export const POINTER_PLACEHOLDERS = ["fleet", "image"] as const;
 
 /** A pointer's parameter name with its placeholders filled in. */
 export function renderPointerName(template: string, values: { fleet: string; image: string }): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (values as Record<string, string>)[name] ?? whole);
+  return fillPlaceholders(template, values);
+}
+
+/** A template (copy names, pointer names) with each `{name}` of `values` filled in; others stay. */
+export function fillPlaceholders(template: string, values: Readonly<Record<string, string>>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+/** The `{name}`s of a template that are not among `allowed`, in order. */
+export function unknownPlaceholders(template: string, allowed: readonly string[]): string[] {
+  return [...template.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]).filter((name) => !allowed.includes(name));
 }
 
 /** Management tags set on every copy; the reconciler finds copies by them. */
@@ -124,7 +134,7 @@ export function renderCopyName(
 ): string {
   const values: Record<string, string> = { fleet: fleet.name, image: imageKey, region, sourceAmi };
   const template = fleet.copyNameTemplate ?? (imageKey === sourceAmi ? "{fleet}-{sourceAmi}" : DEFAULT_COPY_NAME);
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+  return fillPlaceholders(template, values);
 }
 
 /** True when any principal other than the owner may launch the copies. */

@@ -1,5 +1,5 @@
 import { formatPath, ProblemSink, quoteValue } from "../errors";
-import { COPY_NAME_PLACEHOLDERS, DEFAULT_COPY_NAME, Fleet, MANAGEMENT_TAGS, renderCopyName } from "../fleet";
+import { COPY_NAME_PLACEHOLDERS, DEFAULT_COPY_NAME, Fleet, MANAGEMENT_TAGS, renderCopyName, unknownPlaceholders } from "../fleet";
 import { FleetFile } from "../schema";
 
 /** Rules for what every copy carries: tags, the deprecation time, and names that are valid and unique per Region. */
@@ -70,9 +70,7 @@ function isRfc3339Utc(value: string): boolean {
 /** The copy name template: known placeholders, {sourceAmi} present, every rendered name a valid AMI name, unique per Region. */
 export function checkCopyNames(problems: ProblemSink, fleet: Fleet): void {
   const template = fleet.copyNameTemplate ?? DEFAULT_COPY_NAME;
-  const unknown = [...template.matchAll(/\{([^}]*)\}/g)]
-    .map((m) => m[1])
-    .filter((name) => !(COPY_NAME_PLACEHOLDERS as readonly string[]).includes(name));
+  const unknown = unknownPlaceholders(template, COPY_NAME_PLACEHOLDERS);
   if (unknown.length > 0) {
     problems.add(
       "copyName",

@@ -1,5 +1,5 @@
 import { ProblemSink, quoteValue } from "../errors";
-import { Pointer, POINTER_PLACEHOLDERS, renderPointerName, SourceImage, TargetRegion } from "../fleet";
+import { Pointer, POINTER_PLACEHOLDERS, renderPointerName, SourceImage, TargetRegion, unknownPlaceholders } from "../fleet";
 import { KEY, SSM_PARAMETER_NAME } from "../formats";
 import { FleetFile } from "../schema";
 
@@ -41,9 +41,7 @@ export function checkPointers(
       problems.add(`${path}.image`, `${quoteValue(pointer.image)} is not an image key of this fleet`, declared ? `Use one of ${declared}` : "Declare the image under source.images");
       valid = false;
     }
-    const unknown = [...pointer.parameter.matchAll(/\{([^}]*)\}/g)]
-      .map((m) => m[1])
-      .filter((name) => !(POINTER_PLACEHOLDERS as readonly string[]).includes(name));
+    const unknown = unknownPlaceholders(pointer.parameter, POINTER_PLACEHOLDERS);
     if (unknown.length > 0) {
       problems.add(
         `${path}.parameter`,
