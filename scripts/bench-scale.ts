@@ -1,11 +1,16 @@
-// Reconcile at org scale, through a proxy that adds latency to every call and models EC2's token
-// buckets per Region and action (RequestLimitExceeded when a bucket is empty), in front of the
-// emulator. Fleets of images x Regions x accounts are deployed with the SDK as `cdktf deploy` would
-// leave them; then `ami-fleet reconcile --stats` runs as a user runs it. The first run asks the
-// emulator (one Python process that answers one call at a time); later runs get its answers
-// replayed by the proxy, so they measure what AWS would cost: the reconciler, the latency and the
-// buckets. Prints calls, retries, throttled answers and wall time of each run.
-//   npm run bench:scale [-- --runs 3 --latency 50 --sizes 1x3x3,5x17x50,20x30x200 --concurrency 8]
+// Org scale, through a proxy that adds latency to every call and models EC2's token buckets per
+// Region and action (RequestLimitExceeded when a bucket is empty), in front of the emulator. Fleets
+// of images x Regions x accounts are deployed with the SDK as `cdktf deploy` would leave them, with
+// the Terraform state an apply would have written (scripts/bench/terraform-state.ts); then:
+// - `ami-fleet reconcile --stats` as a user runs it. The first run asks the emulator (one Python
+//   process that answers one call at a time); later runs get its answers replayed by the proxy, so
+//   they measure what AWS would cost: the reconciler, the latency and the buckets.
+// - the Terraform half (scripts/bench/terraform-half.ts): a no-change run and "add one account",
+//   naive (one full-refresh plan) and as the README recommends, and the apply of the reviewed plan.
+// Prints calls, throttled answers, wall time and peak memory of each step.
+//   npm run bench:scale [-- --runs 3 --latency 50 --sizes 1x3x3,5x17x50,20x30x200 --concurrency 8
+//                          --naive-max-instances 10000 --no-terraform]
+import { DescribeImagesCommand } from "@aws-sdk/client-ec2";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -14,7 +19,10 @@ import { runCli } from "../__tests__/helpers/cli";
 import { startFaultProxy } from "../__tests__/helpers/fault-proxy";
 import { Ec2 } from "../__tests__/helpers/live";
 import { emulatorEnv, startMoto } from "../__tests__/helpers/moto";
+import { loadToolchain } from "../__tests__/helpers/tofu";
 import { loadFleets } from "../lib/fleet/load";
+import { terraformHalf, TerraformHalfResult } from "./bench/terraform-half";
+import { harvestTemplate, LiveCopy, scaleFleetDoc } from "./bench/terraform-state";
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -33,7 +41,14 @@ async function main(): Promise<void> {
     "af-south-1", "il-central-1", "me-central-1", "me-south-1", "ap-south-1", "ap-south-2", "ap-east-1",
     "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
   ];
+  const terraform = !process.argv.includes("--no-terraform");
+  const naiveMax = Number(option("naive-max-instances", "10000"));
   process.stdout.write(`latency ${latency} ms per call, EC2 token buckets modelled, --concurrency ${concurrency}, ${runs} runs each\n`);
+  const toolchain = terraform ? loadToolchain() : undefined;
+  const templateDir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-bench-template-"));
+  const template = toolchain ? await harvestTemplate(toolchain, templateDir) : undefined;
+  fs.rmSync(templateDir, { recursive: true, force: true });
+  const measured: { size: string; copies: number; accounts: number; result: TerraformHalfResult }[] = [];
   for (const [images, regionCount, accounts] of sizes) {
     const moto = await startMoto();
     const proxy = await startFaultProxy(moto.endpoint);
@@ -43,17 +58,12 @@ async function main(): Promise<void> {
       const sources: Record<string, string> = {};
       for (let i = 1; i <= images; i++) sources[`v${i}`] = await ec2.registerSource("us-east-1", `scale-source-${i}`);
       const targets = regions.slice(0, regionCount);
-      const doc = {
-        name: "scale",
-        source: { region: "us-east-1", images: Object.entries(sources).map(([key, amiId]) => ({ key, amiId })) },
-        regions: targets.map((region) => (region === "us-east-1" ? { region, allowSourceRegion: true } : region)),
-        share: { accounts: Array.from({ length: accounts }, (_, i) => String(200000000000 + i)) },
-      };
+      const doc = scaleFleetDoc("scale", sources, targets, accounts);
       const file = path.join(dir, "scale.yaml");
       fs.writeFileSync(file, stringify(doc));
       const [fleet] = loadFleets([file]);
       const setup = Date.now();
-      await ec2.applyFleet(fleet, sources);
+      const ids = await ec2.applyFleet(fleet, sources);
       const copies = images * regionCount;
       const floor = 2 * regionCount + copies + regionCount * Math.ceil(images / 200);
       proxy.latency(latency);
@@ -86,11 +96,51 @@ async function main(): Promise<void> {
           `wall median ${(median / 1000).toFixed(1)} s (runs: ${walls.map((w) => (w / 1000).toFixed(1)).join(", ")}); ` +
           `(run 1 through the emulator, later runs replayed); read+diff in the CLI median ${(medianOf(inProcess) / 1000).toFixed(1)} s; the emulator's own answer time, summed over calls, median ${(medianOf(emulator) / 1000).toFixed(1)} s\n`,
       );
+      if (toolchain && template) {
+        const live = new Map<string, LiveCopy>();
+        for (const region of targets) {
+          const images = (await ec2.in(region).send(new DescribeImagesCommand({ Owners: ["self"] }))).Images ?? [];
+          const snapshotOf = new Map(images.map((image) => [image.ImageId!, image.BlockDeviceMappings![0].Ebs!.SnapshotId!]));
+          for (const [key, id] of ids) if (key.endsWith(`/${region}`)) live.set(key, { id, snapshotId: snapshotOf.get(id)! });
+        }
+        // Mutating calls follow: nothing is replayed from here on.
+        proxy.replay(false);
+        const instances = copies * (accounts + 1);
+        const naive = instances <= naiveMax;
+        process.stdout.write(`  Terraform: ${instances} resource instances in one stack${naive ? "" : ` (naive full-refresh plans not run: over --naive-max-instances ${naiveMax})`}\n`);
+        const result = await terraformHalf({
+          toolchain, template, proxy, sources, regions: targets, accounts, live, naive,
+          log: (line) => process.stdout.write(`${line}\n`),
+        });
+        measured.push({ size: `${images}x${regionCount}x${accounts}`, copies, accounts, result });
+      }
     } finally {
       await proxy.close();
       await moto.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  }
+  summarize(measured);
+}
+
+/** Naive against recommended where both ran, and the naive figures extrapolated where they did not. */
+function summarize(measured: readonly { size: string; copies: number; accounts: number; result: TerraformHalfResult }[]): void {
+  const ran = measured.filter((m) => m.result.noChangeNaive && m.result.addPlanNaive);
+  for (const { size, result } of ran) {
+    process.stdout.write(
+      `${size}: no-change run naive/recommended ${(result.noChangeNaive!.seconds / result.noChangeFast.seconds).toFixed(1)}x; ` +
+        `add-one-account plan naive/recommended ${(result.addPlanNaive!.seconds / result.addFast.planSeconds).toFixed(1)}x\n`,
+    );
+  }
+  const largest = ran.at(-1);
+  if (!largest) return;
+  const perInstance = largest.result.noChangeNaive!.seconds / largest.result.instances;
+  for (const { size, copies, accounts, result } of measured.filter((m) => !m.result.noChangeNaive)) {
+    process.stdout.write(
+      `${size}: naive not run; a full refresh reads each launch permission instance (${copies * accounts} DescribeImageAttribute calls, ` +
+        `against ${copies} for reconcile); at ${largest.size}'s ${(perInstance * 1000).toFixed(1)} ms per instance, one no-change plan would take ` +
+        `about ${((perInstance * result.instances) / 60).toFixed(0)} min\n`,
+    );
   }
 }
 

@@ -38,6 +38,8 @@ export interface FaultProxy {
   replay(on: boolean): void;
   /** Requests received, by Region. */
   readonly requests: Map<string, number>;
+  /** Requests received, by API action (`ModifyImageAttribute`, `GetParameter`, ...). */
+  readonly actions: Map<string, number>;
   /** Requests answered RequestLimitExceeded by the modelled buckets. */
   readonly throttled: () => number;
   /** Milliseconds the emulator took to answer, summed over the requests it answered. */
@@ -50,6 +52,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const denied = new Set<string>();
   const dropped = new Set<string>();
   const requests = new Map<string, number>();
+  const actions = new Map<string, number>();
   const actionFaults: { action: string; fault: "deny" | "empty" | "truncated" | "hang"; region?: string }[] = [];
   const deletedSnapshots = new Map<string, boolean>();
   const hanging: http.ServerResponse[] = [];
@@ -70,6 +73,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       const text = Buffer.concat(body).toString("utf8");
       // Query protocol (EC2): Action=... in the body; JSON protocol (SSM): X-Amz-Target: AmazonSSM.Action.
       const action = /(?:^|&)Action=([A-Za-z]+)/.exec(text)?.[1] ?? String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? "";
+      actions.set(action, (actions.get(action) ?? 0) + 1);
       const fault = actionFaults.find((f) => f.action === action && (f.region === undefined || f.region === region));
       if (fault?.fault === "hang") return void hanging.push(res);
       if (fault?.fault === "deny") return ec2Error(res, 403, "UnauthorizedOperation", `You are not authorized to perform ${action}.`);
@@ -147,6 +151,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     replay: (on) => (replaying = on),
     throttleLikeEc2: () => (buckets = new TokenBuckets()),
     requests,
+    actions,
     throttled: () => throttledCount,
     upstream: () => ({ totalMs: upstreamMs, requests: upstreamRequests }),
     close: () =>

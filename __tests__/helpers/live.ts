@@ -58,6 +58,7 @@ export class Ec2 {
             SourceImageId: source,
             SourceRegion: fleet.sourceRegion,
             Name: desired.name(source),
+            Description: desired.description(source),
             Encrypted: target.encrypted,
             KmsKeyId: target.kmsKeyId,
             TagSpecifications: [{ ResourceType: "image", Tags: Object.entries(desired.tags(source)).map(([Key, Value]) => ({ Key, Value })) }],
