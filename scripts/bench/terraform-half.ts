@@ -2,8 +2,10 @@
 // team's commands cost through the latency-and-buckets proxy. The naive path is one stack planned
 // with default flags (a full refresh); the path the README recommends plans only the stacks whose
 // configuration changed (`ami-fleet changed`), and plans them without refresh when `reconcile` of
-// the deployed fleet (the base branch's file) is in sync.
+// the deployed fleet (the base branch's file) is in sync. With `layout: fleet-region` the
+// recommended path plans the changed Region stacks `parallel` at a time.
 import { spawn } from "child_process";
+import pLimit = require("p-limit");
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -12,6 +14,8 @@ import { FaultProxy } from "../../__tests__/helpers/fault-proxy";
 import { emulatorEnv } from "../../__tests__/helpers/moto";
 import { synth, Toolchain } from "../../__tests__/helpers/tofu";
 import { loadFleets } from "../../lib/fleet/load";
+import { StackLayout } from "../../lib/project/config";
+import { fleetStacks } from "../../lib/project/layout";
 import { fleetState, LiveCopy, scaleFleetDoc, StateTemplate } from "./terraform-state";
 
 export interface TerraformHalfInput {
@@ -24,6 +28,10 @@ export interface TerraformHalfInput {
   readonly live: ReadonlyMap<string, LiveCopy>;
   /** Run the naive full-refresh plans (skipped at sizes where they would take too long). */
   readonly naive: boolean;
+  /** The stack layout of the recommended path (the naive path is one stack per fleet). */
+  readonly layout: StackLayout;
+  /** Stacks planned or applied at once. */
+  readonly parallel: number;
   readonly log: (line: string) => void;
 }
 
@@ -41,18 +49,21 @@ export interface Measured {
 }
 
 export interface TerraformHalfResult {
+  readonly layout: StackLayout;
+  readonly stacks: number;
   readonly instances: number;
   readonly noChangeNaive?: Measured;
   readonly noChangeFast: { seconds: number; calls: number };
   readonly addPlanNaive?: Measured;
   readonly addFast: { seconds: number; planSeconds: number; planBytes: number; review: Measured };
+  readonly check: Measured;
   readonly addApply: Measured;
 }
 
 const STACK = "scale";
 
 export async function terraformHalf(input: TerraformHalfInput): Promise<TerraformHalfResult> {
-  const { toolchain, proxy, log } = input;
+  const { toolchain, proxy, log, layout } = input;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-bench-tf-"));
   try {
     const env = { ...emulatorEnv(proxy.endpoint), AWS_MAX_ATTEMPTS: "10" };
@@ -60,37 +71,70 @@ export async function terraformHalf(input: TerraformHalfInput): Promise<Terrafor
     const headFile = path.join(dir, "head.yaml");
     fs.writeFileSync(baseFile, stringify(scaleFleetDoc(STACK, input.sources, input.regions, input.accounts)));
     const [fleet] = loadFleets([baseFile]);
-    // Every output folder is directly in `dir`, so every stack's local state is dir/terraform.scale.tfstate.
-    const stackOf = (out: string) => path.join(dir, out, "stacks", STACK);
-    const synthTo = (file: string, out: string) => {
-      synth([file], path.join(dir, out));
-      // The tests' fail-fast provider setting is not what users run: the provider retries throttling.
-      fs.rmSync(path.join(stackOf(out), "emulator_override.tf.json"), { force: true });
+    const configFor = (chosen: StackLayout) => {
+      const file = path.join(dir, `config-${chosen}.yaml`);
+      fs.writeFileSync(file, stringify({ layout: chosen }));
+      return file;
     };
-    synthTo(baseFile, "base.out");
-    fs.writeFileSync(path.join(dir, `terraform.${STACK}.tfstate`), JSON.stringify(fleetState(fleet, input.sources, input.live, input.template)));
-    const tofu = (out: string, args: string[]) =>
-      measure(proxy, toolchain.tofu, [`-chdir=${stackOf(out)}`, ...args], {
+    // Every output folder is directly in `dir`, so a stack's local state is dir/terraform.<stack>.tfstate
+    // whichever output folder plans it.
+    const stackDir = (out: string, stack: string) => path.join(dir, out, "stacks", stack);
+    const synthTo = (file: string, out: string, chosen: StackLayout) => {
+      synth([file], path.join(dir, out), { AMI_FLEET_CONFIG: configFor(chosen) });
+      // The tests' fail-fast provider setting is not what users run: the provider retries throttling.
+      for (const stack of fs.readdirSync(path.join(dir, out, "stacks"))) fs.rmSync(path.join(stackDir(out, stack), "emulator_override.tf.json"), { force: true });
+    };
+    const tofu = (out: string, stack: string, args: string[]) =>
+      measure(proxy, toolchain.tofu, [`-chdir=${stackDir(out, stack)}`, ...args], {
         ...env, TF_CLI_CONFIG_FILE: toolchain.cliConfig, TF_IN_AUTOMATION: "1", TF_INPUT: "0", CHECKPOINT_DISABLE: "1",
       });
     const cli = (args: string[]) => measure(proxy, process.execPath, [path.join(__dirname, "..", "..", "bin", "ami-fleet.js"), ...args], { ...env, NO_COLOR: "1" });
-    ok(await tofu("base.out", ["init", "-no-color", "-input=false"]), [0], "init");
+    // One command per stack, `parallel` at once: the step's wall time, calls and peak.
+    const eachStack = async (names: readonly string[], run: (stack: string) => Promise<Measured>): Promise<Measured> => {
+      const limit = pLimit(input.parallel);
+      const before = new Map(proxy.actions);
+      const throttledBefore = proxy.throttled();
+      const started = Date.now();
+      const runs = await Promise.all(names.map((name) => limit(() => run(name))));
+      return {
+        code: runs.find((r) => r.code !== 0)?.code ?? 0,
+        stdout: runs.map((r) => r.stdout).join("\n"),
+        stderr: runs.map((r) => r.stderr).join("\n"),
+        seconds: (Date.now() - started) / 1000,
+        peakMiB: Math.max(...runs.map((r) => r.peakMiB)),
+        calls: callsSince(proxy, before),
+        throttled: proxy.throttled() - throttledBefore,
+      };
+    };
 
+    // The deployed fleet: the naive layout's one stack, and the recommended layout's stacks, each
+    // with the state an apply would have left.
+    const naiveStacks = fleetStacks(fleet, "fleet");
+    const stacks = fleetStacks(fleet, layout);
+    for (const stack of new Map([...naiveStacks, ...stacks].map((s) => [s.name, s])).values()) {
+      fs.writeFileSync(path.join(dir, `terraform.${stack.name}.tfstate`), JSON.stringify(fleetState(stack.fleet, input.sources, input.live, input.template)));
+    }
+    const names = stacks.map((s) => s.name);
+    synthTo(baseFile, "base.out", layout);
+    ok(await eachStack(names, (stack) => tofu("base.out", stack, ["init", "-no-color", "-input=false"])), [0], "init");
     const instances = fleet.regions.length * fleet.images.length * (input.accounts + 1);
     // The written state is the deployed fleet: a plan without refresh must find nothing to do.
-    const check = ok(await tofu("base.out", ["plan", "-refresh=false", "-detailed-exitcode", "-no-color", "-input=false"]), [0], "plan of the written state");
-    log(`  written state checked: tofu plan -refresh=false finds no change (${check.seconds.toFixed(1)} s, peak ${check.peakMiB} MiB)`);
+    const check = ok(await eachStack(names, (stack) => tofu("base.out", stack, ["plan", "-refresh=false", "-detailed-exitcode", "-no-color", "-input=false"])), [0], "plan of the written state");
+    log(`  ${layout} layout, ${names.length} stack(s): written state checked, tofu plan -refresh=false finds no change: ${describe(check)}`);
 
     let noChangeNaive: Measured | undefined;
+    let addPlanNaive: Measured | undefined;
     if (input.naive) {
-      noChangeNaive = ok(await tofu("base.out", ["plan", "-detailed-exitcode", "-no-color", "-input=false"]), [0], "naive no-change plan");
-      log(`  no change, naive (tofu plan, full refresh): ${describe(noChangeNaive)}`);
+      synthTo(baseFile, "naive.out", "fleet");
+      ok(await tofu("naive.out", STACK, ["init", "-no-color", "-input=false"]), [0], "init");
+      noChangeNaive = ok(await tofu("naive.out", STACK, ["plan", "-detailed-exitcode", "-no-color", "-input=false"]), [0], "naive no-change plan");
+      log(`  no change, naive (one stack, tofu plan, full refresh): ${describe(noChangeNaive)}`);
     }
 
     // No fleet changed: synth, `changed` finds nothing, reconcile of the deployed fleets is the drift check.
     const started = Date.now();
     const before = totalCalls(proxy);
-    synthTo(baseFile, "nochange.out");
+    synthTo(baseFile, "nochange.out", layout);
     const synthSeconds = (Date.now() - started) / 1000;
     const unchanged = ok(await cli(["changed", "--base", path.join(dir, "base.out"), path.join(dir, "nochange.out")]), [0], "changed (no change)");
     const inSync = ok(await cli(["reconcile", baseFile, "--format", "json"]), [0], "reconcile (no change)");
@@ -103,38 +147,66 @@ export async function terraformHalf(input: TerraformHalfInput): Promise<Terrafor
     // Add one account: the pull-request flow of docs/ci/ami-fleet-pr.yml.
     fs.writeFileSync(headFile, stringify(scaleFleetDoc(STACK, input.sources, input.regions, input.accounts + 1)));
     const addStarted = Date.now();
-    synthTo(headFile, "add.out");
+    synthTo(headFile, "add.out", layout);
     const changed = ok(await cli(["changed", "--base", path.join(dir, "base.out"), path.join(dir, "add.out")]), [2], "changed (add one account)");
-    if (changed.stdout.trim() !== STACK) throw new Error(`changed listed ${JSON.stringify(changed.stdout)}, expected ${STACK}`);
+    if (changed.stdout.trim().split("\n").sort().join() !== [...names].sort().join()) throw new Error(`changed listed ${JSON.stringify(changed.stdout)}, expected ${names.join(" ")}`);
     const deployed = await cli(["reconcile", baseFile, "--format", "json"]);
     const refresh = deployed.code === 0 ? ["-refresh=false"] : [];
-    ok(await tofu("add.out", ["init", "-no-color", "-input=false"]), [0], "init");
-    const plan = ok(await tofu("add.out", ["plan", ...refresh, "-no-color", "-input=false", "-out=add.tfplan"]), [0], "plan (add one account)");
-    const shown = ok(await tofu("add.out", ["show", "-json", "add.tfplan"]), [0], "show -json");
-    const planJson = path.join(stackOf("add.out"), "plan.json");
-    fs.writeFileSync(planJson, shown.stdout);
-    const review = ok(await cli(["review", "--plan", planJson]), [0], "review (add one account)");
-    const addFast = { seconds: (Date.now() - addStarted) / 1000, planSeconds: plan.seconds, planBytes: Buffer.byteLength(shown.stdout), review };
+    const planBytes = new Map<string, number>();
+    let planSeconds = 0;
+    let planPeak = 0;
+    let reviewSlowest = 0;
+    const reviewed = ok(
+      await eachStack(names, async (stack) => {
+        ok(await tofu("add.out", stack, ["init", "-no-color", "-input=false"]), [0], "init");
+        const plan = ok(await tofu("add.out", stack, ["plan", ...refresh, "-no-color", "-input=false", "-out=add.tfplan"]), [0], "plan (add one account)");
+        planSeconds += plan.seconds;
+        planPeak = Math.max(planPeak, plan.peakMiB);
+        const shown = ok(await tofu("add.out", stack, ["show", "-json", "add.tfplan"]), [0], "show -json");
+        const planJson = path.join(stackDir("add.out", stack), "plan.json");
+        fs.writeFileSync(planJson, shown.stdout);
+        planBytes.set(stack, Buffer.byteLength(shown.stdout));
+        const review = ok(await cli(["review", "--plan", planJson]), [0], "review (add one account)");
+        reviewSlowest = Math.max(reviewSlowest, review.seconds);
+        return review;
+      }),
+      [0],
+      "plan and review",
+    );
+    const addFast = {
+      seconds: (Date.now() - addStarted) / 1000,
+      planSeconds,
+      planBytes: [...planBytes.values()].reduce((a, b) => a + b, 0),
+      review: reviewed,
+    };
     log(
-      `  add one account, synth to reviewed plan: ${addFast.seconds.toFixed(1)} s (reconcile of the deployed fleet ${deployed.code === 0 ? "in sync: plan -refresh=false" : `exit ${deployed.code}: full refresh`}; ` +
-        `plan ${describe(plan)}; show -json ${shown.seconds.toFixed(1)} s, plan JSON ${(addFast.planBytes / 1048576).toFixed(1)} MiB; ` +
-        `review ${review.seconds.toFixed(1)} s, peak ${review.peakMiB} MiB)`,
+      `  add one account, synth to reviewed plan: ${addFast.seconds.toFixed(1)} s (${names.length} stack(s) changed, ${input.parallel} at a time; ` +
+        `reconcile of the deployed fleet ${deployed.code === 0 ? "in sync: plan -refresh=false" : `exit ${deployed.code}: full refresh`}; ` +
+        `init+plan+show+review of the stacks ${reviewed.seconds.toFixed(1)} s, ${sum(reviewed.calls)} calls, ${reviewed.throttled} throttled; ` +
+        `plans summed ${planSeconds.toFixed(1)} s, plan peak ${planPeak} MiB; review slowest ${reviewSlowest.toFixed(1)} s, peak ${reviewed.peakMiB} MiB; ` +
+        `plan JSON ${(addFast.planBytes / 1048576).toFixed(1)} MiB in all, largest ${(Math.max(...planBytes.values()) / 1048576).toFixed(1)} MiB)`,
     );
 
-    let addPlanNaive: Measured | undefined;
     if (input.naive) {
-      addPlanNaive = ok(await tofu("add.out", ["plan", "-no-color", "-input=false", "-out=naive.tfplan"]), [0], "naive plan (add one account)");
-      log(`  add one account, naive plan (full refresh): ${describe(addPlanNaive)}`);
+      synthTo(headFile, "naive.out", "fleet");
+      addPlanNaive = ok(await tofu("naive.out", STACK, ["plan", "-no-color", "-input=false", "-out=naive.tfplan"]), [0], "naive plan (add one account)");
+      log(`  add one account, naive plan (one stack, full refresh): ${describe(addPlanNaive)}`);
     }
 
-    const addApply = ok(await tofu("add.out", ["apply", "-no-color", "-input=false", "add.tfplan"]), [0], "apply (add one account)");
-    log(`  add one account, apply of the reviewed plan: ${describe(addApply)}`);
+    const addApply = ok(await eachStack(names, (stack) => tofu("add.out", stack, ["apply", "-no-color", "-input=false", "add.tfplan"])), [0], "apply (add one account)");
+    log(`  add one account, apply of the reviewed plan(s): ${describe(addApply)}`);
     const after = ok(await cli(["reconcile", headFile, "--format", "json"]), [0], "reconcile after apply");
     log(`  after the apply, reconcile of the new fleet: in sync (${after.seconds.toFixed(1)} s)`);
-    return { instances, noChangeNaive, noChangeFast, addPlanNaive, addFast, addApply };
+    return { layout, stacks: names.length, instances, check, noChangeNaive, noChangeFast, addPlanNaive, addFast, addApply };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function callsSince(proxy: FaultProxy, before: ReadonlyMap<string, number>): Record<string, number> {
+  const calls: Record<string, number> = {};
+  for (const [action, n] of proxy.actions) if (n - (before.get(action) ?? 0) > 0) calls[action] = n - (before.get(action) ?? 0);
+  return calls;
 }
 
 export function describe(run: Measured): string {
@@ -173,9 +245,7 @@ function measure(proxy: FaultProxy, command: string, args: string[], env: NodeJS
     child.on("close", (code) => {
       const peakKiB = Number(fs.readFileSync(timeFile, "utf8").trim().split("\n").pop());
       fs.rmSync(timeFile, { force: true });
-      const calls: Record<string, number> = {};
-      for (const [action, n] of proxy.actions) if (n - (before.get(action) ?? 0) > 0) calls[action] = n - (before.get(action) ?? 0);
-      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000, peakMiB: Math.round(peakKiB / 1024), calls, throttled: proxy.throttled() - throttledBefore });
+      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000, peakMiB: Math.round(peakKiB / 1024), calls: callsSince(proxy, before), throttled: proxy.throttled() - throttledBefore });
     });
   });
 }
