@@ -3,12 +3,14 @@ import * as path from "path";
 import { FleetSpecError } from "./lib/fleet/errors";
 import { DEFAULT_FLEET_DIR, loadFleets } from "./lib/fleet/load";
 import { loadProjectConfig } from "./lib/project/config";
+import { fleetStacks } from "./lib/project/layout";
 import { FleetStack } from "./stacks/fleet-stack";
 
 /**
  * The cdktf app: every fleet file under fleets/ (or the paths in AMI_FLEET_PATHS, separated by
- * the platform's path delimiter) becomes one stack. An invalid fleet stops synth with the same
- * messages as `ami-fleet validate`, and nothing is written.
+ * the platform's path delimiter) becomes one stack, or one per Region (`layout: fleet-region` in
+ * ami-fleet.config.yaml). An invalid fleet stops synth with the same messages as
+ * `ami-fleet validate`, and nothing is written.
  */
 function main(): void {
   const paths = process.env.AMI_FLEET_PATHS?.split(path.delimiter).filter(Boolean) ?? [DEFAULT_FLEET_DIR];
@@ -16,7 +18,10 @@ function main(): void {
   const loaded = loadProjectConfig(process.cwd());
   if ("problems" in loaded) throw new FleetSpecError(loaded.problems);
   const app = new App();
-  for (const fleet of fleets) new FleetStack(app, fleet, { backend: loaded.config.backend });
+  const { layout, backend } = loaded.config;
+  for (const fleet of fleets) {
+    for (const stack of fleetStacks(fleet, layout)) new FleetStack(app, stack.fleet, { backend, name: stack.name });
+  }
   app.synth();
 }
 

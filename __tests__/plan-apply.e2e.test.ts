@@ -3,11 +3,12 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { DriftReport } from "../lib/drift/findings";
 import { PROJECT_ROOT, runCli } from "./helpers/cli";
+import { startFaultProxy } from "./helpers/fault-proxy";
 import { Ec2 } from "./helpers/live";
-import { Moto, startMoto } from "./helpers/moto";
+import { emulatorEnv, Moto, startMoto } from "./helpers/moto";
 import { loadToolchain, synth, Toolchain, tofu, tofuOk } from "./helpers/tofu";
 
 /**
@@ -171,13 +172,20 @@ it("synthesizes, plans, applies, reconciles and re-plans a fleet with the real O
   const afterRepair = await reconcile(fleetFile);
   expect(findingSummary(afterRepair.report)).toEqual([`extra-permission v1 eu-west-1 account ${OUTSIDER}`]);
 
-  // 5. change the fleet: add a Region and an account, remove image v2.
+  // 5. change the fleet: add a Region and an account, remove image v2. The pull-request flow
+  // (docs/ci/ami-fleet-pr.yml) reconciles the deployed file (the target branch's), not the changed
+  // one, which differs from live by the change itself: in sync, so the change plans without refresh.
+  await ec2.removePermission("eu-west-1", copyIds.v1["eu-west-1"], { UserId: OUTSIDER });
+  const deployedFile = path.join(work, "deployed-golden.yaml");
+  fs.copyFileSync(fleetFile, deployedFile);
   doc.regions.push("ap-southeast-2");
   doc.share.accounts.push(A2);
   doc.source.images = doc.source.images.filter((i: any) => i.key !== "v2");
   fs.writeFileSync(fleetFile, stringify(doc));
   timed("synth", () => synth([fleetDir], out));
-  // Live matches the state (the extra permission is outside it): with or without refresh, one plan.
+  expect((await reconcile(fleetFile)).code).toBe(2);
+  const deployed = await reconcile(deployedFile);
+  expect({ code: deployed.code, findings: findingSummary(deployed.report), errors: deployed.report.errors }).toEqual({ code: 0, findings: [], errors: [] });
   expect(plannedWithoutRefresh(stackDir)).toEqual(plannedWithRefresh(stackDir));
   timed("plan", () => tofuOk(toolchain, stackDir, ["plan", "-no-color", "-out=change.tfplan"], env));
   const changePlan = JSON.parse(tofuOk(toolchain, stackDir, ["show", "-json", "change.tfplan"], env).stdout);
@@ -213,7 +221,7 @@ it("synthesizes, plans, applies, reconciles and re-plans a fleet with the real O
   savePlanFixture("replace", replacePlan);
   timed("apply", () => tofuOk(toolchain, stackDir, ["apply", "-no-color", "-auto-approve", "replace.tfplan"], env));
   const afterReplace = await reconcile(fleetFile);
-  expect(findingSummary(afterReplace.report).filter((f) => !f.startsWith("extra-permission"))).toEqual([]);
+  expect(findingSummary(afterReplace.report)).toEqual([]);
 });
 
 it("encrypts copies with each Region's key and grants the recipients, with the real provider", async () => {
@@ -437,9 +445,9 @@ it("shares state in S3 with S3-native locking: a second apply fails naming the h
 });
 
 /** Runs a command without blocking the event loop; resolves with its exit code and output. */
-function spawnAsync(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function spawnAsync(command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env });
+    const child = spawn(command, args, { env, cwd });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
@@ -494,3 +502,146 @@ async function timedAsync<T>(label: string, run: () => Promise<T>): Promise<T> {
     timings[label] = (timings[label] ?? 0) + (Date.now() - started) / 1000;
   }
 }
+
+it("moves a deployed fleet to layout: fleet-region with the README's block: no change in AWS, every Region stack plans none", async () => {
+  const { KMSClient, CreateKeyCommand } = await import("@aws-sdk/client-kms");
+  const key = (await new KMSClient({ region: "us-west-2", endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } })
+    .send(new CreateKeyCommand({ Description: "ami-fleet e2e layout" }))).KeyMetadata!.Arn!;
+  const source = await ec2.registerSource("us-east-1", "layout-e2e");
+  // The project: fleets, config, state and cdktf.out in one folder, as a team's repository has them.
+  const project = path.join(work, "layout-project");
+  const fleetDir = path.join(project, "fleets");
+  fs.mkdirSync(fleetDir, { recursive: true });
+  const fleetFile = path.join(fleetDir, "golden-base.yaml");
+  fs.writeFileSync(
+    fleetFile,
+    stringify({
+      name: "golden-base",
+      source: { region: "us-east-1", images: [{ key: "v1", amiId: source }] },
+      regions: ["eu-west-1", { region: "us-west-2", kmsKeyId: key, share: { accounts: [A2] } }],
+      share: { accounts: [A1] },
+      pointers: [{ key: "current", parameter: "/golden-base/current", image: "v1" }],
+    }),
+  );
+  const config = path.join(project, "ami-fleet.config.yaml");
+  const out = path.join(project, "cdktf.out");
+  const synthProject = () => synth([fleetDir], out, { AMI_FLEET_CONFIG: config });
+  fs.writeFileSync(config, "layout: fleet\n");
+  timed("synth", synthProject);
+  const fleetStack = path.join(out, "stacks", "golden-base");
+  timed("init", () => tofuOk(toolchain, fleetStack, ["init", "-no-color"], moto.env));
+  timed("apply", () => tofuOk(toolchain, fleetStack, ["apply", "-no-color", "-auto-approve"], moto.env));
+  const before = JSON.parse(tofuOk(toolchain, fleetStack, ["output", "-json"], moto.env).stdout).copies_v1.value;
+
+  // The README's block, run as written (the synth it starts with is the one just above).
+  const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+  const block = /<!-- migration: begin[^>]*-->\n```sh\n([\s\S]*?)```\n<!-- migration: end -->/.exec(readme)?.[1];
+  expect(block).toContain("npx cdktf synth\n");
+  fs.writeFileSync(config, "layout: fleet-region\n");
+  fs.rmSync(out, { recursive: true, force: true });
+  timed("synth", synthProject);
+  const migration = await timedAsync("layout migration", () =>
+    spawnAsync("bash", ["-c", block!.replace("npx cdktf synth\n", "")], {
+      ...process.env,
+      ...moto.env,
+      PATH: `${path.dirname(toolchain.tofu)}${path.delimiter}${process.env.PATH}`,
+      TF_CLI_CONFIG_FILE: toolchain.cliConfig,
+      TF_IN_AUTOMATION: "1",
+      CHECKPOINT_DISABLE: "1",
+    }, project),
+  );
+  if (migration.code !== 0) throw new Error(`the README's migration block exited ${migration.code}:\n${migration.stdout.slice(-3000)}\n${migration.stderr.slice(-3000)}`);
+  // No resource was created or destroyed: the refresh-only applies report no resource change.
+  expect(migration.stdout).not.toMatch(/Resources: [1-9]\d* added|[1-9]\d* destroyed/);
+
+  // Each Region stack now holds its Region, names the same AMIs, and plans nothing.
+  for (const region of ["eu-west-1", "us-west-2"]) {
+    const stack = path.join(out, "stacks", `golden-base-${region}`);
+    const replan = tofu(toolchain, stack, ["plan", "-no-color", "-detailed-exitcode"], moto.env);
+    expect({ code: replan.code, stderr: replan.stderr }).toEqual({ code: 0, stderr: "" });
+    const outputs = JSON.parse(tofuOk(toolchain, stack, ["output", "-json"], moto.env).stdout);
+    expect(outputs.copies_v1.value).toEqual({ [region]: before[region] });
+    const addresses = tofuOk(toolchain, stack, ["state", "list"], moto.env).stdout.trim().split("\n").filter((a) => !a.startsWith("data."));
+    expect(addresses.length).toBeGreaterThan(0);
+    for (const address of addresses) expect(address.replace(/\[.*$/, "")).toMatch(new RegExp(`_${region}(_[a-z]+)?$`));
+  }
+  expect(tofuOk(toolchain, path.join(out, "stacks", "golden-base-us-west-2"), ["state", "list"], moto.env).stdout).toContain(`aws_kms_grant.key_grants_us-west-2["${A2}"]`);
+  // The old state keeps no resource.
+  const old = JSON.parse(fs.readFileSync(path.join(project, "terraform.golden-base.tfstate"), "utf8"));
+  expect(old.resources.filter((r: any) => r.mode === "managed")).toEqual([]);
+  expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true } });
+});
+
+it("the pull-request workflow's plan step (docs/ci/ami-fleet-pr.yml), run as written: plans the changed Region stack without refresh, the removed one's destruction, and fails on an error", async () => {
+  const workflow = parse(fs.readFileSync(path.join(PROJECT_ROOT, "docs", "ci", "ami-fleet-pr.yml"), "utf8"));
+  const step: string = workflow.jobs.plan.steps.find((s: any) => s.id === "review").run;
+  const source = await ec2.registerSource("us-east-1", "workflow-e2e");
+  // The repository as the job sees it: this change at the top, the target branch in base/.
+  const project = path.join(work, "workflow-project");
+  const fleetDoc = (regions: string[], accounts: string[]) =>
+    stringify({ name: "wf", source: { region: "us-east-1", images: [{ key: "v1", amiId: source }] }, regions, share: { accounts } });
+  for (const [dir, doc] of [[path.join(project, "base"), fleetDoc(["eu-west-1", "us-west-2"], [A1])], [project, fleetDoc(["eu-west-1"], [A1, A2])]] as const) {
+    fs.mkdirSync(path.join(dir, "fleets"), { recursive: true });
+    fs.mkdirSync(path.join(dir, "node_modules", ".bin"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "fleets", "wf.yaml"), doc);
+    fs.writeFileSync(path.join(dir, "ami-fleet.config.yaml"), "layout: fleet-region\n");
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "fleets", private: true }));
+    // `npx ami-fleet` finds the installed package's bin, as after `npm ci` in a team's repository.
+    fs.symlinkSync(path.join(PROJECT_ROOT, "bin", "ami-fleet.js"), path.join(dir, "node_modules", ".bin", "ami-fleet"));
+  }
+  // What the job's earlier steps leave: both synthesized (state beside them, in the project).
+  timed("synth", () => synth([path.join(project, "base", "fleets")], path.join(project, "base.out"), { AMI_FLEET_CONFIG: path.join(project, "base", "ami-fleet.config.yaml") }));
+  timed("synth", () => synth([path.join(project, "fleets")], path.join(project, "cdktf.out"), { AMI_FLEET_CONFIG: path.join(project, "ami-fleet.config.yaml") }));
+  // The target branch is deployed.
+  for (const region of ["eu-west-1", "us-west-2"]) {
+    const stack = path.join(project, "base.out", "stacks", `wf-${region}`);
+    timed("init", () => tofuOk(toolchain, stack, ["init", "-no-color"], moto.env));
+    timed("apply", () => tofuOk(toolchain, stack, ["apply", "-no-color", "-auto-approve"], moto.env));
+  }
+
+  // Every AWS call of the step goes through a proxy that counts them.
+  const proxy = await startFaultProxy(moto.endpoint);
+  try {
+    const output = path.join(project, "github-output");
+    const runStep = () =>
+      spawnAsync("bash", ["-e", "-c", step], {
+        ...process.env,
+        ...emulatorEnv(proxy.endpoint),
+        PATH: `${path.dirname(toolchain.tofu)}${path.delimiter}${process.env.PATH}`,
+        TF_CLI_CONFIG_FILE: toolchain.cliConfig,
+        TF_IN_AUTOMATION: "1",
+        CHECKPOINT_DISABLE: "1",
+        GITHUB_OUTPUT: output,
+        NO_COLOR: "1",
+      }, project);
+    const run = await timedAsync("workflow step", runStep);
+    if (run.code !== 0) throw new Error(`the workflow step exited ${run.code}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
+    const changed = JSON.parse(fs.readFileSync(path.join(project, "changed.json"), "utf8"));
+    expect(changed.plan.map((s: any) => s.stack)).toEqual(["wf-eu-west-1"]);
+    expect(changed.removed.map((s: any) => s.stack)).toEqual(["wf-us-west-2"]);
+    // The deployed file reconciled in sync, so both plans skipped the refresh: the only
+    // DescribeImageAttribute calls are reconcile's, one per deployed copy.
+    expect(proxy.actions.get("DescribeImageAttribute")).toBe(2);
+    const review = fs.readFileSync(path.join(project, "review.md"), "utf8");
+    expect(review).toContain(A2);
+    expect(review).toMatch(/us-west-2/);
+    // Destroying the removed Region's copy is dangerous: the gate needs the label.
+    expect(fs.readFileSync(output, "utf8")).toBe("status=2\n");
+    const destroy = JSON.parse(fs.readFileSync(path.join(project, "base.out", "stacks", "wf-us-west-2", "plan.json"), "utf8"));
+    expect(destroy.resource_changes.filter((c: any) => c.change.actions.includes("delete")).map((c: any) => c.address).sort()).toEqual([
+      "aws_ami_copy.copy_v1_us-west-2",
+      `aws_ami_launch_permission.share_v1_us-west-2_accounts["${A1}"]`,
+    ]);
+
+    // `changed` failing is the job failing, never an empty review that passes.
+    fs.rmSync(path.join(project, "base.out", "stacks", "wf-eu-west-1", "cdk.tf.json"));
+    fs.rmSync(path.join(project, "review.md"));
+    fs.rmSync(output);
+    const broken = await timedAsync("workflow step", runStep);
+    expect(broken.code).toBe(1);
+    expect(fs.existsSync(output)).toBe(false);
+    expect(fs.readFileSync(path.join(project, "review.md"), "utf8")).toBe("");
+  } finally {
+    await proxy.close();
+  }
+});

@@ -26,12 +26,20 @@ function problems(text: string): string[] {
 
 describe("project config", () => {
   it("is local state without a config file", () => {
-    expect(load(undefined)).toEqual({ config: { backend: { type: "local" } } });
+    expect(load(undefined)).toEqual({ config: { layout: "fleet", backend: { type: "local" } } });
+  });
+
+  it("reads the stack layout: one stack per fleet by default, or one per fleet and Region", () => {
+    expect(load("layout: fleet-region\n")).toEqual({ config: { layout: "fleet-region", backend: { type: "local" } } });
+    expect(load("layout: fleet\nbackend:\n  type: s3\n  bucket: team-tf-state\n  region: eu-west-1\n")).toMatchObject({ config: { layout: "fleet", backend: { type: "s3" } } });
+    const file = path.join(dir, "ami-fleet.config.yaml");
+    expect(problems("layout: region\n")).toEqual([expect.stringMatching(new RegExp(`^${file}: layout: .*Use layout: fleet \\(one stack per fleet\\) or layout: fleet-region`))]);
+    expect(problems("stacks: fleet\n")).toEqual([expect.stringContaining("The config file has two fields: layout and backend")]);
   });
 
   it("reads an S3 backend with its defaults: encrypted, S3-native locking, ami-fleet/ prefix", () => {
     expect(load("backend:\n  type: s3\n  bucket: team-tf-state\n  region: eu-west-1\n")).toEqual({
-      config: { backend: { type: "s3", bucket: "team-tf-state", region: "eu-west-1", keyPrefix: "ami-fleet/", encrypt: true, lockfile: true } },
+      config: { layout: "fleet", backend: { type: "s3", bucket: "team-tf-state", region: "eu-west-1", keyPrefix: "ami-fleet/", encrypt: true, lockfile: true } },
     });
   });
 

@@ -21,22 +21,28 @@ function projectDir(): string {
 export interface FleetStackOptions {
   /** Where the stack keeps its state (ami-fleet.config.yaml). @default local, in the project */
   readonly backend?: BackendConfig;
+  /** The stack's name (lib/project/layout). @default the fleet's name */
+  readonly name?: string;
 }
 
-/** One Terraform stack per fleet, named after it: one AWS provider and the AmiFleet. */
+/**
+ * A Terraform stack of one fleet, or of one fleet's Region (lib/project/layout: the fleet passed
+ * in then has that one Region): one AWS provider and the AmiFleet.
+ */
 export class FleetStack extends TerraformStack {
   /** The fleet's resources. */
   public readonly amiFleet: AmiFleet;
 
   constructor(scope: Construct, fleet: Fleet, options: FleetStackOptions = {}) {
-    super(scope, fleet.name);
+    const name = options.name ?? fleet.name;
+    super(scope, name);
     // One provider for every Region: each resource sets its own `region` (provider v6).
     new AwsProvider(this, "aws", { region: fleet.sourceRegion });
     const backend = options.backend ?? { type: "local" };
     if (backend.type === "s3") {
       new S3Backend(this, {
         bucket: backend.bucket,
-        key: `${backend.keyPrefix}${fleet.name}.tfstate`,
+        key: `${backend.keyPrefix}${name}.tfstate`,
         region: backend.region,
         encrypt: backend.encrypt,
         ...(backend.kmsKeyId !== undefined ? { kmsKeyId: backend.kmsKeyId } : {}),
@@ -47,8 +53,8 @@ export class FleetStack extends TerraformStack {
       // State beside the project, wherever synth writes (cdktf.out or --output): a path relative to
       // the stack's folder, computed from where it is written, so it is the same in every clone
       // (cdktf's default is absolute).
-      const stackDir = path.join(App.of(this).outdir, "stacks", fleet.name);
-      const statePath = path.relative(stackDir, path.join(projectDir(), `terraform.${fleet.name}.tfstate`));
+      const stackDir = path.join(App.of(this).outdir, "stacks", name);
+      const statePath = path.relative(stackDir, path.join(projectDir(), `terraform.${name}.tfstate`));
       new LocalBackend(this, { path: statePath.split(path.sep).join("/") });
     }
     this.addOverride("terraform.required_providers.aws.version", AWS_PROVIDER_CONSTRAINT);

@@ -6,7 +6,8 @@ import { formatPath, quoteValue, SpecProblem } from "../fleet/errors";
 import { REGION_NAME } from "../fleet/formats";
 
 /**
- * The project's settings that are not a fleet: where the stacks keep their state. Read from
+ * The project's settings that are not a fleet: how fleets map to stacks, and where the stacks keep
+ * their state. Read from
  * `ami-fleet.config.yaml` in the project (or the file AMI_FLEET_CONFIG names); without it, state is
  * local. A reviewed file, not code: a team switches to shared state without editing a stack.
  */
@@ -22,7 +23,7 @@ const s3BackendSchema = z
       .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "must be an S3 bucket name (3-63 lower-case letters, digits, dots, dashes)" })
       .describe("The state bucket."),
     region: z.string().meta({ pattern: REGION_NAME.source }).describe("The bucket's Region."),
-    keyPrefix: z.string().optional().describe("Prefix of each stack's state key: <keyPrefix><fleet>.tfstate. @default ami-fleet/"),
+    keyPrefix: z.string().optional().describe("Prefix of each stack's state key: <keyPrefix><stack>.tfstate. @default ami-fleet/"),
     encrypt: z.boolean().optional().describe("Server-side encryption of the state objects. @default true"),
     kmsKeyId: z.string().optional().describe("KMS key ARN for the state objects (with encrypt)."),
     lockfile: z
@@ -34,12 +35,23 @@ const s3BackendSchema = z
 
 const localBackendSchema = z.object({ type: z.literal("local") }).strict();
 
+/** How fleets map to stacks (README "Stack layout"). */
+export const STACK_LAYOUTS = ["fleet", "fleet-region"] as const;
+export type StackLayout = (typeof STACK_LAYOUTS)[number];
+
 export const projectConfigSchema = z
   .object({
+    layout: z
+      .enum(STACK_LAYOUTS)
+      .optional()
+      .describe(
+        "How fleets map to stacks: fleet (one stack per fleet, named <fleet>) or fleet-region (one stack per fleet and Region, " +
+          "named <fleet>-<region>: bounded state, plans in parallel, a change planned only in the Regions it touches). @default fleet",
+      ),
     backend: z
       .discriminatedUnion("type", [localBackendSchema, s3BackendSchema])
       .optional()
-      .describe("Where each fleet's stack keeps its state. @default local: terraform.<fleet>.tfstate in the project"),
+      .describe("Where each stack keeps its state. @default local: terraform.<stack>.tfstate in the project"),
   })
   .strict();
 
@@ -57,10 +69,11 @@ export type BackendConfig =
     };
 
 export interface ProjectConfig {
+  readonly layout: StackLayout;
   readonly backend: BackendConfig;
 }
 
-export const DEFAULT_CONFIG: ProjectConfig = { backend: { type: "local" } };
+export const DEFAULT_CONFIG: ProjectConfig = { layout: "fleet", backend: { type: "local" } };
 
 /** Reads the project config: `file` when given, else AMI_FLEET_CONFIG, else CONFIG_FILE in `dir` when present. */
 export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONFIG): { config: ProjectConfig } | { problems: SpecProblem[] } {
@@ -93,11 +106,13 @@ export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONF
       })),
     };
   }
+  const layout = parsed.data.layout ?? DEFAULT_CONFIG.layout;
   const backend = parsed.data.backend;
   if (backend?.type === "s3") {
     if (!REGION_NAME.test(backend.region)) return problem("backend.region", `unknown Region ${quoteValue(backend.region)}`, "Use the bucket's Region, e.g. eu-west-1");
     return {
       config: {
+        layout,
         backend: {
           type: "s3",
           bucket: backend.bucket,
@@ -110,12 +125,13 @@ export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONF
       },
     };
   }
-  return { config: DEFAULT_CONFIG };
+  return { config: { ...DEFAULT_CONFIG, layout } };
 }
 
 function fixFor(fieldPath: readonly PropertyKey[]): string {
   const field = fieldPath.join(".");
   if (field === "backend.type" || field === "backend") return "Use type: local, or type: s3 with bucket and region";
   if (field.startsWith("backend.")) return `See README "State" for the backend fields (type, bucket, region, keyPrefix, encrypt, kmsKeyId, lockfile)`;
-  return "The config file has one section: backend";
+  if (field === "layout") return `Use layout: fleet (one stack per fleet) or layout: fleet-region (one stack per fleet and Region)`;
+  return "The config file has two fields: layout and backend";
 }

@@ -1,3 +1,5 @@
+import { MANAGEMENT_TAGS } from "../fleet/fleet";
+
 /**
  * Which fleets' stacks a change touches, from two synthesized outputs (the base branch's and this
  * one's): a stack whose Terraform configuration did not change needs no plan (reconcile is its
@@ -29,6 +31,19 @@ export function compareStacks(base: Readonly<Record<string, unknown>>, head: Rea
     else changed.push(name);
   }
   return { changed, added, removed, unchanged };
+}
+
+/**
+ * The fleet a synthesized stack belongs to, from its copies' management tag (every stack has at
+ * least one copy); undefined for a configuration that is not a fleet stack.
+ */
+export function fleetOfStack(tf: unknown): string | undefined {
+  const copies = (tf as { resource?: { aws_ami_copy?: Record<string, { tags?: Record<string, string> }> } })?.resource?.aws_ami_copy ?? {};
+  for (const copy of Object.values(copies)) {
+    const fleet = copy?.tags?.[MANAGEMENT_TAGS.fleet];
+    if (typeof fleet === "string") return fleet;
+  }
+  return undefined;
 }
 
 /**
