@@ -92,6 +92,32 @@ describe("ami-fleet validate", () => {
     expect((await runCli(["validate", file])).stderr).toBe("");
   });
 
+  it("advises the Region layout for a stack too large to plan, and not once the layout splits it", async () => {
+    const file = path.join(dir, "huge.yaml");
+    const doc = (regions: string[]) =>
+      JSON.stringify({
+        name: "huge",
+        source: { region: "us-east-1", images: [1, 2, 3, 4, 5].map((i) => ({ key: `v${i}`, amiId: `ami-0123456789abcdef${i}` })) },
+        regions,
+        share: { accounts: Array.from({ length: 700 }, (_, i) => String(200000000000 + i)) },
+      });
+    fs.writeFileSync(file, doc(["eu-west-1", "us-west-2", "ap-southeast-2"]));
+    const warned = await runCli(["validate", file], { cwd: dir });
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain(
+      `${file}: regions: warning: stack huge holds 10515 resource instances, and every plan of it goes through each one`,
+    );
+    expect(warned.stderr).toContain(`layout: fleet-region in ami-fleet.config.yaml splits it into 3 stacks of at most 3505 (README "Stack layout").`);
+    fs.writeFileSync(path.join(dir, "ami-fleet.config.yaml"), "layout: fleet-region\n");
+    expect((await runCli(["validate", file], { cwd: dir })).stderr).not.toContain("resource instances");
+    fs.rmSync(path.join(dir, "ami-fleet.config.yaml"));
+    // One Region: nothing to split (the long account list is the advice that remains).
+    fs.writeFileSync(file, doc(["eu-west-1"]));
+    const single = await runCli(["validate", file], { cwd: dir });
+    expect(single.stderr).not.toContain("resource instances");
+    expect(single.stderr).toContain("share.accounts: warning: 700 accounts");
+  });
+
   it("exits 1 on a file that is not YAML, without a stack trace", async () => {
     const file = path.join(dir, "broken.json");
     fs.writeFileSync(file, '{ "name": "x", ');

@@ -5,6 +5,7 @@ import { desiredGrants } from "../fleet/desired";
 import { sharePrincipals } from "../fleet/principals";
 import { loadFleets } from "../fleet/load";
 import { loadProjectConfig } from "../project/config";
+import { layoutAdvice } from "../project/layout";
 import { CliIo, EXIT } from "./io";
 
 /**
@@ -19,7 +20,8 @@ export function validateCommand(paths: readonly string[], io: CliIo): number {
   if ("problems" in config) io.stderr.write(new FleetSpecError(config.problems).report());
   if (!fleets || "problems" in config) return EXIT.error;
   for (const fleet of fleets) io.stdout.write(`${summarizeFleet(fleet)}\n`);
-  for (const advice of fleets.flatMap(fleetAdvice)) io.stderr.write(`${formatAdvice(advice)}\n`);
+  const advice = fleets.flatMap((fleet) => [...fleetAdvice(fleet), ...layoutAdvice(fleet, config.config.layout)]);
+  for (const item of advice) io.stderr.write(`${formatAdvice(item)}\n`);
   return EXIT.ok;
 }
 
