@@ -9,7 +9,7 @@ import { PROJECT_ROOT, runCli } from "./helpers/cli";
 import { startFaultProxy } from "./helpers/fault-proxy";
 import { Ec2 } from "./helpers/live";
 import { emulatorEnv, Moto, startMoto } from "./helpers/moto";
-import { loadToolchain, synth, Toolchain, tofu, tofuOk } from "./helpers/tofu";
+import { loadToolchain, synth, Toolchain, tofu, tofuOk, tofuOnPath } from "./helpers/tofu";
 
 /**
  * The whole loop a team runs, with the real OpenTofu and the real AWS provider (built by
@@ -473,13 +473,11 @@ it("cdktf deploy '*' --parallelism 2 (the users' own command) deploys every flee
     spawnAsync(process.execPath, [require.resolve("cdktf-cli/bundle/bin/cdktf"), ...args, "--skip-provider-lock", "--output", path.join(work, "cdktf-deploy.out")], {
       ...process.env,
       ...moto.env,
+      ...tofuOnPath(toolchain),
       TERRAFORM_BINARY_NAME: "tofu",
-      PATH: `${path.dirname(toolchain.tofu)}${path.delimiter}${process.env.PATH}`,
-      TF_CLI_CONFIG_FILE: toolchain.cliConfig,
       CDKTF_DISABLE_PLUGIN_CACHE_ENV: "1",
       AMI_FLEET_PATHS: fleetDir,
       AMI_FLEET_STATE_DIR: stateDir,
-      CHECKPOINT_DISABLE: "1",
       CI: "1",
     });
   const deploy = await timedAsync("cdktf deploy", () => cdktf(["deploy", "*", "--auto-approve", "--parallelism", "2"]));
@@ -544,10 +542,7 @@ it("moves a deployed fleet to layout: fleet-region with the README's block: no c
     spawnAsync("bash", ["-c", block!.replace("npx cdktf synth\n", "")], {
       ...process.env,
       ...moto.env,
-      PATH: `${path.dirname(toolchain.tofu)}${path.delimiter}${process.env.PATH}`,
-      TF_CLI_CONFIG_FILE: toolchain.cliConfig,
-      TF_IN_AUTOMATION: "1",
-      CHECKPOINT_DISABLE: "1",
+      ...tofuOnPath(toolchain),
     }, project),
   );
   if (migration.code !== 0) throw new Error(`the README's migration block exited ${migration.code}:\n${migration.stdout.slice(-3000)}\n${migration.stderr.slice(-3000)}`);
@@ -607,10 +602,7 @@ it("the pull-request workflow's plan step (docs/ci/ami-fleet-pr.yml), run as wri
       spawnAsync("bash", ["-e", "-c", step], {
         ...process.env,
         ...emulatorEnv(proxy.endpoint),
-        PATH: `${path.dirname(toolchain.tofu)}${path.delimiter}${process.env.PATH}`,
-        TF_CLI_CONFIG_FILE: toolchain.cliConfig,
-        TF_IN_AUTOMATION: "1",
-        CHECKPOINT_DISABLE: "1",
+        ...tofuOnPath(toolchain),
         GITHUB_OUTPUT: output,
         NO_COLOR: "1",
       }, project);

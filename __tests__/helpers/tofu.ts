@@ -27,10 +27,20 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+/** The environment every tofu run gets: the toolchain's CLI config (provider mirror), no prompts, no checkpoint. */
+export function tofuEnv(toolchain: Toolchain): NodeJS.ProcessEnv {
+  return { TF_CLI_CONFIG_FILE: toolchain.cliConfig, TF_IN_AUTOMATION: "1", TF_INPUT: "0", CHECKPOINT_DISABLE: "1" };
+}
+
+/** tofuEnv plus `tofu` on PATH, for scripts and tools (cdktf, the README's blocks) that call it by name. */
+export function tofuOnPath(toolchain: Toolchain): NodeJS.ProcessEnv {
+  return { ...tofuEnv(toolchain), PATH: `${path.dirname(toolchain.tofu)}${path.delimiter}${process.env.PATH}` };
+}
+
 /** Runs `tofu -chdir=<dir> <args>` against the emulator, no color, no input. */
 export function tofu(toolchain: Toolchain, dir: string, args: string[], env: NodeJS.ProcessEnv): RunResult {
   const result = spawnSync(toolchain.tofu, [`-chdir=${dir}`, ...args], {
-    env: { ...process.env, ...env, TF_CLI_CONFIG_FILE: toolchain.cliConfig, TF_IN_AUTOMATION: "1", TF_INPUT: "0", CHECKPOINT_DISABLE: "1" },
+    env: { ...process.env, ...env, ...tofuEnv(toolchain) },
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
   });

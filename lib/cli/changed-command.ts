@@ -16,6 +16,7 @@ export function changedCommand(baseOutdir: string, headOutdir: string, io: CliIo
   const head = readStacks(headOutdir, io);
   if (!base || !head) return EXIT.error;
   const changes = compareStacks(base, head);
+  const toPlan = [...changes.changed, ...changes.added].sort();
   if (format === "json") {
     const entry = (outdir: string, stacks: Record<string, unknown>) => (name: string) => ({
       stack: name,
@@ -23,13 +24,13 @@ export function changedCommand(baseOutdir: string, headOutdir: string, io: CliIo
       dir: path.join(outdir, "stacks", name),
     });
     const report = {
-      plan: [...changes.changed, ...changes.added].sort().map(entry(headOutdir, head)),
+      plan: toPlan.map(entry(headOutdir, head)),
       removed: changes.removed.map(entry(baseOutdir, base)),
       unchanged: changes.unchanged.map(entry(headOutdir, head)),
     };
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    for (const name of [...changes.changed, ...changes.added]) io.stdout.write(`${name}\n`);
+    for (const name of toPlan) io.stdout.write(`${name}\n`);
   }
   for (const name of changes.removed) io.stderr.write(`${name}: removed (plan its destruction from ${path.join(baseOutdir, "stacks", name)})\n`);
   io.stderr.write(

@@ -1,8 +1,7 @@
 import { FleetSpecError } from "../fleet/errors";
 import { Fleet } from "../fleet/fleet";
 import { fleetAdvice, formatAdvice } from "../fleet/advice";
-import { desiredGrants } from "../fleet/desired";
-import { sharePrincipals } from "../fleet/principals";
+import { fleetCounts } from "../fleet/desired";
 import { loadFleets } from "../fleet/load";
 import { loadProjectConfig } from "../project/config";
 import { layoutAdvice } from "../project/layout";
@@ -38,9 +37,7 @@ export function loadOrReport(paths: readonly string[], io: CliIo): Fleet[] | und
 
 /** `fleets/golden-base.yaml: golden-base: 2 images x 3 Regions = 6 copies, 3 launch permissions, 0 KMS grants` */
 export function summarizeFleet(fleet: Fleet): string {
-  const copies = fleet.images.length * fleet.regions.length;
-  const permissions = fleet.images.length * fleet.regions.reduce((n, r) => n + sharePrincipals(r.share).length, 0);
-  const grants = desiredGrants(fleet).reduce((n, g) => n + g.accounts.length, 0);
+  const { copies, permissions, grants } = fleetCounts(fleet);
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
   return (
     `${fleet.file}: ${fleet.name}: ${plural(fleet.images.length, "image")} x ${plural(fleet.regions.length, "Region")} = ` +

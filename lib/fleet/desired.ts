@@ -118,3 +118,21 @@ export function desiredPointers(fleet: Fleet): DesiredPointer[] {
     }));
   });
 }
+
+/** How many resources of each kind a fleet wants: copies, launch permissions, KMS grants, pointers. */
+export interface FleetCounts {
+  readonly copies: number;
+  readonly permissions: number;
+  readonly grants: number;
+  readonly pointers: number;
+}
+
+export function fleetCounts(fleet: Fleet): FleetCounts {
+  const copies = desiredCopies(fleet);
+  return {
+    copies: copies.length,
+    permissions: copies.reduce((n, copy) => n + copy.principals.length, 0),
+    grants: desiredGrants(fleet).reduce((n, grants) => n + grants.accounts.length, 0),
+    pointers: desiredPointers(fleet).length,
+  };
+}

@@ -1,5 +1,5 @@
 import { Advice } from "../fleet/advice";
-import { desiredCopies, desiredGrants, desiredPointers } from "../fleet/desired";
+import { fleetCounts } from "../fleet/desired";
 import { Fleet } from "../fleet/fleet";
 import { StackLayout } from "./config";
 
@@ -36,13 +36,8 @@ export const LARGE_STACK_INSTANCES = 10_000;
 
 /** Managed resource instances a stack of `fleet` holds: copies, launch permissions, KMS grants, pointers. */
 export function stackInstances(fleet: Fleet): number {
-  const copies = desiredCopies(fleet);
-  return (
-    copies.length +
-    copies.reduce((n, copy) => n + copy.principals.length, 0) +
-    desiredGrants(fleet).reduce((n, grants) => n + grants.accounts.length, 0) +
-    desiredPointers(fleet).length
-  );
+  const { copies, permissions, grants, pointers } = fleetCounts(fleet);
+  return copies + permissions + grants + pointers;
 }
 
 /** A stack too large to plan in reasonable time, when the Region layout would split it. */

@@ -12,7 +12,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { FaultProxy } from "../../__tests__/helpers/fault-proxy";
 import { emulatorEnv } from "../../__tests__/helpers/moto";
-import { synth, Toolchain } from "../../__tests__/helpers/tofu";
+import { synth, Toolchain, tofuEnv } from "../../__tests__/helpers/tofu";
 import { loadFleets } from "../../lib/fleet/load";
 import { StackLayout } from "../../lib/project/config";
 import { fleetStacks } from "../../lib/project/layout";
@@ -83,9 +83,7 @@ export async function terraformHalf(input: TerraformHalfInput): Promise<Terrafor
       for (const stack of fs.readdirSync(path.join(dir, out, "stacks"))) fs.rmSync(path.join(stackDir(out, stack), "emulator_override.tf.json"), { force: true });
     };
     const tofu = (out: string, stack: string, args: string[]) =>
-      measure(proxy, toolchain.tofu, [`-chdir=${stackDir(out, stack)}`, ...args], {
-        ...env, TF_CLI_CONFIG_FILE: toolchain.cliConfig, TF_IN_AUTOMATION: "1", TF_INPUT: "0", CHECKPOINT_DISABLE: "1",
-      });
+      measure(proxy, toolchain.tofu, [`-chdir=${stackDir(out, stack)}`, ...args], { ...env, ...tofuEnv(toolchain) });
     const cli = (args: string[]) => measure(proxy, process.execPath, [path.join(__dirname, "..", "..", "bin", "ami-fleet.js"), ...args], { ...env, NO_COLOR: "1" });
     // One command per stack, `parallel` at once: the step's wall time, calls and peak.
     const eachStack = async (names: readonly string[], run: (stack: string) => Promise<Measured>): Promise<Measured> => {
