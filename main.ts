@@ -8,8 +8,8 @@ import { FleetStack } from "./stacks/fleet-stack";
 
 /**
  * The cdktf app: every fleet file under fleets/ (or the paths in AMI_FLEET_PATHS, separated by
- * the platform's path delimiter) becomes one stack, or one per Region (`layout: fleet-region` in
- * ami-fleet.config.yaml). An invalid fleet stops synth with the same messages as
+ * the platform's path delimiter) becomes one stack, one per Region (`layout: fleet-region` in
+ * ami-fleet.config.yaml), or copy, share and grant stacks (`layout: split`). An invalid fleet stops synth with the same messages as
  * `ami-fleet validate`, and nothing is written.
  */
 function main(): void {
@@ -17,10 +17,33 @@ function main(): void {
   const fleets = loadFleets(paths);
   const loaded = loadProjectConfig(process.cwd());
   if ("problems" in loaded) throw new FleetSpecError(loaded.problems);
+  const { layout, backend, shareGroups } = loaded.config;
+  // Every stack name is checked before the app exists (it creates the output folder).
+  const owners = new Map<string, string>();
+  const parts = fleets.map((fleet) => fleetStacks(fleet, layout, shareGroups));
+  for (const [i, fleet] of fleets.entries()) {
+    for (const stack of parts[i]) {
+      const owner = owners.get(stack.name);
+      if (owner !== undefined) {
+        throw new FleetSpecError([
+          {
+            file: fleet.file,
+            path: "name",
+            message: `makes stack ${stack.name}, which ${owner} makes too (layout: ${layout})`,
+            fix: "Rename one of the fleets so their stack names differ",
+          },
+        ]);
+      }
+      owners.set(stack.name, fleet.file);
+    }
+  }
   const app = new App();
-  const { layout, backend } = loaded.config;
-  for (const fleet of fleets) {
-    for (const stack of fleetStacks(fleet, layout)) new FleetStack(app, stack.fleet, { backend, name: stack.name });
+  for (const stacks of parts) {
+    const built = new Map<string, FleetStack>();
+    for (const stack of stacks) {
+      const copyStacks = stack.copyStacks && new Map([...stack.copyStacks].map(([region, name]) => [region, built.get(name)!]));
+      built.set(stack.name, new FleetStack(app, stack.fleet, { backend, name: stack.name, holds: stack.holds, copyStacks }));
+    }
   }
   app.synth();
 }

@@ -26,20 +26,31 @@ function problems(text: string): string[] {
 
 describe("project config", () => {
   it("is local state without a config file", () => {
-    expect(load(undefined)).toEqual({ config: { layout: "fleet", backend: { type: "local" } } });
+    expect(load(undefined)).toEqual({ config: { layout: "fleet", shareGroups: 8, backend: { type: "local" } } });
   });
 
   it("reads the stack layout: one stack per fleet by default, or one per fleet and Region", () => {
-    expect(load("layout: fleet-region\n")).toEqual({ config: { layout: "fleet-region", backend: { type: "local" } } });
+    expect(load("layout: fleet-region\n")).toEqual({ config: { layout: "fleet-region", shareGroups: 8, backend: { type: "local" } } });
     expect(load("layout: fleet\nbackend:\n  type: s3\n  bucket: team-tf-state\n  region: eu-west-1\n")).toMatchObject({ config: { layout: "fleet", backend: { type: "s3" } } });
     const file = path.join(dir, "ami-fleet.config.yaml");
-    expect(problems("layout: region\n")).toEqual([expect.stringMatching(new RegExp(`^${file}: layout: .*Use layout: fleet \\(one stack per fleet\\) or layout: fleet-region`))]);
-    expect(problems("stacks: fleet\n")).toEqual([expect.stringContaining("The config file has two fields: layout and backend")]);
+    expect(problems("layout: region\n")).toEqual([expect.stringMatching(new RegExp(`^${file}: layout: .*Use layout: fleet \\(one stack per fleet\\), layout: fleet-region \\(one stack per fleet and Region\\) or layout: split`))]);
+    expect(problems("stacks: fleet\n")).toEqual([expect.stringContaining("The config file has three fields: layout, shareGroups and backend")]);
+  });
+
+  it("reads the split layout's share groups, 8 by default, and refuses them without it", () => {
+    expect(load("layout: split\n")).toEqual({ config: { layout: "split", shareGroups: 8, backend: { type: "local" } } });
+    expect(load("layout: split\nshareGroups: 20\n")).toEqual({ config: { layout: "split", shareGroups: 20, backend: { type: "local" } } });
+    const file = path.join(dir, "ami-fleet.config.yaml");
+    expect(problems("layout: split\nshareGroups: 0\n")).toEqual([`${file}: shareGroups: must be at least 1. Use a whole number from 1 to 256 (README "Stack layout").`]);
+    expect(problems("layout: split\nshareGroups: 2.5\n")).toEqual([`${file}: shareGroups: must be a whole number. Use a whole number from 1 to 256 (README "Stack layout").`]);
+    expect(problems("layout: fleet-region\nshareGroups: 4\n")).toEqual([
+      `${file}: shareGroups: is set, but layout is fleet-region: share groups are a part of layout: split. Remove shareGroups, or set layout: split.`,
+    ]);
   });
 
   it("reads an S3 backend with its defaults: encrypted, S3-native locking, ami-fleet/ prefix", () => {
     expect(load("backend:\n  type: s3\n  bucket: team-tf-state\n  region: eu-west-1\n")).toEqual({
-      config: { layout: "fleet", backend: { type: "s3", bucket: "team-tf-state", region: "eu-west-1", keyPrefix: "ami-fleet/", encrypt: true, lockfile: true } },
+      config: { layout: "fleet", shareGroups: 8, backend: { type: "s3", bucket: "team-tf-state", region: "eu-west-1", keyPrefix: "ami-fleet/", encrypt: true, lockfile: true } },
     });
   });
 

@@ -9,7 +9,8 @@
 //   naive (one full-refresh plan) and as the README recommends, and the apply of the reviewed plan.
 // Prints calls, throttled answers, wall time and peak memory of each step.
 //   npm run bench:scale [-- --runs 3 --latency 50 --sizes 1x3x3,5x17x50,20x30x200 --concurrency 8
-//                          --naive-max-instances 10000 --layouts fleet,fleet-region --parallel 2 --no-terraform]
+//                          --naive-max-instances 10000 --layouts fleet,fleet-region,split --share-groups 8
+//                          --parallel 2 --no-terraform]
 // --naive-max-instances bounds the naive plans and the one-stack layout (`fleet`): above it, neither runs.
 import { DescribeImagesCommand } from "@aws-sdk/client-ec2";
 import * as fs from "fs";
@@ -23,7 +24,7 @@ import { Ec2 } from "../__tests__/helpers/live";
 import { emulatorEnv, startMoto } from "../__tests__/helpers/moto";
 import { loadToolchain } from "../__tests__/helpers/tofu";
 import { loadFleets } from "../lib/fleet/load";
-import { StackLayout } from "../lib/project/config";
+import { DEFAULT_SHARE_GROUPS, StackLayout } from "../lib/project/config";
 import { terraformHalf, TerraformHalfResult } from "./bench/terraform-half";
 import { harvestTemplate, LiveCopy, scaleFleetDoc } from "./bench/terraform-state";
 
@@ -46,7 +47,8 @@ async function main(): Promise<void> {
   ];
   const terraform = !process.argv.includes("--no-terraform");
   const naiveMax = Number(option("naive-max-instances", "10000"));
-  const layouts = option("layouts", "fleet,fleet-region").split(",") as StackLayout[];
+  const layouts = option("layouts", "fleet,fleet-region,split").split(",") as StackLayout[];
+  const shareGroups = Number(option("share-groups", String(DEFAULT_SHARE_GROUPS)));
   const parallel = Number(option("parallel", String(os.cpus().length)));
   process.stdout.write(`latency ${latency} ms per call, EC2 token buckets modelled, --concurrency ${concurrency}, ${runs} runs each\n`);
   const toolchain = terraform ? loadToolchain() : undefined;
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
         if (runnable.length < layouts.length) process.stdout.write(`  layout fleet (one stack) not run at this size: over --naive-max-instances ${naiveMax}\n`);
         for (const [i, layout] of runnable.entries()) {
           const result = await terraformHalf({
-            toolchain, template, proxy, sources, regions: targets, accounts, live, naive: naive && i === 0, layout, parallel,
+            toolchain, template, proxy, sources, regions: targets, accounts, live, naive: naive && i === 0, layout, shareGroups, parallel,
             log: (line) => process.stdout.write(`${line}\n`),
           });
           measured.push({ size: `${images}x${regionCount}x${accounts}`, copies, accounts, result });
@@ -146,7 +148,7 @@ function summarize(measured: readonly { size: string; copies: number; accounts: 
     const naive = naiveOf.get(size);
     const against = (naiveSeconds: number | undefined, fast: number) => (naiveSeconds === undefined ? "" : ` (naive ${naiveSeconds.toFixed(1)} s: ${(naiveSeconds / fast).toFixed(1)}x)`);
     process.stdout.write(
-      `${size}, layout ${result.layout} (${result.stacks} stacks): no-change run ${result.noChangeFast.seconds.toFixed(1)} s${against(naive?.noChangeNaive?.seconds, result.noChangeFast.seconds)}; ` +
+      `${size}, layout ${result.layout} (${result.stacks} stacks, ${result.planned} changed by the new account): no-change run ${result.noChangeFast.seconds.toFixed(1)} s${against(naive?.noChangeNaive?.seconds, result.noChangeFast.seconds)}; ` +
         `add one account, synth to reviewed plan ${result.addFast.seconds.toFixed(1)} s${against(naive?.addPlanNaive?.seconds, result.addFast.seconds)}; ` +
         `its apply ${result.addApply.seconds.toFixed(1)} s, ModifyImageAttribute ${result.addApply.calls.ModifyImageAttribute ?? 0}\n`,
     );

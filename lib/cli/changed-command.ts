@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { compareStacks, fleetOfStack } from "../review/stack-changes";
+import { compareStacks, fleetOfStack, waitsFor } from "../review/stack-changes";
 import { readJsonFile } from "./files";
 import { CliIo, EXIT } from "./io";
 
@@ -8,8 +8,9 @@ import { CliIo, EXIT } from "./io";
  * `ami-fleet changed --base <outdir> [outdir] [--format text|json]`: the stacks whose synthesized
  * configuration differs from the base's (e.g. the target branch synthesized into another folder):
  * those to plan, one name a line on stdout; or as JSON, each with its fleet (a layout with a stack
- * per Region has several per fleet) and its folder. Exit 0 when none changed, 2 when some did, 1 on
- * error.
+ * per Region has several per fleet), its folder and the stacks it waits for (layout: split: a share
+ * stack whose new copies are not applied yet; text lists it on stderr, not stdout). Exit 0 when
+ * none changed, 2 when some did, 1 on error.
  */
 export function changedCommand(baseOutdir: string, headOutdir: string, io: CliIo, format: "text" | "json" = "text"): number {
   const base = readStacks(baseOutdir, io);
@@ -17,6 +18,7 @@ export function changedCommand(baseOutdir: string, headOutdir: string, io: CliIo
   if (!base || !head) return EXIT.error;
   const changes = compareStacks(base, head);
   const toPlan = [...changes.changed, ...changes.added].sort();
+  const waiting = new Map(toPlan.map((name) => [name, waitsFor(name, base, head)]));
   if (format === "json") {
     const entry = (outdir: string, stacks: Record<string, unknown>) => (name: string) => ({
       stack: name,
@@ -24,13 +26,17 @@ export function changedCommand(baseOutdir: string, headOutdir: string, io: CliIo
       dir: path.join(outdir, "stacks", name),
     });
     const report = {
-      plan: toPlan.map(entry(headOutdir, head)),
+      plan: toPlan.map((name) => ({ ...entry(headOutdir, head)(name), waitsFor: waiting.get(name)! })),
       removed: changes.removed.map(entry(baseOutdir, base)),
       unchanged: changes.unchanged.map(entry(headOutdir, head)),
     };
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    for (const name of toPlan) io.stdout.write(`${name}\n`);
+    for (const name of toPlan) if (waiting.get(name)!.length === 0) io.stdout.write(`${name}\n`);
+  }
+  for (const name of toPlan) {
+    const first = waiting.get(name)!;
+    if (first.length > 0) io.stderr.write(`${name}: plan it once ${first.join(", ")} ${first.length > 1 ? "are" : "is"} applied (it reads their new copies)\n`);
   }
   for (const name of changes.removed) io.stderr.write(`${name}: removed (plan its destruction from ${path.join(baseOutdir, "stacks", name)})\n`);
   io.stderr.write(

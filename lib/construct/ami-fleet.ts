@@ -10,6 +10,7 @@ import { Construct } from "constructs";
 import { copyResourceNameOf, DesiredGrants, desiredCopy, desiredGrants, DesiredPointer, desiredPointers, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
 import { Fleet, SourceImage, TargetRegion } from "../fleet/fleet";
 import { copiesOutputName, grantResourceName, keyGrantName, permissionResourceName, pointerResourceName, sourceDataName } from "../fleet/addresses";
+import { StackHolds } from "../project/layout";
 import { accountRootArn, LAUNCH_PERMISSIONS_LOCAL, LISTED_KINDS, PUBLIC, ShareEntry, shareTable, shareTableKey } from "../fleet/principals";
 
 export { RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
@@ -18,7 +19,14 @@ export { RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
 export interface AmiFleetProps {
   /** The validated fleet (see `loadFleets`). */
   readonly fleet: Fleet;
+  /** The kinds of resource to create (lib/project/layout). @default all */
+  readonly holds?: StackHolds;
+  /** Where launch permissions read the copy ids when the copies are in another stack. */
+  readonly copyIdOf?: CopyIdOf;
 }
+
+/** The id of the copy of an image in a Region held by another stack, and the check that it exists. */
+export type CopyIdOf = (imageKey: string, region: string) => { readonly id: string; readonly precondition: { condition: string; errorMessage: string } };
 
 /**
  * One fleet as Terraform: a copy per image version and Region, launch permissions per copy and
@@ -33,36 +41,48 @@ export class AmiFleet extends Construct {
 
   private readonly fleet: Fleet;
   private callerIdentity?: DataAwsCallerIdentity;
-  private readonly shareLocal: TerraformLocal;
+  private readonly shareLocal?: TerraformLocal;
   private readonly shareTable: Readonly<Record<string, ShareEntry>>;
 
   constructor(scope: Construct, id: string, props: AmiFleetProps) {
     super(scope, id);
     this.fleet = props.fleet;
+    const holds = props.holds ?? { copies: true, permissions: true, grants: true, pointers: true };
+    if (holds.permissions && !holds.copies && !props.copyIdOf) throw new Error("launch permissions without the copies need copyIdOf");
+    if (holds.pointers && !holds.copies) throw new Error("pointers live with the copies");
     // Principal lists live once in a local (per distinct share), not once per copy.
     this.shareTable = shareTable(this.fleet.share, new Map(this.fleet.regions.map((target) => [target.region, target.share])));
-    this.shareLocal = new TerraformLocal(this, LAUNCH_PERMISSIONS_LOCAL, this.shareTable);
-    this.shareLocal.overrideLogicalId(LAUNCH_PERMISSIONS_LOCAL);
+    if (holds.permissions || holds.grants) {
+      this.shareLocal = new TerraformLocal(this, LAUNCH_PERMISSIONS_LOCAL, this.shareTable);
+      this.shareLocal.overrideLogicalId(LAUNCH_PERMISSIONS_LOCAL);
+    }
 
     const copies = new Map<string, Map<string, AmiCopy>>();
     for (const image of this.fleet.images) {
-      const source = this.sourceFor(image);
-      const byRegion = new Map<string, AmiCopy>();
-      for (const target of this.fleet.regions) {
-        const copy = this.copyFor(image, source, target);
-        byRegion.set(target.region, copy);
-        this.launchPermissionsFor(image, target, copy);
+      if (holds.copies) {
+        const source = this.sourceFor(image);
+        const byRegion = new Map<string, AmiCopy>();
+        for (const target of this.fleet.regions) {
+          const copy = this.copyFor(image, source, target);
+          byRegion.set(target.region, copy);
+          if (holds.permissions) this.launchPermissionsFor(image, target, copy.id);
+        }
+        copies.set(image.key, byRegion);
+        const output = new TerraformOutput(this, copiesOutputName(image.key), {
+          description: `Copy AMI id by Region of image ${image.key} of fleet ${this.fleet.name}`,
+          value: Object.fromEntries([...byRegion].map(([region, copy]) => [region, copy.id])),
+        });
+        output.overrideLogicalId(copiesOutputName(image.key));
+      } else if (holds.permissions) {
+        for (const target of this.fleet.regions) {
+          const remote = props.copyIdOf!(image.key, target.region);
+          this.launchPermissionsFor(image, target, remote.id, [remote.precondition]);
+        }
       }
-      copies.set(image.key, byRegion);
-      const output = new TerraformOutput(this, copiesOutputName(image.key), {
-        description: `Copy AMI id by Region of image ${image.key} of fleet ${this.fleet.name}`,
-        value: Object.fromEntries([...byRegion].map(([region, copy]) => [region, copy.id])),
-      });
-      output.overrideLogicalId(copiesOutputName(image.key));
     }
     this.copies = copies;
-    for (const grants of desiredGrants(this.fleet)) this.keyGrantsFor(grants);
-    for (const pointer of desiredPointers(this.fleet)) this.pointerFor(pointer);
+    if (holds.grants) for (const grants of desiredGrants(this.fleet)) this.keyGrantsFor(grants);
+    if (holds.pointers) for (const pointer of desiredPointers(this.fleet)) this.pointerFor(pointer);
   }
 
   /** The pointer's SSM parameter in its Region, valued with the copy's id (data type aws:ec2:image). */
@@ -163,26 +183,32 @@ export class AmiFleet extends Construct {
     return identity;
   }
 
-  private launchPermissionsFor(image: SourceImage, target: TargetRegion, copy: AmiCopy): void {
+  private launchPermissionsFor(
+    image: SourceImage,
+    target: TargetRegion,
+    imageId: string,
+    precondition?: { condition: string; errorMessage: string }[],
+  ): void {
+    const lifecycle = precondition ? { precondition } : undefined;
     for (const spelling of Object.values(LISTED_KINDS)) {
       if (target.share[spelling.shareList].length === 0) continue;
       const name = permissionResourceName(image.key, target.region, spelling.group);
       const each = this.eachOf(target.region, spelling.localList);
-      const permission = new AmiLaunchPermission(this, name, { forEach: each, region: target.region, imageId: copy.id });
+      const permission = new AmiLaunchPermission(this, name, { forEach: each, region: target.region, imageId, lifecycle });
       // The principal argument by its Terraform name, from the one table of principal spellings.
       permission.addOverride(spelling.argument, each.value);
       permission.overrideLogicalId(name);
     }
     if (target.share.public) {
       const name = permissionResourceName(image.key, target.region, PUBLIC.group);
-      const permission = new AmiLaunchPermission(this, name, { region: target.region, imageId: copy.id, group: PUBLIC.value });
+      const permission = new AmiLaunchPermission(this, name, { region: target.region, imageId, group: PUBLIC.value, lifecycle });
       permission.overrideLogicalId(name);
     }
   }
 
   /** A for_each over one list of the Region's entry in the launch_permissions local. */
   private eachOf(region: string, list: keyof ShareEntry): ListTerraformIterator {
-    return TerraformIterator.fromList(Fn.lookupNested(this.shareLocal.asAnyMap, [shareTableKey(this.shareTable, region), list]));
+    return TerraformIterator.fromList(Fn.lookupNested(this.shareLocal!.asAnyMap, [shareTableKey(this.shareTable, region), list]));
   }
 
   /** Grants on the Region's key for each recipient account of an encrypted copy (DOMAIN.md "Encryption"). */

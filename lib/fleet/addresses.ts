@@ -44,6 +44,11 @@ export function copiesOutputName(imageKey: string): string {
   return `copies_${imageKey}`;
 }
 
+/** `data.terraform_remote_state.<name>`: a share stack's read of one Region's copy stack (layout: split). */
+export function copyStateDataName(region: string): string {
+  return `copies_${region}`;
+}
+
 /** A resource instance of a fleet stack, as data: what its Terraform address says. */
 export type FleetAddress =
   | { readonly type: "aws_ami_copy"; readonly image: string; readonly region: string }

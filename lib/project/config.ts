@@ -36,7 +36,7 @@ const s3BackendSchema = z
 const localBackendSchema = z.object({ type: z.literal("local") }).strict();
 
 /** How fleets map to stacks (README "Stack layout"). */
-export const STACK_LAYOUTS = ["fleet", "fleet-region"] as const;
+export const STACK_LAYOUTS = ["fleet", "fleet-region", "split"] as const;
 export type StackLayout = (typeof STACK_LAYOUTS)[number];
 
 export const projectConfigSchema = z
@@ -45,8 +45,21 @@ export const projectConfigSchema = z
       .enum(STACK_LAYOUTS)
       .optional()
       .describe(
-        "How fleets map to stacks: fleet (one stack per fleet, named <fleet>) or fleet-region (one stack per fleet and Region, " +
-          "named <fleet>-<region>: bounded state, plans in parallel, a change planned only in the Regions it touches). @default fleet",
+        "How fleets map to stacks: fleet (one stack per fleet, named <fleet>), fleet-region (one stack per fleet and Region, " +
+          "named <fleet>-<region>: bounded state, plans in parallel, a change planned only in the Regions it touches) or split " +
+          "(the copies and pointers in one stack per fleet and Region, <fleet>-<region>; the launch permissions in one stack per " +
+          "image version and share group, <fleet>-shares-<image>-g<n>; the KMS grants in one per share group, <fleet>-grants-g<n>: " +
+          "adding or removing a principal replans only its group's stacks). @default fleet",
+      ),
+    shareGroups: z
+      .number()
+      .int({ message: "must be a whole number" })
+      .min(1, { message: "must be at least 1" })
+      .max(256, { message: "must be at most 256" })
+      .optional()
+      .describe(
+        "With layout: split, how many groups the principals are hashed into (a principal's group never depends on the others, " +
+          "so adding one moves none). More groups: smaller stacks to replan per added principal, more stacks. @default 8",
       ),
     backend: z
       .discriminatedUnion("type", [localBackendSchema, s3BackendSchema])
@@ -70,10 +83,14 @@ export type BackendConfig =
 
 export interface ProjectConfig {
   readonly layout: StackLayout;
+  /** Share groups of the split layout. */
+  readonly shareGroups: number;
   readonly backend: BackendConfig;
 }
 
-export const DEFAULT_CONFIG: ProjectConfig = { layout: "fleet", backend: { type: "local" } };
+export const DEFAULT_SHARE_GROUPS = 8;
+
+export const DEFAULT_CONFIG: ProjectConfig = { layout: "fleet", shareGroups: DEFAULT_SHARE_GROUPS, backend: { type: "local" } };
 
 /** Reads the project config: `file` when given, else AMI_FLEET_CONFIG, else CONFIG_FILE in `dir` when present. */
 export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONFIG): { config: ProjectConfig } | { problems: SpecProblem[] } {
@@ -107,12 +124,17 @@ export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONF
     };
   }
   const layout = parsed.data.layout ?? DEFAULT_CONFIG.layout;
+  const shareGroups = parsed.data.shareGroups ?? DEFAULT_SHARE_GROUPS;
+  if (parsed.data.shareGroups !== undefined && layout !== "split") {
+    return problem("shareGroups", `is set, but layout is ${layout}: share groups are a part of layout: split`, "Remove shareGroups, or set layout: split");
+  }
   const backend = parsed.data.backend;
   if (backend?.type === "s3") {
     if (!REGION_NAME.test(backend.region)) return problem("backend.region", `unknown Region ${quoteValue(backend.region)}`, "Use the bucket's Region, e.g. eu-west-1");
     return {
       config: {
         layout,
+        shareGroups,
         backend: {
           type: "s3",
           bucket: backend.bucket,
@@ -125,13 +147,16 @@ export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONF
       },
     };
   }
-  return { config: { ...DEFAULT_CONFIG, layout } };
+  return { config: { ...DEFAULT_CONFIG, layout, shareGroups } };
 }
 
 function fixFor(fieldPath: readonly PropertyKey[]): string {
   const field = fieldPath.join(".");
   if (field === "backend.type" || field === "backend") return "Use type: local, or type: s3 with bucket and region";
   if (field.startsWith("backend.")) return `See README "State" for the backend fields (type, bucket, region, keyPrefix, encrypt, kmsKeyId, lockfile)`;
-  if (field === "layout") return `Use layout: fleet (one stack per fleet) or layout: fleet-region (one stack per fleet and Region)`;
-  return "The config file has two fields: layout and backend";
+  if (field === "layout") {
+    return `Use layout: fleet (one stack per fleet), layout: fleet-region (one stack per fleet and Region) or layout: split (copies per fleet and Region, shares per image and share group)`;
+  }
+  if (field === "shareGroups") return "Use a whole number from 1 to 256 (README \"Stack layout\")";
+  return "The config file has three fields: layout, shareGroups and backend";
 }

@@ -1,7 +1,9 @@
+import { createHash } from "crypto";
 import { Advice } from "../fleet/advice";
 import { fleetCounts } from "../fleet/desired";
-import { Fleet } from "../fleet/fleet";
-import { StackLayout } from "./config";
+import { Fleet, Share } from "../fleet/fleet";
+import { Principal } from "../fleet/principals";
+import { DEFAULT_SHARE_GROUPS, StackLayout } from "./config";
 
 /**
  * Which stacks a fleet becomes. `fleet`: one stack, named after the fleet. `fleet-region`: one
@@ -13,13 +15,95 @@ import { StackLayout } from "./config";
 export interface FleetStackPart {
   /** The stack's name: its folder under cdktf.out/stacks and its state's name. */
   readonly name: string;
-  /** The fleet as this stack sees it: every Region, or the stack's one Region. */
+  /**
+   * The fleet as this stack sees it: every Region, or the stack's one Region; in a share or grant
+   * stack of the split layout, only its share group's principals (and a share stack's one image).
+   */
   readonly fleet: Fleet;
+  /** The kinds of resource the stack holds. */
+  readonly holds: StackHolds;
+  /**
+   * Where a stack that holds launch permissions but not the copies reads each copy's id: the copy
+   * stack of each Region (its `copies_<image>` output), by Region.
+   */
+  readonly copyStacks?: ReadonlyMap<string, string>;
 }
 
-export function fleetStacks(fleet: Fleet, layout: StackLayout): FleetStackPart[] {
-  if (layout === "fleet") return [{ name: fleet.name, fleet }];
-  return fleet.regions.map((target) => ({ name: regionStackName(fleet.name, target.region), fleet: { ...fleet, regions: [target] } }));
+/** The kinds of resource a stack holds. */
+export interface StackHolds {
+  /** The copies (with the source data sources and their preconditions). */
+  readonly copies: boolean;
+  readonly permissions: boolean;
+  readonly grants: boolean;
+  /** Pointers hold a copy's id, so they live with the copies. */
+  readonly pointers: boolean;
+}
+
+const EVERYTHING: StackHolds = { copies: true, permissions: true, grants: true, pointers: true };
+
+/**
+ * The stacks of a fleet in a layout. In `split`, the copy stacks come first and every share or
+ * grant stack names the copy stacks it reads (`copyStacks`), so cdktf deploys them after.
+ */
+export function fleetStacks(fleet: Fleet, layout: StackLayout, shareGroups = DEFAULT_SHARE_GROUPS): FleetStackPart[] {
+  if (layout === "fleet") return [{ name: fleet.name, fleet, holds: EVERYTHING }];
+  const regionStacks = fleet.regions.map((target) => ({ name: regionStackName(fleet.name, target.region), fleet: { ...fleet, regions: [target] } }));
+  if (layout === "fleet-region") return regionStacks.map((stack) => ({ ...stack, holds: EVERYTHING }));
+  const copyStacks = new Map(regionStacks.map((stack) => [stack.fleet.regions[0].region, stack.name]));
+  const stacks: FleetStackPart[] = regionStacks.map((stack) => ({ ...stack, holds: { copies: true, permissions: false, grants: false, pointers: true } }));
+  const grouped = (group: number): Fleet => ({
+    ...fleet,
+    share: shareOfGroup(fleet.share, group, shareGroups),
+    regions: fleet.regions.map((target) => ({ ...target, share: shareOfGroup(target.share, group, shareGroups) })),
+  });
+  for (const image of fleet.images) {
+    for (let group = 0; group < shareGroups; group++) {
+      const part: Fleet = { ...grouped(group), images: [image] };
+      if (fleetCounts(part).permissions === 0) continue;
+      stacks.push({
+        name: shareStackName(fleet.name, image.key, group),
+        fleet: part,
+        holds: { copies: false, permissions: true, grants: false, pointers: false },
+        copyStacks,
+      });
+    }
+  }
+  for (let group = 0; group < shareGroups; group++) {
+    const part = grouped(group);
+    if (fleetCounts(part).grants === 0) continue;
+    stacks.push({ name: grantStackName(fleet.name, group), fleet: part, holds: { copies: false, permissions: false, grants: true, pointers: false } });
+  }
+  return stacks;
+}
+
+/**
+ * The share group of a principal in the split layout: a hash of the principal alone, so adding
+ * or removing one principal never moves another to a different stack (and changing the number of
+ * groups moves most: README "Stack layout").
+ */
+export function shareGroupOf(principal: Principal, shareGroups: number): number {
+  const digest = createHash("sha256").update(`${principal.kind}:${principal.value}`).digest();
+  return digest.readUInt32BE(0) % shareGroups;
+}
+
+function shareOfGroup(share: Share, group: number, shareGroups: number): Share {
+  const inGroup = (principal: Principal) => shareGroupOf(principal, shareGroups) === group;
+  return {
+    accounts: share.accounts.filter((value) => inGroup({ kind: "account", value })),
+    organizationArns: share.organizationArns.filter((value) => inGroup({ kind: "organization", value })),
+    organizationalUnitArns: share.organizationalUnitArns.filter((value) => inGroup({ kind: "organizational-unit", value })),
+    public: share.public && inGroup({ kind: "public", value: "all" }),
+  };
+}
+
+/** `<fleet>-shares-<image>-g<group>`: one image version's launch permissions for one share group. */
+export function shareStackName(fleetName: string, imageKey: string, group: number): string {
+  return `${fleetName}-shares-${imageKey}-g${group}`;
+}
+
+/** `<fleet>-grants-g<group>`: the KMS grants of one share group's accounts, in every Region. */
+export function grantStackName(fleetName: string, group: number): string {
+  return `${fleetName}-grants-g${group}`;
 }
 
 /** `<fleet>-<region>`: unique, because a Region name never ends with `-<another Region>`. */
@@ -35,9 +119,9 @@ export function regionStackName(fleetName: string, region: string): string {
 export const LARGE_STACK_INSTANCES = 10_000;
 
 /** Managed resource instances a stack of `fleet` holds: copies, launch permissions, KMS grants, pointers. */
-export function stackInstances(fleet: Fleet): number {
-  const { copies, permissions, grants, pointers } = fleetCounts(fleet);
-  return copies + permissions + grants + pointers;
+export function stackInstances(fleet: Fleet, holds: StackHolds = EVERYTHING): number {
+  const counts = fleetCounts(fleet);
+  return (Object.keys(counts) as (keyof StackHolds)[]).reduce((n, kind) => n + (holds[kind] ? counts[kind] : 0), 0);
 }
 
 /** A stack too large to plan in reasonable time, when the Region layout would split it. */

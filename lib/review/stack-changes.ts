@@ -1,5 +1,33 @@
 import { MANAGEMENT_TAGS } from "../fleet/fleet";
 
+/** The key of ami-fleet's own entry in a synthesized stack's `//` block (stacks/fleet-stack.ts writes it). */
+export const STACK_METADATA_KEY = "ami-fleet";
+
+/** ami-fleet's entry in a synthesized stack's `//` block (Terraform ignores the block). */
+export interface StackMetadata {
+  readonly fleet: string;
+  /** The other stacks' outputs this stack reads at plan time (layout: split's share stacks read the copy ids). */
+  readonly reads?: readonly { readonly stack: string; readonly outputs: readonly string[] }[];
+}
+
+function metadataOf(tf: unknown): Partial<StackMetadata> | undefined {
+  return (tf as { "//"?: Record<string, Partial<StackMetadata>> })?.["//"]?.[STACK_METADATA_KEY];
+}
+
+/**
+ * The stacks `head`'s stack `name` must wait for: those whose outputs it reads and that the base
+ * does not have yet (a new stack, or one without the output: a new image's copies). Until they are
+ * applied its plan cannot read the copy ids, so it is planned after (README "Stack layout").
+ */
+export function waitsFor(name: string, base: Readonly<Record<string, unknown>>, head: Readonly<Record<string, unknown>>): string[] {
+  const reads = metadataOf(head[name])?.reads ?? [];
+  const outputsOf = (tf: unknown) => (tf as { output?: Record<string, unknown> })?.output ?? {};
+  return reads
+    .filter(({ stack, outputs }) => !(stack in base) || outputs.some((output) => !(output in outputsOf(base[stack]))))
+    .map(({ stack }) => stack)
+    .sort();
+}
+
 /**
  * Which fleets' stacks a change touches, from two synthesized outputs (the base branch's and this
  * one's): a stack whose Terraform configuration did not change needs no plan (reconcile is its
@@ -34,10 +62,13 @@ export function compareStacks(base: Readonly<Record<string, unknown>>, head: Rea
 }
 
 /**
- * The fleet a synthesized stack belongs to, from its copies' management tag (every stack has at
- * least one copy); undefined for a configuration that is not a fleet stack.
+ * The fleet a synthesized stack belongs to: from ami-fleet's entry in its `//` block, else (a
+ * stack synthesized before that entry existed, e.g. a base branch's) from its copies' management
+ * tag; undefined for a configuration that is not a fleet stack.
  */
 export function fleetOfStack(tf: unknown): string | undefined {
+  const metadata = metadataOf(tf)?.fleet;
+  if (typeof metadata === "string") return metadata;
   const copies = (tf as { resource?: { aws_ami_copy?: Record<string, { tags?: Record<string, string> }> } })?.resource?.aws_ami_copy ?? {};
   for (const copy of Object.values(copies)) {
     const fleet = copy?.tags?.[MANAGEMENT_TAGS.fleet];

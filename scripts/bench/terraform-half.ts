@@ -2,8 +2,8 @@
 // team's commands cost through the latency-and-buckets proxy. The naive path is one stack planned
 // with default flags (a full refresh); the path the README recommends plans only the stacks whose
 // configuration changed (`ami-fleet changed`), and plans them without refresh when `reconcile` of
-// the deployed fleet (the base branch's file) is in sync. With `layout: fleet-region` the
-// recommended path plans the changed Region stacks `parallel` at a time.
+// the deployed fleet (the base branch's file) is in sync. With `layout: fleet-region` or `split` the
+// recommended path plans the changed stacks `parallel` at a time.
 import { spawn } from "child_process";
 import pLimit = require("p-limit");
 import * as fs from "fs";
@@ -30,6 +30,8 @@ export interface TerraformHalfInput {
   readonly naive: boolean;
   /** The stack layout of the recommended path (the naive path is one stack per fleet). */
   readonly layout: StackLayout;
+  /** Share groups of layout: split. */
+  readonly shareGroups: number;
   /** Stacks planned or applied at once. */
   readonly parallel: number;
   readonly log: (line: string) => void;
@@ -51,6 +53,8 @@ export interface Measured {
 export interface TerraformHalfResult {
   readonly layout: StackLayout;
   readonly stacks: number;
+  /** Stacks that "add one account" changed. */
+  readonly planned: number;
   readonly noChangeNaive?: Measured;
   readonly noChangeFast: { seconds: number; calls: number };
   readonly addPlanNaive?: Measured;
@@ -71,7 +75,7 @@ export async function terraformHalf(input: TerraformHalfInput): Promise<Terrafor
     const [fleet] = loadFleets([baseFile]);
     const configFor = (chosen: StackLayout) => {
       const file = path.join(dir, `config-${chosen}.yaml`);
-      fs.writeFileSync(file, stringify({ layout: chosen }));
+      fs.writeFileSync(file, stringify(chosen === "split" ? { layout: chosen, shareGroups: input.shareGroups } : { layout: chosen }));
       return file;
     };
     // Every output folder is directly in `dir`, so a stack's local state is dir/terraform.<stack>.tfstate
@@ -106,14 +110,13 @@ export async function terraformHalf(input: TerraformHalfInput): Promise<Terrafor
     // The deployed fleet: the naive layout's one stack, and the recommended layout's stacks, each
     // with the state an apply would have left.
     const naiveStacks = input.naive ? fleetStacks(fleet, "fleet") : [];
-    const stacks = fleetStacks(fleet, layout);
+    const stacks = fleetStacks(fleet, layout, input.shareGroups);
     for (const stack of new Map([...naiveStacks, ...stacks].map((s) => [s.name, s])).values()) {
-      fs.writeFileSync(path.join(dir, `terraform.${stack.name}.tfstate`), JSON.stringify(fleetState(stack.fleet, input.sources, input.live, input.template)));
+      fs.writeFileSync(path.join(dir, `terraform.${stack.name}.tfstate`), JSON.stringify(fleetState(stack, input.sources, input.live, input.template)));
     }
     const names = stacks.map((s) => s.name);
     log(`  layout ${layout}: ${names.length} stack(s)`);
     synthTo(baseFile, "base.out", layout);
-    ok(await eachStack(names, (stack) => tofu("base.out", stack, ["init", "-no-color", "-input=false"])), [0], "init");
     let noChangeNaive: Measured | undefined;
     let addPlanNaive: Measured | undefined;
     if (input.naive) {
@@ -138,11 +141,17 @@ export async function terraformHalf(input: TerraformHalfInput): Promise<Terrafor
 
     // Add one account: the pull-request flow of docs/ci/ami-fleet-pr.yml.
     fs.writeFileSync(headFile, stringify(scaleFleetDoc(STACK, input.sources, input.regions, input.accounts + 1)));
+    const newAccount = String(200000000000 + input.accounts);
+    // The stacks that hold the new account's permissions: every stack of the fleet and Region
+    // layouts, its share group's share stacks in the split layout.
+    const headStacks = fleetStacks(loadFleets([headFile])[0], layout, input.shareGroups).filter(
+      (stack) => stack.holds.permissions && stack.fleet.regions.some((target) => target.share.accounts.includes(newAccount)),
+    );
+    const toPlan = headStacks.map((stack) => stack.name).sort();
     const addStarted = Date.now();
     synthTo(headFile, "add.out", layout);
     const changed = ok(await cli(["changed", "--base", path.join(dir, "base.out"), path.join(dir, "add.out")]), [2], "changed (add one account)");
-    if (changed.stdout.trim().split("\n").sort().join() !== [...names].sort().join()) throw new Error(`changed listed ${JSON.stringify(changed.stdout)}, expected ${names.join(" ")}`);
-    const newAccount = String(200000000000 + input.accounts);
+    if (changed.stdout.trim().split("\n").sort().join() !== toPlan.join()) throw new Error(`changed listed ${JSON.stringify(changed.stdout)}, expected ${toPlan.join(" ")}`);
     const deployed = await cli(["reconcile", baseFile, "--format", "json"]);
     const refresh = deployed.code === 0 ? ["-refresh=false"] : [];
     const planBytes = new Map<string, number>();
@@ -150,14 +159,14 @@ export async function terraformHalf(input: TerraformHalfInput): Promise<Terrafor
     let planPeak = 0;
     let reviewSlowest = 0;
     const reviewed = ok(
-      await eachStack(names, async (stack) => {
+      await eachStack(toPlan, async (stack) => {
         ok(await tofu("add.out", stack, ["init", "-no-color", "-input=false"]), [0], "init");
         const plan = ok(await tofu("add.out", stack, ["plan", ...refresh, "-no-color", "-input=false", "-out=add.tfplan"]), [0], "plan (add one account)");
         planSeconds += plan.seconds;
         planPeak = Math.max(planPeak, plan.peakMiB);
         const shown = ok(await tofu("add.out", stack, ["show", "-json", "add.tfplan"]), [0], "show -json");
         // The written state is the deployed fleet: the plan adds the new account's permissions and nothing else.
-        const expected = stacks.find((s) => s.name === stack)!.fleet;
+        const expected = headStacks.find((s) => s.name === stack)!.fleet;
         const changes = planChanges(JSON.parse(shown.stdout));
         const wanted = expected.images.length * expected.regions.length;
         if (changes.length !== wanted || !changes.every((c) => c.startsWith("create aws_ami_launch_permission.") && c.endsWith(`["${newAccount}"]`))) {
@@ -180,7 +189,7 @@ export async function terraformHalf(input: TerraformHalfInput): Promise<Terrafor
       review: reviewed,
     };
     log(
-      `  add one account, synth to reviewed plan: ${addFast.seconds.toFixed(1)} s (${names.length} stack(s) changed, ${input.parallel} at a time; ` +
+      `  add one account, synth to reviewed plan: ${addFast.seconds.toFixed(1)} s (${toPlan.length} stack(s) changed, ${input.parallel} at a time; ` +
         `reconcile of the deployed fleet ${deployed.code === 0 ? "in sync: plan -refresh=false" : `exit ${deployed.code}: full refresh`}; ` +
         `init+plan+show+review of the stacks ${reviewed.seconds.toFixed(1)} s, ${sum(reviewed.calls)} calls, ${reviewed.throttled} throttled; ` +
         `plans summed ${planSeconds.toFixed(1)} s, plan peak ${planPeak} MiB; review slowest ${reviewSlowest.toFixed(1)} s, peak ${reviewed.peakMiB} MiB; ` +
@@ -193,11 +202,11 @@ export async function terraformHalf(input: TerraformHalfInput): Promise<Terrafor
       log(`  add one account, naive plan (one stack, full refresh): ${describe(addPlanNaive)}`);
     }
 
-    const addApply = ok(await eachStack(names, (stack) => tofu("add.out", stack, ["apply", "-no-color", "-input=false", "add.tfplan"])), [0], "apply (add one account)");
+    const addApply = ok(await eachStack(toPlan, (stack) => tofu("add.out", stack, ["apply", "-no-color", "-input=false", "add.tfplan"])), [0], "apply (add one account)");
     log(`  add one account, apply of the reviewed plan(s): ${describe(addApply)}`);
     const after = ok(await cli(["reconcile", headFile, "--format", "json"]), [0], "reconcile after apply");
     log(`  after the apply, reconcile of the new fleet: in sync (${after.seconds.toFixed(1)} s)`);
-    return { layout, stacks: names.length, noChangeNaive, noChangeFast, addPlanNaive, addFast, addApply };
+    return { layout, stacks: names.length, planned: toPlan.length, noChangeNaive, noChangeFast, addPlanNaive, addFast, addApply };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

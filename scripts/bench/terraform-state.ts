@@ -10,8 +10,8 @@ import { Ec2 } from "../../__tests__/helpers/live";
 import { startMoto } from "../../__tests__/helpers/moto";
 import { synth, Toolchain, tofuOk } from "../../__tests__/helpers/tofu";
 import { desiredCopies } from "../../lib/fleet/desired";
-import { Fleet } from "../../lib/fleet/fleet";
-import { copiesOutputName, copyResourceName, formatAddress, permissionResourceName, sourceDataName } from "../../lib/fleet/addresses";
+import { FleetStackPart } from "../../lib/project/layout";
+import { copiesOutputName, copyResourceName, copyStateDataName, formatAddress, permissionResourceName, sourceDataName } from "../../lib/fleet/addresses";
 
 /** One resource instance of each managed type, as OpenTofu wrote it. */
 export interface StateTemplate {
@@ -63,10 +63,12 @@ export interface LiveCopy {
 }
 
 /**
- * The state `apply` would have left for `fleet` (accounts only, unencrypted, no pointers: the
- * benchmark's shape), with the copies' live ids by `${image}/${region}`.
+ * The state `apply` would have left for one stack of a fleet (accounts only, unencrypted, no
+ * pointers: the benchmark's shape), with the copies' live ids by `${image}/${region}`: the copies
+ * and their outputs where the stack holds them, the launch permissions where it holds those.
  */
-export function fleetState(fleet: Fleet, sources: Record<string, string>, live: ReadonlyMap<string, LiveCopy>, template: StateTemplate): object {
+export function fleetState(stack: FleetStackPart, sources: Record<string, string>, live: ReadonlyMap<string, LiveCopy>, template: StateTemplate): object {
+  const { fleet, holds } = stack;
   const resources: object[] = [];
   const outputs: Record<string, { value: Record<string, string>; type: [string, Record<string, string>] }> = {};
   for (const desired of desiredCopies(fleet)) {
@@ -77,7 +79,7 @@ export function fleetState(fleet: Fleet, sources: Record<string, string>, live: 
     const copyAddress = formatAddress(desired.address);
     const tags = { ...desired.tags(source) };
     const sourceDeps = [`data.aws_ami.${sourceDataName(image.key)}`, "data.aws_caller_identity.current"];
-    resources.push({
+    if (holds.copies) resources.push({
       mode: "managed",
       type: "aws_ami_copy",
       name: copyResourceName(image.key, target.region),
@@ -103,7 +105,7 @@ export function fleetState(fleet: Fleet, sources: Record<string, string>, live: 
     });
     const accounts = desired.principals.filter((p) => p.kind === "account");
     if (desired.principals.length !== accounts.length) throw new Error("the benchmark's state writer knows account principals only");
-    if (accounts.length > 0) {
+    if (holds.permissions && accounts.length > 0) {
       resources.push({
         mode: "managed",
         type: "aws_ami_launch_permission",
@@ -113,10 +115,11 @@ export function fleetState(fleet: Fleet, sources: Record<string, string>, live: 
           ...template.permission,
           index_key: value,
           attributes: { ...template.permission.attributes, account_id: value, id: `${copy.id}-${value}`, image_id: copy.id, region: target.region },
-          dependencies: [copyAddress, ...sourceDeps],
+          dependencies: holds.copies ? [copyAddress, ...sourceDeps] : [`data.terraform_remote_state.${copyStateDataName(target.region)}`],
         })),
       });
     }
+    if (!holds.copies) continue;
     const output = (outputs[copiesOutputName(image.key)] ??= { value: {}, type: ["object", {}] });
     output.value[target.region] = copy.id;
     output.type[1][target.region] = "string";
