@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { fleetJsonSchema } from "../lib/fleet/schema";
+import { shareGroupOf } from "../lib/project/layout";
 import { PROJECT_ROOT, runCli } from "./helpers/cli";
 
 describe("ami-fleet validate", () => {
@@ -92,7 +93,7 @@ describe("ami-fleet validate", () => {
     expect((await runCli(["validate", file])).stderr).toBe("");
   });
 
-  it("advises the Region layout for a stack too large to plan, and not once the layout splits it", async () => {
+  it("advises the Region and split layouts for a stack too large to plan, with their largest stacks, and not once the layout splits it", async () => {
     const file = path.join(dir, "huge.yaml");
     const doc = (regions: string[]) =>
       JSON.stringify({
@@ -107,11 +108,19 @@ describe("ami-fleet validate", () => {
     expect(warned.stderr).toContain(
       `${file}: regions: warning: stack huge holds 10515 resource instances, and every plan of it goes through each one`,
     );
-    expect(warned.stderr).toContain(`layout: fleet-region in ami-fleet.config.yaml splits it into 3 stacks of at most 3505 (README "Stack layout").`);
+    // Each of the layouts that would make the largest stack smaller, with its size: the Region
+    // stacks (5 copies + 5 x 700 permissions each) and the split's share stacks (one image, 3
+    // Regions, a share group's accounts).
+    const groupSizes = [0, 1, 2, 3, 4, 5, 6, 7].map((g) => Array.from({ length: 700 }, (_, i) => String(200000000000 + i)).filter((a) => shareGroupOf({ kind: "account", value: a }, 8) === g).length);
+    expect(warned.stderr).toContain(
+      `in ami-fleet.config.yaml, layout: fleet-region splits it into 3 stacks of at most 3505; layout: split splits it into 43 stacks of at most ${3 * Math.max(...groupSizes)} (README "Stack layout").`,
+    );
     fs.writeFileSync(path.join(dir, "ami-fleet.config.yaml"), "layout: fleet-region\n");
     expect((await runCli(["validate", file], { cwd: dir })).stderr).not.toContain("resource instances");
+    fs.writeFileSync(path.join(dir, "ami-fleet.config.yaml"), "layout: split\n");
+    expect((await runCli(["validate", file], { cwd: dir })).stderr).not.toContain("resource instances");
     fs.rmSync(path.join(dir, "ami-fleet.config.yaml"));
-    // One Region: nothing to split (the long account list is the advice that remains).
+    // One Region: 3,510 instances, small enough (the long account list is the advice that remains).
     fs.writeFileSync(file, doc(["eu-west-1"]));
     const single = await runCli(["validate", file], { cwd: dir });
     expect(single.stderr).not.toContain("resource instances");

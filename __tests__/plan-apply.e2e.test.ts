@@ -9,6 +9,7 @@ import { PROJECT_ROOT, runCli } from "./helpers/cli";
 import { startFaultProxy } from "./helpers/fault-proxy";
 import { Ec2 } from "./helpers/live";
 import { emulatorEnv, Moto, startMoto } from "./helpers/moto";
+import { shareGroupOf } from "../lib/project/layout";
 import { loadToolchain, synth, Toolchain, tofu, tofuOk, tofuOnPath } from "./helpers/tofu";
 
 /**
@@ -636,4 +637,81 @@ it("the pull-request workflow's plan step (docs/ci/ami-fleet-pr.yml), run as wri
   } finally {
     await proxy.close();
   }
+});
+
+it("layout: split with cdktf deploy '*': copies first, then each share group's stack; a new image's share stacks wait for their copies, then deploy", async () => {
+  const fleetDir = path.join(work, "split-fleets");
+  fs.mkdirSync(fleetDir);
+  const v1 = await ec2.registerSource("us-east-1", "split-e2e-v1");
+  const v2 = await ec2.registerSource("us-east-1", "split-e2e-v2");
+  const fleetFile = path.join(fleetDir, "split.yaml");
+  const writeFleet = (images: Record<string, string>) =>
+    fs.writeFileSync(
+      fleetFile,
+      stringify({
+        name: "split",
+        source: { region: "us-east-1", images: Object.entries(images).map(([key, amiId]) => ({ key, amiId })) },
+        regions: ["eu-west-1", "us-west-2"],
+        share: { accounts: [A1, A2] },
+      }),
+    );
+  writeFleet({ v1 });
+  const stateDir = path.join(work, "split-state");
+  fs.mkdirSync(stateDir);
+  const config = path.join(work, "split.config.yaml");
+  fs.writeFileSync(config, stringify({ layout: "split", shareGroups: 2 }));
+  const out = path.join(work, "split.out");
+  const env = {
+    ...process.env,
+    ...moto.env,
+    ...tofuOnPath(toolchain),
+    TERRAFORM_BINARY_NAME: "tofu",
+    CDKTF_DISABLE_PLUGIN_CACHE_ENV: "1",
+    AMI_FLEET_PATHS: fleetDir,
+    AMI_FLEET_STATE_DIR: stateDir,
+    AMI_FLEET_CONFIG: config,
+    CI: "1",
+  };
+  const cdktf = (args: string[]) =>
+    spawnAsync(process.execPath, [require.resolve("cdktf-cli/bundle/bin/cdktf"), ...args, "--skip-provider-lock", "--output", out], env);
+  const groups = [...new Set([A1, A2].map((value) => shareGroupOf({ kind: "account", value }, 2)))].sort();
+  const shareStacks = (image: string) => groups.map((g) => `split-shares-${image}-g${g}`);
+
+  const deploy = await timedAsync("cdktf deploy", () => cdktf(["deploy", "*", "--auto-approve", "--parallelism", "2"]));
+  expect({ code: deploy.code, out: deploy.stdout.slice(-2000) }).toMatchObject({ code: 0 });
+  expect(fs.readdirSync(stateDir).sort()).toEqual(
+    ["split-eu-west-1", "split-us-west-2", ...shareStacks("v1")].map((stack) => `terraform.${stack}.tfstate`).sort(),
+  );
+  // The share stacks hold the launch permissions, at the fleet layout's addresses, for their group's accounts.
+  const permissions = shareStacks("v1").flatMap((stack) =>
+    tofuOk(toolchain, path.join(out, "stacks", stack), ["state", "list"], moto.env).stdout.trim().split("\n").filter((a) => !a.startsWith("data.")),
+  );
+  expect(permissions.sort()).toEqual(
+    ["eu-west-1", "us-west-2"].flatMap((region) => [A1, A2].map((account) => `aws_ami_launch_permission.share_v1_${region}_accounts["${account}"]`)).sort(),
+  );
+  expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true } });
+  const diff = await timedAsync("cdktf diff", () => cdktf(["diff", shareStacks("v1")[0]]));
+  expect({ code: diff.code, out: diff.stdout.slice(-1500) }).toMatchObject({ code: 0, out: expect.stringMatching(/No changes/) });
+
+  // A new image version: its copies go to the copy stacks, and its share stacks cannot plan until those are applied.
+  const base = path.join(work, "split-base.out");
+  fs.renameSync(out, base);
+  writeFleet({ v1, v2 });
+  timed("synth", () => synth([fleetDir], out, { AMI_FLEET_CONFIG: config, AMI_FLEET_STATE_DIR: stateDir }));
+  const changed = await runCli(["changed", "--base", base, out, "--format", "json"]);
+  expect(changed.code).toBe(2);
+  expect(JSON.parse(changed.stdout).plan.map((s: any) => [s.stack, s.waitsFor])).toEqual(
+    [["split-eu-west-1", []], ["split-us-west-2", []], ...shareStacks("v2").map((stack) => [stack, ["split-eu-west-1", "split-us-west-2"]])].sort(([a], [b]) =>
+      String(a).localeCompare(String(b)),
+    ),
+  );
+  const early = path.join(out, "stacks", shareStacks("v2")[0]);
+  tofuOk(toolchain, early, ["init", "-no-color"], moto.env);
+  const tooEarly = tofu(toolchain, early, ["plan", "-no-color", "-input=false"], moto.env);
+  expect(tooEarly.code).toBe(1);
+  expect(tooEarly.stderr.replace(/\s+/g, " ")).toContain("the copy of image v2 in eu-west-1 is not in the state of stack split-eu-west-1: apply that stack first");
+  fs.rmSync(out, { recursive: true, force: true });
+  const second = await timedAsync("cdktf deploy", () => cdktf(["deploy", "*", "--auto-approve", "--parallelism", "2"]));
+  expect({ code: second.code, out: second.stdout.slice(-2000) }).toMatchObject({ code: 0 });
+  expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true } });
 });

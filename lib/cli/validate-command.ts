@@ -19,7 +19,7 @@ export function validateCommand(paths: readonly string[], io: CliIo): number {
   if ("problems" in config) io.stderr.write(new FleetSpecError(config.problems).report());
   if (!fleets || "problems" in config) return EXIT.error;
   for (const fleet of fleets) io.stdout.write(`${summarizeFleet(fleet)}\n`);
-  const advice = fleets.flatMap((fleet) => [...fleetAdvice(fleet), ...layoutAdvice(fleet, config.config.layout)]);
+  const advice = fleets.flatMap((fleet) => [...fleetAdvice(fleet), ...layoutAdvice(fleet, config.config.layout, config.config.shareGroups)]);
   for (const item of advice) io.stderr.write(`${formatAdvice(item)}\n`);
   return EXIT.ok;
 }

@@ -124,20 +124,30 @@ export function stackInstances(fleet: Fleet, holds: StackHolds = EVERYTHING): nu
   return (Object.keys(counts) as (keyof StackHolds)[]).reduce((n, kind) => n + (holds[kind] ? counts[kind] : 0), 0);
 }
 
-/** A stack too large to plan in reasonable time, when the Region layout would split it. */
-export function layoutAdvice(fleet: Fleet, layout: StackLayout): Advice[] {
-  if (layout !== "fleet" || fleet.regions.length < 2) return [];
-  const instances = stackInstances(fleet);
-  if (instances <= LARGE_STACK_INSTANCES) return [];
-  const largest = Math.max(...fleetStacks(fleet, "fleet-region").map((stack) => stackInstances(stack.fleet)));
+/**
+ * A stack too large to plan in reasonable time, with the layouts that would make every stack
+ * smaller than this layout's largest (and by how much).
+ */
+export function layoutAdvice(fleet: Fleet, layout: StackLayout, shareGroups = DEFAULT_SHARE_GROUPS): Advice[] {
+  const largestIn = (chosen: StackLayout) => {
+    const sizes = fleetStacks(fleet, chosen, shareGroups).map((stack) => ({ name: stack.name, instances: stackInstances(stack.fleet, stack.holds) }));
+    return { stacks: sizes.length, largest: sizes.reduce((a, b) => (b.instances > a.instances ? b : a)) };
+  };
+  const current = largestIn(layout);
+  if (current.largest.instances <= LARGE_STACK_INSTANCES) return [];
+  const better = (["fleet-region", "split"] as const)
+    .filter((other) => other !== layout)
+    .map((other) => ({ other, ...largestIn(other) }))
+    .filter(({ largest }) => largest.instances < current.largest.instances);
+  if (better.length === 0) return [];
+  const options = better.map(({ other, stacks, largest }) => `layout: ${other} splits it into ${stacks} stacks of at most ${largest.instances}`).join("; ");
   return [
     {
       file: fleet.file,
       path: "regions",
       message:
-        `stack ${fleet.name} holds ${instances} resource instances, and every plan of it goes through each one (a 4,020-instance ` +
-        `stack plans in about 25 s, a 120,600-instance one did not in 24 minutes; README "Performance"); layout: fleet-region in ` +
-        `ami-fleet.config.yaml splits it into ${fleet.regions.length} stacks of at most ${largest} (README "Stack layout")`,
+        `stack ${current.largest.name} holds ${current.largest.instances} resource instances, and every plan of it goes through each one (a 4,020-instance ` +
+        `stack plans in about 25 s, a 120,600-instance one did not in 24 minutes; README "Performance"); in ami-fleet.config.yaml, ${options} (README "Stack layout")`,
     },
   ];
 }
