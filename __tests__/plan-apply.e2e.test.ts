@@ -502,7 +502,7 @@ async function timedAsync<T>(label: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
-it("moves a deployed fleet to layout: fleet-region with the README's block: no change in AWS, every Region stack plans none", async () => {
+it("moves a deployed fleet to layout: fleet-region, then to split, with the README's block: no change in AWS, every stack plans none", async () => {
   const { KMSClient, CreateKeyCommand } = await import("@aws-sdk/client-kms");
   const key = (await new KMSClient({ region: "us-west-2", endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } })
     .send(new CreateKeyCommand({ Description: "ami-fleet e2e layout" }))).KeyMetadata!.Arn!;
@@ -524,48 +524,66 @@ it("moves a deployed fleet to layout: fleet-region with the README's block: no c
   );
   const config = path.join(project, "ami-fleet.config.yaml");
   const out = path.join(project, "cdktf.out");
-  const synthProject = () => synth([fleetDir], out, { AMI_FLEET_CONFIG: config });
   fs.writeFileSync(config, "layout: fleet\n");
-  timed("synth", synthProject);
+  timed("synth", () => synth([fleetDir], out, { AMI_FLEET_CONFIG: config }));
   const fleetStack = path.join(out, "stacks", "golden-base");
   timed("init", () => tofuOk(toolchain, fleetStack, ["init", "-no-color"], moto.env));
   timed("apply", () => tofuOk(toolchain, fleetStack, ["apply", "-no-color", "-auto-approve"], moto.env));
   const before = JSON.parse(tofuOk(toolchain, fleetStack, ["output", "-json"], moto.env).stdout).copies_v1.value;
+  const instancesBefore = tofuOk(toolchain, fleetStack, ["state", "list"], moto.env).stdout.trim().split("\n").filter((a) => !a.startsWith("data.")).sort();
 
-  // The README's block, run as written (the synth it starts with is the one just above).
+  // The README's block, run as written, but for its synth line: the same synth, of this fleet's file alone.
   const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
   const block = /<!-- migration: begin[^>]*-->\n```sh\n([\s\S]*?)```\n<!-- migration: end -->/.exec(readme)?.[1];
-  expect(block).toContain("npx cdktf synth\n");
-  fs.writeFileSync(config, "layout: fleet-region\n");
-  fs.rmSync(out, { recursive: true, force: true });
-  timed("synth", synthProject);
-  const migration = await timedAsync("layout migration", () =>
-    spawnAsync("bash", ["-c", block!.replace("npx cdktf synth\n", "")], {
-      ...process.env,
-      ...moto.env,
-      ...tofuOnPath(toolchain),
-    }, project),
-  );
-  if (migration.code !== 0) throw new Error(`the README's migration block exited ${migration.code}:\n${migration.stdout.slice(-3000)}\n${migration.stderr.slice(-3000)}`);
-  // No resource was created or destroyed: the refresh-only applies report no resource change.
-  expect(migration.stdout).not.toMatch(/Resources: [1-9]\d* added|[1-9]\d* destroyed/);
+  const synthLine = "AMI_FLEET_PATHS=fleets/$fleet.yaml npx cdktf synth --output migrate.out\n";
+  expect(block).toContain(synthLine);
+  const migrated = path.join(project, "migrate.out");
+  const migrateTo = async (layout: string) => {
+    fs.writeFileSync(config, `layout: ${layout}\n`);
+    fs.rmSync(migrated, { recursive: true, force: true });
+    timed("synth", () => synth([fleetFile], migrated, { AMI_FLEET_CONFIG: config }));
+    const run = await timedAsync("layout migration", () =>
+      spawnAsync("bash", ["-c", block!.replace(synthLine, "")], { ...process.env, ...moto.env, ...tofuOnPath(toolchain) }, project),
+    );
+    if (run.code !== 0) throw new Error(`the README's migration block exited ${run.code}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
+    // No resource was created or destroyed: the refresh-only applies report no resource change.
+    expect(run.stdout).not.toMatch(/Resources: [1-9]\d* added|[1-9]\d* destroyed/);
+    const stacks = fs.readdirSync(path.join(migrated, "stacks")).sort();
+    const instances: Record<string, string[]> = {};
+    for (const stack of stacks) {
+      const dir = path.join(migrated, "stacks", stack);
+      const replan = tofu(toolchain, dir, ["plan", "-no-color", "-detailed-exitcode"], moto.env);
+      expect({ stack, code: replan.code, stderr: replan.stderr }).toEqual({ stack, code: 0, stderr: "" });
+      instances[stack] = tofuOk(toolchain, dir, ["state", "list"], moto.env).stdout.trim().split("\n").filter((a) => a !== "" && !a.startsWith("data."));
+    }
+    // Every instance is in exactly one stack, the one the new layout declares it in.
+    expect(Object.values(instances).flat().sort()).toEqual(instancesBefore);
+    expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true } });
+    return instances;
+  };
 
-  // Each Region stack now holds its Region, names the same AMIs, and plans nothing.
+  const byRegion = await migrateTo("fleet-region");
+  expect(Object.keys(byRegion)).toEqual(["golden-base-eu-west-1", "golden-base-us-west-2"]);
   for (const region of ["eu-west-1", "us-west-2"]) {
-    const stack = path.join(out, "stacks", `golden-base-${region}`);
-    const replan = tofu(toolchain, stack, ["plan", "-no-color", "-detailed-exitcode"], moto.env);
-    expect({ code: replan.code, stderr: replan.stderr }).toEqual({ code: 0, stderr: "" });
-    const outputs = JSON.parse(tofuOk(toolchain, stack, ["output", "-json"], moto.env).stdout);
-    expect(outputs.copies_v1.value).toEqual({ [region]: before[region] });
-    const addresses = tofuOk(toolchain, stack, ["state", "list"], moto.env).stdout.trim().split("\n").filter((a) => !a.startsWith("data."));
-    expect(addresses.length).toBeGreaterThan(0);
-    for (const address of addresses) expect(address.replace(/\[.*$/, "")).toMatch(new RegExp(`_${region}(_[a-z]+)?$`));
+    const stack = path.join(migrated, "stacks", `golden-base-${region}`);
+    expect(JSON.parse(tofuOk(toolchain, stack, ["output", "-json"], moto.env).stdout).copies_v1.value).toEqual({ [region]: before[region] });
+    for (const address of byRegion[`golden-base-${region}`]) expect(address.replace(/\[.*$/, "")).toMatch(new RegExp(`_${region}(_[a-z]+)?$`));
   }
-  expect(tofuOk(toolchain, path.join(out, "stacks", "golden-base-us-west-2"), ["state", "list"], moto.env).stdout).toContain(`aws_kms_grant.key_grants_us-west-2["${A2}"]`);
+  expect(byRegion["golden-base-us-west-2"]).toContain(`aws_kms_grant.key_grants_us-west-2["${A2}"]`);
   // The old state keeps no resource.
   const old = JSON.parse(fs.readFileSync(path.join(project, "terraform.golden-base.tfstate"), "utf8"));
   expect(old.resources.filter((r: any) => r.mode === "managed")).toEqual([]);
-  expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true } });
+
+  // Then to split: the copies stay in the Region stacks, permissions and grants go to their share groups' stacks.
+  const split = await migrateTo("split");
+  for (const region of ["eu-west-1", "us-west-2"]) {
+    expect(split[`golden-base-${region}`].map((a) => a.split(".")[0]).sort()).toEqual(["aws_ami_copy", "aws_ssm_parameter"]);
+  }
+  const groupOf = (account: string) => shareGroupOf({ kind: "account", value: account }, 8);
+  expect(split[`golden-base-shares-v1-g${groupOf(A1)}`]).toEqual(
+    expect.arrayContaining([`aws_ami_launch_permission.share_v1_eu-west-1_accounts["${A1}"]`, `aws_ami_launch_permission.share_v1_us-west-2_accounts["${A1}"]`]),
+  );
+  expect(split[`golden-base-grants-g${groupOf(A2)}`]).toContain(`aws_kms_grant.key_grants_us-west-2["${A2}"]`);
 });
 
 it("the pull-request workflow's plan step (docs/ci/ami-fleet-pr.yml), run as written: plans the changed Region stack without refresh, the removed one's destruction, and fails on an error", async () => {

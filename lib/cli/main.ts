@@ -43,7 +43,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     .description("list the stacks whose synthesized configuration differs from a base synth; exit 0 none, 2 some, 1 error")
     .requiredOption("--base <outdir>", "the base's cdktf output (e.g. the target branch synthesized with --output)")
     .argument("[outdir]", "this change's cdktf output directory", "cdktf.out")
-    .addOption(new Option("--format <format>", "text (a stack name a line) or json (each stack with its fleet and folder)").choices(["text", "json"]).default("text"))
+    .addOption(new Option("--format <format>", "text (a stack name a line; one that waits for new copies is named on stderr) or json (each stack with its fleet, folder and the stacks it waits for)").choices(["text", "json"]).default("text"))
     .action(async (outdir: string, options: { base: string; format: "text" | "json" }) => {
       const { changedCommand } = await import("./changed-command");
       exitCode = changedCommand(options.base, outdir, io, options.format);
