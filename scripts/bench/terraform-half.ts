@@ -81,8 +81,13 @@ export async function terraformHalf(input: TerraformHalfInput): Promise<Terrafor
     // Every output folder is directly in `dir`, so a stack's local state is dir/terraform.<stack>.tfstate
     // whichever output folder plans it.
     const stackDir = (out: string, stack: string) => path.join(dir, out, "stacks", stack);
+    // The fleet file is synthesized from one path, as a repository's fleets/ has it in both
+    // branches: its path is in the synthesized messages, so two paths would change every stack.
+    const fleetFile = path.join(dir, "fleets", "scale.yaml");
+    fs.mkdirSync(path.dirname(fleetFile));
     const synthTo = (file: string, out: string, chosen: StackLayout) => {
-      synth([file], path.join(dir, out), { AMI_FLEET_CONFIG: configFor(chosen) });
+      fs.copyFileSync(file, fleetFile);
+      synth([fleetFile], path.join(dir, out), { AMI_FLEET_CONFIG: configFor(chosen) });
       // The tests' fail-fast provider setting is not what users run: the provider retries throttling.
       for (const stack of fs.readdirSync(path.join(dir, out, "stacks"))) fs.rmSync(path.join(stackDir(out, stack), "emulator_override.tf.json"), { force: true });
     };
@@ -208,7 +213,8 @@ export async function terraformHalf(input: TerraformHalfInput): Promise<Terrafor
     log(`  after the apply, reconcile of the new fleet: in sync (${after.seconds.toFixed(1)} s)`);
     return { layout, stacks: names.length, planned: toPlan.length, noChangeNaive, noChangeFast, addPlanNaive, addFast, addApply };
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (process.env.AMI_FLEET_BENCH_KEEP) process.stdout.write(`kept ${dir}\n`);
+    else fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
