@@ -522,6 +522,10 @@ it("moves a deployed fleet to layout: fleet-region, then to split, with the READ
       pointers: [{ key: "current", parameter: "/golden-base/current", image: "v1" }],
     }),
   );
+  // `npx ami-fleet` finds the installed package's bin, as after `npm ci` in a team's repository.
+  fs.mkdirSync(path.join(project, "node_modules", ".bin"), { recursive: true });
+  fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "fleets", private: true }));
+  fs.symlinkSync(path.join(PROJECT_ROOT, "bin", "ami-fleet.js"), path.join(project, "node_modules", ".bin", "ami-fleet"));
   const config = path.join(project, "ami-fleet.config.yaml");
   const out = path.join(project, "cdktf.out");
   fs.writeFileSync(config, "layout: fleet\n");
@@ -773,8 +777,8 @@ it("the pull-request workflow's plan step with layout: split: plans the copy sta
   for (const stack of planned) expect(fs.existsSync(path.join(project, "cdktf.out", "stacks", stack, "plan.json"))).toBe(true);
   for (const stack of waiting) expect(fs.existsSync(path.join(project, "cdktf.out", "stacks", stack, "plan.json"))).toBe(false);
   const review = fs.readFileSync(path.join(project, "review.md"), "utf8");
-  expect(review).toContain("aws_ami_copy.copy_v2_eu-west-1");
-  expect(review).toContain(A2);
+  expect(review).toContain("| wf / v2 | + |");
+  expect(review).toContain(`| grant | account ${A2} | v1@eu-west-1 |`);
   expect(review).toContain("**Planned after this change's copies are applied:**");
   for (const stack of waiting) expect(review).toContain(`- \`${stack}\`: planned after the apply of \`wf-eu-west-1\` (launch permissions of new copies)`);
   expect(fs.readFileSync(output, "utf8")).toMatch(/^status=[02]\n$/);
