@@ -469,18 +469,7 @@ it("cdktf deploy '*' --parallelism 2 (the users' own command) deploys every flee
   }
   const stateDir = path.join(work, "cdktf-state");
   fs.mkdirSync(stateDir);
-  // cdktf runs `providers lock` after init unless told not to: it asks the registry, which CI cannot reach.
-  const cdktf = (args: string[]) =>
-    spawnAsync(process.execPath, [require.resolve("cdktf-cli/bundle/bin/cdktf"), ...args, "--skip-provider-lock", "--output", path.join(work, "cdktf-deploy.out")], {
-      ...process.env,
-      ...moto.env,
-      ...tofuOnPath(toolchain),
-      TERRAFORM_BINARY_NAME: "tofu",
-      CDKTF_DISABLE_PLUGIN_CACHE_ENV: "1",
-      AMI_FLEET_PATHS: fleetDir,
-      AMI_FLEET_STATE_DIR: stateDir,
-      CI: "1",
-    });
+  const cdktf = cdktfCli(path.join(work, "cdktf-deploy.out"), { AMI_FLEET_PATHS: fleetDir, AMI_FLEET_STATE_DIR: stateDir });
   const deploy = await timedAsync("cdktf deploy", () => cdktf(["deploy", "*", "--auto-approve", "--parallelism", "2"]));
   expect({ code: deploy.code, out: deploy.stdout.slice(-2000) }).toMatchObject({ code: 0 });
   expect(deploy.stdout.match(/Apply complete! Resources: 2 added, 0 changed, 0 destroyed/g)).toHaveLength(2);
@@ -492,6 +481,23 @@ it("cdktf deploy '*' --parallelism 2 (the users' own command) deploys every flee
   expect(diff.code).toBe(0);
   expect(diff.stdout).toMatch(/No changes/);
 });
+
+/**
+ * The users' `cdktf` (cdktf-cli) with OpenTofu against the emulator, synthesizing into `outdir`.
+ * cdktf runs `providers lock` after init unless told not to: it asks the registry, which CI cannot reach.
+ */
+function cdktfCli(outdir: string, env: NodeJS.ProcessEnv): (args: string[]) => Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return (args) =>
+    spawnAsync(process.execPath, [require.resolve("cdktf-cli/bundle/bin/cdktf"), ...args, "--skip-provider-lock", "--output", outdir], {
+      ...process.env,
+      ...moto.env,
+      ...tofuOnPath(toolchain),
+      TERRAFORM_BINARY_NAME: "tofu",
+      CDKTF_DISABLE_PLUGIN_CACHE_ENV: "1",
+      CI: "1",
+      ...env,
+    });
+}
 
 async function timedAsync<T>(label: string, run: () => Promise<T>): Promise<T> {
   const started = Date.now();
@@ -698,19 +704,7 @@ it("layout: split with cdktf deploy '*': copies first, then each share group's s
   const config = path.join(work, "split.config.yaml");
   fs.writeFileSync(config, stringify({ layout: "split", shareGroups: 2 }));
   const out = path.join(work, "split.out");
-  const env = {
-    ...process.env,
-    ...moto.env,
-    ...tofuOnPath(toolchain),
-    TERRAFORM_BINARY_NAME: "tofu",
-    CDKTF_DISABLE_PLUGIN_CACHE_ENV: "1",
-    AMI_FLEET_PATHS: fleetDir,
-    AMI_FLEET_STATE_DIR: stateDir,
-    AMI_FLEET_CONFIG: config,
-    CI: "1",
-  };
-  const cdktf = (args: string[]) =>
-    spawnAsync(process.execPath, [require.resolve("cdktf-cli/bundle/bin/cdktf"), ...args, "--skip-provider-lock", "--output", out], env);
+  const cdktf = cdktfCli(out, { AMI_FLEET_PATHS: fleetDir, AMI_FLEET_STATE_DIR: stateDir, AMI_FLEET_CONFIG: config });
   const groups = [...new Set([A1, A2].map((value) => shareGroupOf({ kind: "account", value }, 2)))].sort();
   const shareStacks = (image: string) => groups.map((g) => `split-shares-${image}-g${g}`);
 

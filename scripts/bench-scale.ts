@@ -12,6 +12,7 @@
 //                          --naive-max-instances 10000 --layouts fleet,fleet-region,split --share-groups 8
 //                          --parallel 2 --no-terraform]
 // --naive-max-instances bounds the naive plans and the one-stack layout (`fleet`): above it, neither runs.
+// AMI_FLEET_BENCH_KEEP=1 keeps each Terraform half's folder (synth outputs, state) and prints its path.
 import { DescribeImagesCommand } from "@aws-sdk/client-ec2";
 import * as fs from "fs";
 import * as os from "os";
