@@ -777,3 +777,44 @@ it("the pull-request workflow's plan step with layout: split: plans the copy sta
   for (const stack of waiting) expect(review).toContain(`- \`${stack}\`: planned after the apply of \`wf-eu-west-1\` (launch permissions of new copies)`);
   expect(fs.readFileSync(output, "utf8")).toMatch(/^status=[02]\n$/);
 });
+
+it("layout: split with the S3 backend: a share stack reads the copy ids from its copy stack's key, with the environment's endpoint and credentials", async () => {
+  const { S3Client, CreateBucketCommand, GetObjectCommand } = await import("@aws-sdk/client-s3");
+  const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  const bucket = "split-state";
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const source = await ec2.registerSource("us-east-1", "split-s3-e2e");
+  const fleetDir = path.join(work, "split-s3-fleets");
+  fs.mkdirSync(fleetDir);
+  const fleetFile = path.join(fleetDir, "splits3.yaml");
+  fs.writeFileSync(
+    fleetFile,
+    stringify({ name: "splits3", source: { region: "us-east-1", images: [{ key: "v1", amiId: source }] }, regions: ["eu-west-1"], share: { accounts: [A1] } }),
+  );
+  const config = path.join(work, "split-s3.config.yaml");
+  fs.writeFileSync(config, stringify({ layout: "split", shareGroups: 1, backend: { type: "s3", bucket, region: "us-east-1", keyPrefix: "ami-fleet/" } }));
+  // The backend's emulator settings go to init (partial configuration); the share stack's
+  // terraform_remote_state gets none of them, so its endpoint comes from the environment, as
+  // README "Stack layout" tells teams to give it credentials.
+  const emulatorBackend = path.join(work, "split-emulator.s3.tfbackend");
+  fs.writeFileSync(
+    emulatorBackend,
+    [`endpoints = { s3 = "${moto.endpoint}", sts = "${moto.endpoint}" }`, "use_path_style = true", "skip_credentials_validation = true", "skip_requesting_account_id = true"].join("\n"),
+  );
+  const env = { ...moto.env, AWS_ENDPOINT_URL_S3: moto.endpoint, AWS_ENDPOINT_URL_STS: moto.endpoint };
+  const out = path.join(work, "split-s3.out");
+  timed("synth", () => synth([fleetDir], out, { AMI_FLEET_CONFIG: config }));
+  for (const stack of ["splits3-eu-west-1", "splits3-shares-v1-g0"]) {
+    const dir = path.join(out, "stacks", stack);
+    timed("init", () => tofuOk(toolchain, dir, ["init", "-no-color", `-backend-config=${emulatorBackend}`], env));
+    timed("apply", () => tofuOk(toolchain, dir, ["apply", "-no-color", "-auto-approve"], env));
+  }
+  const stateOf = async (stack: string) =>
+    JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `ami-fleet/${stack}.tfstate` }))).Body!.transformToString());
+  const copyId = (await stateOf("splits3-eu-west-1")).outputs.copies_v1.value["eu-west-1"];
+  const permission = (await stateOf("splits3-shares-v1-g0")).resources.find((r: any) => r.type === "aws_ami_launch_permission");
+  expect(permission.instances.map((i: any) => [i.index_key, i.attributes.image_id])).toEqual([[A1, copyId]]);
+  expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true } });
+  const replan = tofu(toolchain, path.join(out, "stacks", "splits3-shares-v1-g0"), ["plan", "-no-color", "-detailed-exitcode"], env);
+  expect({ code: replan.code, stderr: replan.stderr }).toEqual({ code: 0, stderr: "" });
+});
