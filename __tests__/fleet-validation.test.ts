@@ -9,6 +9,10 @@ import { fleetOf, keyArn, validDocument } from "./helpers/fleets";
 
 type Doc = Record<string, any>;
 
+/** A recipient account of the cases below (not the owner's 111122223333, not a share account). */
+const RECIPIENT = "222233334444";
+const recipientKey = (region: string) => `arn:aws:kms:${region}:${RECIPIENT}:key/5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b`;
+
 function problemsOf(document: unknown): { path: string; message: string; text: string }[] {
   const result = validateFleet("fleets/test.yaml", document);
   if (result.ok) return [];
@@ -82,6 +86,24 @@ describe("fleet validation: one bad fleet per rule", () => {
     ["pointer parameter SSM refuses", (d) => (d.pointers = [{ key: "a", parameter: "/golden latest", image: "2026-11" }]), "pointers[0].parameter", /is not an SSM parameter name/],
     ["pointer parameter under aws", (d) => (d.pointers = [{ key: "a", parameter: "/aws/golden", image: "2026-11" }]), "pointers[0].parameter", /starts with aws or ssm/],
     ["pointer parameter too deep", (d) => (d.pointers = [{ key: "a", parameter: "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p", image: "2026-11" }]), "pointers[0].parameter", /16 levels; SSM allows 15/],
+    ["recipient account not 12 digits", (d) => (d.recipients = [{ account: "22223333444" }]), "recipients[0].account", /"22223333444" is not an account id/],
+    ["recipient listed twice", (d) => (d.recipients = [{ account: RECIPIENT }, { account: RECIPIENT }]), "recipients[1].account", /listed twice \(also recipients\[0\]\)/],
+    ["recipient is the owner (its keys' account)", (d) => { d.encryption = { kmsKeyIds: { "eu-west-1": keyArn("eu-west-1"), "ap-southeast-2": keyArn("ap-southeast-2") } }; d.recipients = [{ account: "111122223333" }]; }, "recipients[0].account", /is the owner account \(the account of encryption.kmsKeyIds.eu-west-1\)/],
+    ["recipient also a share account", (d) => (d.recipients = [{ account: "444455556666" }]), "recipients[0].account", /also in share.accounts\[0\].*Remove it from share.accounts\[0\]/],
+    ["recipient also a Region's share account", (d) => { d.regions = ["eu-west-1", { region: "ap-southeast-2", share: { accounts: [RECIPIENT] } }]; d.recipients = [{ account: RECIPIENT }]; }, "recipients[0].account", /also in regions\[1\].share.accounts\[0\]/],
+    ["recipient Region not a target Region", (d) => (d.recipients = [{ account: RECIPIENT, regions: ["eu-west-2"] }]), "recipients[0].regions[0]", /eu-west-2 is not a target Region of this fleet/],
+    ["recipient Region twice", (d) => (d.recipients = [{ account: RECIPIENT, regions: ["eu-west-1", "eu-west-1"] }]), "recipients[0].regions[1]", /listed twice/],
+    ["recipient role ARN of another account", (d) => (d.recipients = [{ account: RECIPIENT, role: "arn:aws:iam::555566667777:role/copier" }]), "recipients[0].role", /the role is in account 555566667777, the recipient is 222233334444/],
+    ["recipient role neither a name nor an ARN", (d) => (d.recipients = [{ account: RECIPIENT, role: "role copier" }]), "recipients[0].role", /neither an IAM role name nor a role ARN/],
+    ["recipient key in the owner's account", (d) => (d.recipients = [{ account: RECIPIENT, kmsKeyIds: { "eu-west-1": keyArn("eu-west-1") } }]), "recipients[0].kmsKeyIds.eu-west-1", /key is in account 111122223333, the recipient is 222233334444/],
+    ["recipient key in another Region", (d) => (d.recipients = [{ account: RECIPIENT, kmsKeyIds: { "eu-west-1": recipientKey("ap-southeast-2") } }]), "recipients[0].kmsKeyIds.eu-west-1", /key is in ap-southeast-2, the recipient's copy is in eu-west-1/],
+    ["recipient key for a Region it does not get", (d) => (d.recipients = [{ account: RECIPIENT, regions: ["eu-west-1"], kmsKeyIds: { "ap-southeast-2": recipientKey("ap-southeast-2") } }]), "recipients[0].kmsKeyIds.ap-southeast-2", /not one of this recipient's Regions/],
+    ["recipient key not an ARN", (d) => (d.recipients = [{ account: RECIPIENT, kmsKeyIds: { "eu-west-1": "alias/mine" } }]), "recipients[0].kmsKeyIds.eu-west-1", /is not a KMS key ARN/],
+    ["recipient of copies encrypted with the default key", (d) => { d.share = {}; d.encryption = { encrypted: true }; d.recipients = [{ account: RECIPIENT, regions: ["eu-west-1"] }]; }, "recipients[0].regions", /encrypted without a customer managed key/],
+    ["recipient of an encrypted source's copies without an owner key", (d) => { d.share = {}; d.source.images[0].encrypted = true; d.recipients = [{ account: RECIPIENT }]; }, "recipients[0].regions", /owner's copies in eu-west-1 are encrypted without a customer managed key/],
+    ["recipient tag key ami-fleet:", (d) => (d.recipients = [{ account: RECIPIENT, tags: { "ami-fleet:owner-copy": "x" } }]), 'recipients[0].tags["ami-fleet:owner-copy"]', /management tags/],
+    ["recipient with too many tags with the fleet's", (d) => (d.recipients = [{ account: RECIPIENT, tags: Object.fromEntries(Array.from({ length: 45 }, (_, i) => [`t${i}`, "x"])) }]), "recipients[0].tags", /45 tags; a copy takes at most 50, and 6 of them are ami-fleet's management tags and the fleet's tags/],
+    ["unknown field in a recipient", (d) => (d.recipients = [{ account: RECIPIENT, region: "eu-west-1" }]), "recipients[0].region", /unknown field "region"/],
   ];
 
   it.each(cases)("%s", (_name, change, path, message) => {
@@ -103,6 +125,28 @@ describe("fleet validation: one bad fleet per rule", () => {
     expect(problems.map((p) => p.path)).toEqual(
       expect.arrayContaining(["colour", "regions[1]", "regions[2]", "share.public", "deprecateAt"]),
     );
+  });
+
+  it("normalizes recipients: every target Region by default, the default role as an ARN, the fleet's tags under its own", () => {
+    const fleet = fleetOf(
+      withChange((d) => {
+        d.regions = ["eu-west-1", { region: "ap-southeast-2", kmsKeyId: keyArn("ap-southeast-2") }];
+        d.recipients = [
+          { account: RECIPIENT, kmsKeyIds: { "ap-southeast-2": recipientKey("ap-southeast-2") }, tags: { team: "payments" } },
+          { account: "333344445555", role: "/copiers/ami", regions: ["ap-southeast-2", "eu-west-1"] },
+        ];
+      }),
+    );
+    expect(fleet.recipients).toEqual([
+      {
+        account: RECIPIENT,
+        roleArn: `arn:aws:iam::${RECIPIENT}:role/ami-fleet-recipient`,
+        regions: [{ region: "eu-west-1" }, { region: "ap-southeast-2", kmsKeyId: recipientKey("ap-southeast-2") }],
+        tags: { team: "payments" },
+      },
+      // Regions in the fleet's order, whatever the recipient's.
+      { account: "333344445555", roleArn: "arn:aws:iam::333344445555:role/copiers/ami", regions: [{ region: "eu-west-1" }, { region: "ap-southeast-2" }], tags: { team: "platform" } },
+    ]);
   });
 
   it("the valid base document has no problems", () => {

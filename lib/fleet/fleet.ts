@@ -75,6 +75,30 @@ export interface Fleet {
   readonly organization?: { readonly arn: string; readonly memberAccounts?: readonly string[] };
   /** SSM parameters that point at one image version's copy in every target Region. */
   readonly pointers: readonly Pointer[];
+  /** Accounts that get copies of their own (cross-account copying), in the file's order. */
+  readonly recipients: readonly Recipient[];
+}
+
+/**
+ * An account that owns copies of the fleet's copies: the owner grants it launch permission, read
+ * access to each copy's snapshots and, for encrypted copies, its key; Terraform then copies each
+ * shared copy into the account through `roleArn`, and keeps the fleet's pointers there.
+ */
+export interface Recipient {
+  readonly account: string;
+  /** The role assumed in the account (by Terraform, and by reconcile to read it). */
+  readonly roleArn: string;
+  /** Its Regions (a subset of the fleet's target Regions, in the fleet's order). */
+  readonly regions: readonly RecipientRegion[];
+  /** The recipient's own tags on its copies (the fleet's tags are added too). */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** One Region of a recipient. */
+export interface RecipientRegion {
+  readonly region: string;
+  /** The recipient's own customer managed key there: its copies are re-encrypted with it. */
+  readonly kmsKeyId?: string;
 }
 
 /** An SSM parameter (data type aws:ec2:image) whose value is one image version's copy, in each target Region. */
@@ -112,6 +136,9 @@ export const MANAGEMENT_TAGS = {
   sourceAmi: "ami-fleet:source-ami",
   sourceRegion: "ami-fleet:source-region",
 } as const;
+
+/** The tag on a recipient's copy that names the owner's copy it was copied from (besides the management tags). */
+export const OWNER_COPY_TAG = "ami-fleet:owner-copy";
 
 /** The tag that names a pointer's key on its SSM parameter (besides the fleet tag). */
 export const POINTER_TAG = "ami-fleet:pointer";

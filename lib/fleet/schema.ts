@@ -126,6 +126,38 @@ export const pointerSchema = z
   })
   .strict();
 
+/** Names the IAM role ami-fleet assumes in a recipient account (a role name, or its ARN). */
+export const DEFAULT_RECIPIENT_ROLE = "ami-fleet-recipient";
+
+/**
+ * An account that gets copies of its own (the copy document's cross-account copying): the owner
+ * shares each copy, its snapshots and its key with it, and Terraform, through a role in that
+ * account, copies the shared copy there, re-encrypted with the recipient's own key.
+ */
+export const recipientSchema = z
+  .object({
+    account: accountId.describe("The recipient's 12-digit account id (not the owner's)."),
+    role: z
+      .string()
+      .optional()
+      .describe(
+        `The IAM role Terraform and reconcile assume in the recipient account: a role name (path allowed) or its ARN. @default ${DEFAULT_RECIPIENT_ROLE}`,
+      ),
+    regions: z
+      .array(regionName)
+      .min(1)
+      .optional()
+      .describe("The fleet's target Regions where the recipient gets copies. @default every target Region of the fleet"),
+    kmsKeyIds: z
+      .record(z.string(), kmsKeyArn)
+      .optional()
+      .describe(
+        "The recipient's own customer managed key per Region (an ARN in the recipient account): its copies are re-encrypted with it (recommended, so a revoked owner key cannot strand its volumes). @default none: an unencrypted copy stays unencrypted, an encrypted one is encrypted with the recipient's default EBS key",
+      ),
+    tags: z.record(z.string(), z.string()).optional().describe("Tags added to the recipient's copies, besides the fleet's tags and the ami-fleet:* management tags."),
+  })
+  .strict();
+
 export const encryptionSchema = z
   .object({
     encrypted: z
@@ -204,6 +236,10 @@ export const fleetSchema = z
       .array(pointerSchema)
       .optional()
       .describe("SSM parameters (data type aws:ec2:image) that point at one image version's copy in each target Region."),
+    recipients: z
+      .array(recipientSchema)
+      .optional()
+      .describe("Accounts that get copies of their own in their Regions (cross-account copying), and the fleet's pointers to them."),
     copyTimeout: z
       .string()
       // Terraform reads timeouts with Go's time.ParseDuration: units h, m, s (and smaller), decimals allowed.
@@ -219,6 +255,7 @@ export type ShareFile = z.infer<typeof shareSchema>;
 export type ImageFile = z.infer<typeof imageSchema>;
 export type PointerFile = z.infer<typeof pointerSchema>;
 export type RegionObjectFile = z.infer<typeof regionObjectSchema>;
+export type RecipientFile = z.infer<typeof recipientSchema>;
 
 /** The JSON Schema of a fleet file, generated from the zod schema above. */
 export function fleetJsonSchema(): Record<string, unknown> {

@@ -4,6 +4,7 @@ import { checkCopyNames, checkDeprecateAt, checkTags } from "./rules/copies";
 import { checkEncryption } from "./rules/encryption";
 import { checkImages } from "./rules/images";
 import { checkPointers } from "./rules/pointers";
+import { checkRecipients } from "./rules/recipients";
 import { checkRegions, checkSourceRegion } from "./rules/regions";
 import { checkOrganization, checkShare } from "./rules/sharing";
 import { FleetFile, fleetSchema } from "./schema";
@@ -68,6 +69,7 @@ function checkFleet(file: string, document: FleetFile): { fleet: Fleet; problems
     copyTimeout: document.copyTimeout,
     organization: document.organization,
     pointers: checkPointers(sink, document, images, regions, partition ?? "aws"),
+    recipients: checkRecipients(sink, document, partition ?? "aws", images, regions, tags),
   };
   checkOrganization(sink, document, partition);
   checkCopyNames(sink, fleet);

@@ -13,30 +13,37 @@ export const MAX_USER_TAGS = 50 - Object.keys(MANAGEMENT_TAGS).length;
 
 /** The fleet's tags: at most MAX_USER_TAGS, lengths in code points, no reserved prefixes. Returns them. */
 export function checkTags(problems: ProblemSink, document: FleetFile): Record<string, string> {
-  const tags = document.tags ?? {};
+  return checkTagMap(problems, document.tags ?? {}, ["tags"], MAX_USER_TAGS);
+}
+
+/**
+ * Tags at `path` (the fleet's, or a recipient's): at most `max`, key and value lengths in code points,
+ * no reserved prefixes. Returns them.
+ */
+export function checkTagMap(problems: ProblemSink, tags: Readonly<Record<string, string>>, path: readonly (string | number)[], max: number): Record<string, string> {
   const entries = Object.entries(tags);
-  if (entries.length > MAX_USER_TAGS) {
+  if (entries.length > max) {
     problems.add(
-      "tags",
-      `${entries.length} tags; a copy takes at most 50, and ami-fleet sets ${50 - MAX_USER_TAGS} management tags`,
-      `Keep at most ${MAX_USER_TAGS} tags`,
+      formatPath(path),
+      `${entries.length} tags; a copy takes at most 50, and ${50 - max} of them are ami-fleet's management tags${path.length > 1 ? " and the fleet's tags" : ""}`,
+      `Keep at most ${max} tags`,
     );
   }
   for (const [key, value] of entries) {
-    const path = formatPath(["tags", key]);
+    const at = formatPath([...path, key]);
     // AWS counts tag lengths in Unicode characters, not UTF-16 units: an emoji is one.
     const keyLength = [...key].length;
     if (keyLength === 0 || keyLength > 128) {
-      problems.add(path, `tag key is ${keyLength} characters`, "Use 1-128 characters");
+      problems.add(at, `tag key is ${keyLength} characters`, "Use 1-128 characters");
     }
     if (key.toLowerCase().startsWith("aws:")) {
-      problems.add(path, `tag keys starting with "aws:" are reserved for AWS`, "Rename the tag");
+      problems.add(at, `tag keys starting with "aws:" are reserved for AWS`, "Rename the tag");
     } else if (key.startsWith("ami-fleet:")) {
-      problems.add(path, `tag keys starting with "ami-fleet:" are the management tags`, "Rename the tag");
+      problems.add(at, `tag keys starting with "ami-fleet:" are the management tags`, "Rename the tag");
     }
     const valueLength = [...value].length;
     if (valueLength > 256) {
-      problems.add(path, `tag value is ${valueLength} characters`, "Use at most 256 characters");
+      problems.add(at, `tag value is ${valueLength} characters`, "Use at most 256 characters");
     }
   }
   return { ...tags };
