@@ -42,7 +42,7 @@ function main(): void {
     const built = new Map<string, FleetStack>();
     for (const stack of stacks) {
       const copyStacks = stack.copyStacks && new Map([...stack.copyStacks].map(([region, name]) => [region, built.get(name)!]));
-      built.set(stack.name, new FleetStack(app, stack.fleet, { backend, name: stack.name, holds: stack.holds, copyStacks }));
+      built.set(stack.name, new FleetStack(app, stack.fleet, { backend, name: stack.name, holds: stack.holds, copyStacks, recipient: stack.recipient }));
     }
   }
   app.synth();

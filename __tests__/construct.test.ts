@@ -157,8 +157,8 @@ describe("AmiFleet: copies", () => {
 
   it("exposes the copies by image key and Region", () => {
     const stack = new FleetStack(Testing.app(), fleet);
-    expect([...stack.amiFleet.copies.keys()]).toEqual(["2026-10", "2026-11"]);
-    expect([...stack.amiFleet.copies.get("2026-11")!.keys()]).toEqual(["eu-west-1", "ap-southeast-2"]);
+    expect([...stack.amiFleet!.copies.keys()]).toEqual(["2026-10", "2026-11"]);
+    expect([...stack.amiFleet!.copies.get("2026-11")!.keys()]).toEqual(["eu-west-1", "ap-southeast-2"]);
   });
 });
 

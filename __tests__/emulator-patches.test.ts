@@ -1,5 +1,14 @@
-import { CopyImageCommand, DescribeImageAttributeCommand, DescribeImagesCommand, DescribeSnapshotsCommand, EnableEbsEncryptionByDefaultCommand } from "@aws-sdk/client-ec2";
-import { Ec2 } from "./helpers/live";
+import {
+  CopyImageCommand,
+  DescribeImageAttributeCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotAttributeCommand,
+  DescribeSnapshotsCommand,
+  EnableEbsEncryptionByDefaultCommand,
+  ModifySnapshotAttributeCommand,
+} from "@aws-sdk/client-ec2";
+import { CreateGrantCommand, CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { assumeRole, Ec2 } from "./helpers/live";
 import { Moto, startMoto } from "./helpers/moto";
 
 /**
@@ -72,7 +81,82 @@ async function dataTypeAfterOverwrite(moto: Moto): Promise<string | undefined> {
   return (await ssm.send(new GetParameterCommand({ Name: "/probe/latest" }))).Parameter!.DataType;
 }
 
+const RECIPIENT = "222233334444";
+
+/**
+ * An owner's encrypted AMI shared with RECIPIENT as the copy document says (launch permission,
+ * snapshot read access in the provider's CreateVolumePermission.Add form, a grant on the key unless
+ * `grant: false`), then copied by the recipient with a key of its own.
+ */
+async function crossAccountCopy(moto: Moto, share: { snapshot: boolean; grant: boolean }) {
+  const owner = new Ec2(moto.env);
+  const ownerKms = new KMSClient({ region: "eu-west-1", endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  const ownerKey = (await ownerKms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+  const source = await owner.registerSource("eu-west-1", "shared-probe");
+  const shared = await owner.in("eu-west-1").send(new CopyImageCommand({ SourceImageId: source, SourceRegion: "eu-west-1", Name: "shared-probe-encrypted", Encrypted: true, KmsKeyId: ownerKey }));
+  const imageId = shared.ImageId!;
+  await owner.addPermission("eu-west-1", imageId, { UserId: RECIPIENT });
+  const [image] = (await owner.in("eu-west-1").send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images!;
+  const snapshotId = image.BlockDeviceMappings![0].Ebs!.SnapshotId!;
+  if (share.snapshot) {
+    await owner.in("eu-west-1").send(
+      new ModifySnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: "createVolumePermission", CreateVolumePermission: { Add: [{ UserId: RECIPIENT }] } }),
+    );
+  }
+  const snapshotReaders = (await owner.in("eu-west-1").send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: "createVolumePermission" })))
+    .CreateVolumePermissions!.map((p) => p.UserId);
+  if (share.grant) {
+    await ownerKms.send(
+      new CreateGrantCommand({ KeyId: ownerKey, GranteePrincipal: `arn:aws:iam::${RECIPIENT}:root`, Operations: ["Decrypt", "DescribeKey", "CreateGrant", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey"] }),
+    );
+  }
+  const credentials = await assumeRole(moto.env, `arn:aws:iam::${RECIPIENT}:role/ami-fleet-recipient`);
+  const recipient = new Ec2(moto.env, credentials);
+  const recipientKms = new KMSClient({ region: "eu-west-1", endpoint: moto.endpoint, credentials });
+  const recipientKey = (await recipientKms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+  try {
+    const copy = await recipient.in("eu-west-1").send(
+      new CopyImageCommand({ SourceImageId: imageId, SourceRegion: "eu-west-1", Name: "own-copy", Encrypted: true, KmsKeyId: recipientKey }),
+    );
+    const [own] = (await recipient.in("eu-west-1").send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] }))).Images!;
+    const [snapshot] = (await recipient.in("eu-west-1").send(new DescribeSnapshotsCommand({ SnapshotIds: [own.BlockDeviceMappings![0].Ebs!.SnapshotId!] }))).Snapshots!;
+    return { snapshotReaders, copy: { owner: own.OwnerId, keyIsRecipients: snapshot.KmsKeyId === recipientKey, encrypted: snapshot.Encrypted } };
+  } catch (error: any) {
+    return { snapshotReaders, error: `${error.name}: ${error.message}` };
+  }
+}
+
 describe("emulator patch layer", () => {
+  it("patched: a recipient copies an AMI shared with it (launch permission, snapshot read access, key grant) and owns the copy", async () => {
+    const moto = await startMoto();
+    try {
+      expect(await crossAccountCopy(moto, { snapshot: true, grant: true })).toEqual({
+        snapshotReaders: [RECIPIENT],
+        copy: { owner: RECIPIENT, keyIsRecipients: true, encrypted: true },
+      });
+      await moto.reset();
+      expect(await crossAccountCopy(moto, { snapshot: false, grant: true })).toEqual({
+        snapshotReaders: [],
+        error: "InvalidRequest: You do not have permission to access the storage of this ami",
+      });
+      await moto.reset();
+      expect(await crossAccountCopy(moto, { snapshot: true, grant: false })).toMatchObject({ error: expect.stringMatching(/^InvalidRequest: Given key ID is not accessible/) });
+    } finally {
+      await moto.stop();
+    }
+  });
+
+  it("plain moto still ignores CreateVolumePermission.Add and cannot copy another account's AMI (when this fails, drop those patches)", async () => {
+    const moto = await startMoto({ patched: false });
+    try {
+      const result = await crossAccountCopy(moto, { snapshot: true, grant: true });
+      expect(result.snapshotReaders).toEqual([]);
+      expect(result.error).toMatch(/^InvalidAMIID\.NotFound/);
+    } finally {
+      await moto.stop();
+    }
+  });
+
   it("patched: DescribeImages pages with MaxResults; a copy is encrypted under EBS encryption by default", async () => {
     const moto = await startMoto();
     try {

@@ -9,49 +9,143 @@ What stays unmodelled is listed in README.md, "Testing".
 """
 
 import os
+import re
 import sys
 
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.ec2.models import ec2_backends
-from moto.ec2.exceptions import InvalidAMIIdError
+from moto.ec2.models.amis import Ami
+from moto.ec2.exceptions import EC2ClientError, InvalidAMIIdError
 from moto.ec2.responses.amis import AmisResponse
+from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+from moto.ec2.utils import random_ami_id
+from moto.kms.models import kms_backends
 from moto.server import main
 from moto.ssm.responses import SimpleSystemManagerResponse
 
 
+class _CopyRefused(EC2ClientError):
+    """CopyImage refused as EC2 refuses it (code and message)."""
+
+
+# What a recipient needs on the owner's key to copy an encrypted AMI shared with it (DOMAIN.md "Encryption").
+_KEY_OPERATIONS_TO_COPY = {"Decrypt", "DescribeKey", "CreateGrant", "ReEncryptFrom"}
+
+
+def _shared_source(caller, source_image_id, source_region):
+    """The source AMI of a CopyImage: the caller's own, or another account's shared with it.
+
+    AWS (seeds/copy-ami.md "Cross-account copying"; DOMAIN.md "Cross-account copying"): an AMI of
+    another account is visible to the caller only with a launch permission for it (its account id,
+    or the group all); to copy it, the owner must also grant read access to the backing snapshots
+    (createVolumePermission) and, for encrypted snapshots, access to the key. The copy belongs to
+    the caller. moto looks for the source in the caller's account only, so a shared AMI cannot be
+    copied at all. Organization and OU launch permissions are not modelled (moto knows no
+    membership): such an AMI stays invisible here, as README "Testing" says.
+    """
+    own = ec2_backends[caller][source_region]
+    if source_image_id in own.amis:
+        return own.amis[source_image_id]
+    for account in list(ec2_backends.keys()):
+        if account == caller or source_region not in ec2_backends[account]:
+            continue
+        image = ec2_backends[account][source_region].amis.get(source_image_id)
+        if image is None:
+            continue
+        if {"UserId": caller} not in image.launch_permissions and not image.is_public:
+            break  # not shared with the caller: as if it did not exist
+        snapshot = image.ebs_snapshot
+        if caller not in snapshot.create_volume_permission_userids and "all" not in snapshot.create_volume_permission_groups:
+            raise _CopyRefused("InvalidRequest", "You do not have permission to access the storage of this ami")
+        if snapshot.encrypted and not _key_granted(account, source_region, snapshot.kms_key_id, caller):
+            raise _CopyRefused("InvalidRequest", f"Given key ID is not accessible: {snapshot.kms_key_id}")
+        return image
+    raise InvalidAMIIdError(source_image_id)
+
+
+def _key_granted(owner, region, key_id, caller):
+    """Whether the owner's key grants the caller what copying needs (a grant to its account's root)."""
+    backend = kms_backends[owner][region]
+    key = backend.keys.get(backend.get_key_id(key_id)) if key_id else None
+    if key is None:
+        return False
+    grantees = {caller, f"arn:aws:iam::{caller}:root"}
+    return any(
+        grant.grantee_principal in grantees and _KEY_OPERATIONS_TO_COPY <= set(grant.operations)
+        for grant in key.grants.values()
+    )
+
+
 def _copy_image_with_encryption_and_tags(self):
-    """CopyImage honours Encrypted, KmsKeyId and TagSpecifications.
+    """CopyImage honours Encrypted, KmsKeyId and TagSpecifications, and copies AMIs shared by other accounts.
 
     AWS (DOMAIN.md "Encryption", seeds/ami-encryption.md): CopyImage applies ONE key to all
     snapshots of the copy: Encrypted=true with KmsKeyId encrypts with that key, without it with
     the Region's default EBS key; an encrypted source stays encrypted with its key unless another
     is given. TagSpecifications (resource type image) tag the new AMI (API reference, CopyImage).
     moto ignores all three: copies are never encrypted and never tagged.
+
+    Cross-account (see _shared_source): the copy is the caller's. A copy of an encrypted snapshot
+    shared by another account is never left under the owner's key: without KmsKeyId it is
+    encrypted with the caller's default EBS key (seeds/copy-ebs-snapshot.md, "the key that is used
+    depends on the encryption state of the source snapshot and its ownership").
     """
     source_image_id = self._get_param("SourceImageId")
     source_region = self._get_param("SourceRegion")
     encrypted = str(self._get_param("Encrypted", "false")).lower() == "true"
     kms_key_id = self._get_param("KmsKeyId")
     self.error_on_dryrun()
-    image = self.ec2_backend.copy_image(
-        source_image_id, source_region, self._get_param("Name"), self._get_param("Description")
-    )
-    source = ec2_backends[self.current_account][source_region].describe_images(ami_ids=[source_image_id])[0]
+    source = _shared_source(self.current_account, source_image_id, source_region)
+    shared = source.owner_id != self.current_account
+    if shared:
+        image = Ami(self.ec2_backend, random_ami_id(), source_ami=source, name=self._get_param("Name"), description=self._get_param("Description"))
+        self.ec2_backend.amis[image.id] = image
+    else:
+        image = self.ec2_backend.copy_image(
+            source_image_id, source_region, self._get_param("Name"), self._get_param("Description")
+        )
     snapshot = image.ebs_snapshot
+    source_key = source.ebs_snapshot.kms_key_id if source.ebs_snapshot.encrypted and not shared else None
     if encrypted or kms_key_id or self.ec2_backend.get_ebs_encryption_by_default():
         # EBS encryption by default (DOMAIN.md "Encryption"; seeds/ami-encryption.md) has the
         # effect of Encrypted=true on every copy, with the Region's default key.
         snapshot.encrypted = True
-        snapshot.kms_key_id = kms_key_id or (
-            source.ebs_snapshot.kms_key_id if source.ebs_snapshot.encrypted and not encrypted else None
-        ) or self.ec2_backend._create_default_encryption_key()
+        snapshot.kms_key_id = kms_key_id or (source_key if not encrypted else None) or self.ec2_backend._create_default_encryption_key()
     elif source.ebs_snapshot.encrypted:
         snapshot.encrypted = True
-        snapshot.kms_key_id = source.ebs_snapshot.kms_key_id
+        snapshot.kms_key_id = source_key or self.ec2_backend._create_default_encryption_key()
     tags = self._parse_tag_specification().get("image", {})
     if tags:
         self.ec2_backend.create_tags([image.id], tags)
     return ActionResult({"ImageId": image.id})
+
+
+_modify_snapshot_attribute = ElasticBlockStore.modify_snapshot_attribute
+_CREATE_VOLUME_PERMISSION = re.compile(r"^CreateVolumePermission\.(Add|Remove)\.\d+\.(UserId|Group)$")
+
+
+def _modify_snapshot_attribute_structured(self):
+    """ModifySnapshotAttribute takes CreateVolumePermission.Add/Remove lists.
+
+    AWS (EC2 API reference, ModifySnapshotAttribute): the permissions to add or remove come either
+    as OperationType with UserIds/GroupNames, or as CreateVolumePermission.Add.N / .Remove.N with
+    UserId or Group, the form the Terraform AWS provider's aws_snapshot_create_volume_permission
+    sends. moto reads only the first and ignores the second: the permission is never granted.
+    """
+    changes = {"Add": {"UserId": [], "Group": []}, "Remove": {"UserId": [], "Group": []}}
+    for key, values in self.querystring.items():
+        match = _CREATE_VOLUME_PERMISSION.match(key)
+        if match:
+            changes[match.group(1)][match.group(2)].extend(values)
+    if not any(ids for side in changes.values() for ids in side.values()):
+        return _modify_snapshot_attribute(self)
+    self.error_on_dryrun()
+    snapshot_id = self._get_param("SnapshotId")
+    if changes["Add"]["UserId"] or changes["Add"]["Group"]:
+        self.ec2_backend.add_create_volume_permission(snapshot_id, user_ids=changes["Add"]["UserId"], groups=changes["Add"]["Group"])
+    if changes["Remove"]["UserId"] or changes["Remove"]["Group"]:
+        self.ec2_backend.remove_create_volume_permission(snapshot_id, user_ids=changes["Remove"]["UserId"], groups=changes["Remove"]["Group"])
+    return EmptyResult()
 
 
 _describe_image_attribute = AmisResponse.describe_image_attribute
@@ -134,6 +228,7 @@ if os.environ.get("AMI_FLEET_MOTO_PATCHES", "on") != "off":
     AmisResponse.describe_images = _describe_images_paged
     AmisResponse.copy_image = _copy_image_with_encryption_and_tags
     AmisResponse.describe_image_attribute = _describe_image_attribute_of_unknown_image
+    ElasticBlockStore.modify_snapshot_attribute = _modify_snapshot_attribute_structured
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,8 +3,9 @@ import { App, DataTerraformRemoteStateLocal, DataTerraformRemoteStateS3, LocalBa
 import * as path from "path";
 import { Construct } from "constructs";
 import { AmiFleet, CopyIdOf } from "../lib/construct/ami-fleet";
+import { RecipientCopies } from "../lib/construct/recipient-copies";
 import { copiesOutputName, copyStateDataName } from "../lib/fleet/addresses";
-import { Fleet } from "../lib/fleet/fleet";
+import { Fleet, Recipient } from "../lib/fleet/fleet";
 import { BackendConfig } from "../lib/project/config";
 import { StackHolds } from "../lib/project/layout";
 import { STACK_METADATA_KEY, StackMetadata } from "../lib/review/stack-changes";
@@ -33,6 +34,8 @@ export interface FleetStackOptions {
    * whose state's `copies_<image>` output gives the copy ids (a terraform_remote_state per Region).
    */
   readonly copyStacks?: ReadonlyMap<string, FleetStack>;
+  /** A recipient stack (lib/project/layout): the recipient's copies, read from `copyStacks`. */
+  readonly recipient?: Recipient;
 }
 
 /**
@@ -40,8 +43,10 @@ export interface FleetStackOptions {
  * in then has that one Region): one AWS provider and the AmiFleet.
  */
 export class FleetStack extends TerraformStack {
-  /** The fleet's resources. */
-  public readonly amiFleet: AmiFleet;
+  /** The fleet's own resources; undefined in a recipient stack. */
+  public readonly amiFleet?: AmiFleet;
+  /** A recipient stack's resources. */
+  public readonly recipientCopies?: RecipientCopies;
 
   constructor(scope: Construct, fleet: Fleet, options: FleetStackOptions = {}) {
     const name = options.name ?? fleet.name;
@@ -66,15 +71,29 @@ export class FleetStack extends TerraformStack {
     this.addOverride("terraform.required_providers.aws.version", AWS_PROVIDER_CONSTRAINT);
     // Which fleet the stack belongs to, for `ami-fleet changed`: in the `//` comment block, which
     // Terraform ignores and the comparison of configurations leaves out.
-    const copyIdOf = options.copyStacks ? this.remoteCopies(fleet, options.copyStacks) : undefined;
+    const recipient = options.recipient;
+    // A recipient stack reads the owner's copies of its Regions only.
+    const read = recipient ? { ...fleet, regions: fleet.regions.filter((target) => recipient.regions.some((r) => r.region === target.region)) } : fleet;
+    const copyIdOf = options.copyStacks ? this.remoteCopies(read, options.copyStacks) : undefined;
     const metadata: StackMetadata = {
       fleet: fleet.name,
       ...(options.copyStacks
-        ? { reads: fleet.regions.map((target) => ({ stack: options.copyStacks!.get(target.region)!.node.id, outputs: fleet.images.map((image) => copiesOutputName(image.key)) })) }
+        ? { reads: read.regions.map((target) => ({ stack: options.copyStacks!.get(target.region)!.node.id, outputs: read.images.map((image) => copiesOutputName(image.key)) })) }
         : {}),
     };
     this.addOverride(`//.${STACK_METADATA_KEY}`, metadata);
-    this.amiFleet = new AmiFleet(this, "fleet", { fleet, holds: options.holds, copyIdOf });
+    if (recipient) {
+      if (!copyIdOf) throw new Error("a recipient stack needs the copy stacks");
+      // The recipient's side runs in its account, through its role (Terraform's credentials must be allowed to assume it).
+      const recipientProvider = new AwsProvider(this, "recipient", {
+        alias: "recipient",
+        region: fleet.sourceRegion,
+        assumeRole: [{ roleArn: recipient.roleArn, sessionName: `ami-fleet-${fleet.name}`.slice(0, 64) }],
+      });
+      this.recipientCopies = new RecipientCopies(this, "recipient-copies", { fleet, recipient, copyIdOf, recipientProvider });
+    } else {
+      this.amiFleet = new AmiFleet(this, "fleet", { fleet, holds: options.holds, copyIdOf });
+    }
   }
 
   private readonly backend: BackendConfig;

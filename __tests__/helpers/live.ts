@@ -8,16 +8,31 @@ import {
   RegisterImageCommand,
 } from "@aws-sdk/client-ec2";
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import type { AwsCredentialIdentity } from "@smithy/types";
 import pLimit = require("p-limit");
 import { desiredCopies, desiredPointers } from "../../lib/fleet/desired";
 import { Fleet } from "../../lib/fleet/fleet";
 import { toLaunchPermission } from "../../lib/fleet/principals";
 
-/** EC2 clients per Region against whatever AWS_ENDPOINT_URL points at. */
+/** Credentials of a role in another account, assumed through STS (the emulator takes the account from the role). */
+export async function assumeRole(env: NodeJS.ProcessEnv, roleArn: string): Promise<AwsCredentialIdentity> {
+  const sts = new STSClient({ region: "us-east-1", endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  const { Credentials } = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "ami-fleet-tests" }));
+  return { accessKeyId: Credentials!.AccessKeyId!, secretAccessKey: Credentials!.SecretAccessKey!, sessionToken: Credentials!.SessionToken };
+}
+
+/** EC2 clients per Region against whatever AWS_ENDPOINT_URL points at (as the default account, or with `credentials`). */
 export class Ec2 {
   private readonly clients = new Map<string, EC2Client>();
+  private readonly credentials: AwsCredentialIdentity;
 
-  constructor(private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    credentials?: AwsCredentialIdentity,
+  ) {
+    this.credentials = credentials ?? { accessKeyId: "test", secretAccessKey: "test" };
+  }
 
   in(region: string): EC2Client {
     let client = this.clients.get(region);
@@ -25,7 +40,7 @@ export class Ec2 {
       client = new EC2Client({
         region,
         endpoint: this.env.AWS_ENDPOINT_URL,
-        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+        credentials: this.credentials,
       });
       this.clients.set(region, client);
     }
@@ -87,7 +102,7 @@ export class Ec2 {
   }
 
   private ssm(region: string): SSMClient {
-    return new SSMClient({ region, endpoint: this.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    return new SSMClient({ region, endpoint: this.env.AWS_ENDPOINT_URL, credentials: this.credentials });
   }
 
   async addPermission(region: string, imageId: string, permission: LaunchPermission): Promise<void> {

@@ -164,6 +164,16 @@ export class AmiFleet extends Construct {
           `snapshots, and an encrypted snapshot cannot be copied unencrypted. Remove encrypted: false or use an unencrypted source.`,
       });
     }
+    const recipients = this.fleet.recipients.filter((recipient) => recipient.regions.some((r) => r.region === target.region));
+    if (recipients.length > 0) {
+      conditions.push({
+        condition: `\${length(${ami}.product_codes) == 0 && ${ami}.platform != "windows"}`,
+        errorMessage:
+          `${this.fleet.file}: source image ${image.key} (\${${ami}.id}) is a Windows or Marketplace (billing product code) AMI, and ` +
+          `such AMIs cannot be copied into another account, as recipients ${recipients.map((r) => r.account).join(", ")} would in ${target.region}. ` +
+          `Remove ${target.region} from those recipients, or use another source.`,
+      });
+    }
     this.callerIdentity ??= this.newCallerIdentity();
     conditions.push({
       condition:

@@ -1,5 +1,5 @@
 import { copyResourceName, FleetAddress } from "./addresses";
-import { Fleet, MANAGEMENT_TAGS, Pointer, POINTER_TAG, renderCopyName, SourceImage, TargetRegion } from "./fleet";
+import { Fleet, MANAGEMENT_TAGS, OWNER_COPY_TAG, Pointer, POINTER_TAG, Recipient, RecipientRegion, renderCopyName, SourceImage, TargetRegion } from "./fleet";
 import { Principal, sharePrincipals } from "./principals";
 
 /**
@@ -135,4 +135,76 @@ export function fleetCounts(fleet: Fleet): FleetCounts {
     grants: desiredGrants(fleet).reduce((n, grants) => n + grants.accounts.length, 0),
     pointers: desiredPointers(fleet).length,
   };
+}
+
+/** A recipient's copy of the owner's copy of one image in one of its Regions (DOMAIN.md "Cross-account copying"). */
+export interface DesiredRecipientCopy {
+  readonly recipient: Recipient;
+  readonly region: RecipientRegion;
+  /** The owner's copy it copies (in the same Region). */
+  readonly owner: DesiredCopy;
+  /** `aws_ami_copy.recipient_<account>_copy_<image>_<region>`. */
+  readonly address: Extract<FleetAddress, { type: "aws_ami_copy" }>;
+  /**
+   * Its tags: the fleet's and the recipient's, the management tags of the owner's copy (tags are
+   * never copied across accounts: Terraform sets them), and the owner copy's id.
+   */
+  tags(sourceAmi: string, ownerCopyId: string): Readonly<Record<string, string>>;
+}
+
+/** Every copy the fleet's recipients want: recipient by recipient, image by image, Region by Region. */
+export function desiredRecipientCopies(fleet: Fleet): DesiredRecipientCopy[] {
+  return fleet.recipients.flatMap((recipient) => recipientCopies(fleet, recipient));
+}
+
+/** The copies one recipient wants. */
+export function recipientCopies(fleet: Fleet, recipient: Recipient): DesiredRecipientCopy[] {
+  const targets = new Map(fleet.regions.map((target) => [target.region, target]));
+  return fleet.images.flatMap((image) =>
+    recipient.regions.flatMap((region) => {
+      const target = targets.get(region.region);
+      if (!target) return []; // a validated recipient's Regions are the fleet's
+      const owner = desiredCopy(fleet, image, target);
+      return [
+        {
+          recipient,
+          region,
+          owner,
+          address: { type: "aws_ami_copy" as const, image: image.key, region: region.region, recipient: recipient.account },
+          tags: (sourceAmi: string, ownerCopyId: string) => ({ ...owner.tags(sourceAmi), ...recipient.tags, [OWNER_COPY_TAG]: ownerCopyId }),
+        },
+      ];
+    }),
+  );
+}
+
+/** A pointer in a recipient account and Region: the fleet's parameter, valued with the recipient's own copy. */
+export interface DesiredRecipientPointer {
+  readonly pointer: Pointer;
+  readonly copy: DesiredRecipientCopy;
+  /** `aws_ssm_parameter.recipient_<account>_pointer_<key>_<region>`. */
+  readonly address: Extract<FleetAddress, { type: "aws_ssm_parameter" }>;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** The fleet's pointers in each of one recipient's Regions. */
+export function recipientPointers(fleet: Fleet, recipient: Recipient): DesiredRecipientPointer[] {
+  const copies = recipientCopies(fleet, recipient);
+  return fleet.pointers.flatMap((pointer) =>
+    copies
+      .filter((copy) => copy.owner.image.key === pointer.image)
+      .map((copy) => ({
+        pointer,
+        copy,
+        address: { type: "aws_ssm_parameter" as const, pointer: pointer.key, region: copy.region.region, recipient: recipient.account },
+        tags: { ...recipient.tags, [MANAGEMENT_TAGS.fleet]: fleet.name, [POINTER_TAG]: pointer.key },
+      })),
+  );
+}
+
+/** The owner's key a recipient needs a grant on in a Region: the copy's customer managed key, unless the key policy admits recipients. */
+export function recipientGrantKey(fleet: Fleet, region: string): string | undefined {
+  if (fleet.keyPolicyGrantsRecipients) return undefined;
+  const target = fleet.regions.find((t) => t.region === region);
+  return target?.encrypted && target.kmsKeyId ? target.kmsKeyId : undefined;
 }

@@ -1,7 +1,7 @@
 import { createHash } from "crypto";
 import { Advice } from "../fleet/advice";
 import { fleetCounts } from "../fleet/desired";
-import { Fleet, Share } from "../fleet/fleet";
+import { Fleet, Recipient, Share } from "../fleet/fleet";
 import { Principal } from "../fleet/principals";
 import { DEFAULT_SHARE_GROUPS, StackLayout } from "./config";
 
@@ -27,6 +27,12 @@ export interface FleetStackPart {
    * stack of each Region (its `copies_<image>` output), by Region.
    */
   readonly copyStacks?: ReadonlyMap<string, string>;
+  /**
+   * A recipient stack: the recipient's copies and pointers (through its role) and the owner's
+   * launch permission, snapshot permissions and grant for it, in every one of its Regions. It holds
+   * none of the owner's own kinds, and reads the owner's copies from `copyStacks`.
+   */
+  readonly recipient?: Recipient;
 }
 
 /** The kinds of resource a stack holds. */
@@ -40,12 +46,30 @@ export interface StackHolds {
 }
 
 const EVERYTHING: StackHolds = { copies: true, permissions: true, grants: true, pointers: true };
+const NOTHING: StackHolds = { copies: false, permissions: false, grants: false, pointers: false };
 
 /**
  * The stacks of a fleet in a layout. In `split`, the copy stacks come first and every share or
  * grant stack names the copy stacks it reads (`copyStacks`), so cdktf deploys them after.
  */
 export function fleetStacks(fleet: Fleet, layout: StackLayout, shareGroups = DEFAULT_SHARE_GROUPS): FleetStackPart[] {
+  const owned = ownerStacks(fleet, layout, shareGroups);
+  // Recipients, in every layout: one stack each, after the stacks that hold the owner's copies.
+  const copyStacks = new Map(
+    fleet.regions.map((target) => [target.region, layout === "fleet" ? fleet.name : regionStackName(fleet.name, target.region)]),
+  );
+  const recipients = fleet.recipients.map((recipient) => ({
+    name: recipientStackName(fleet.name, recipient.account),
+    fleet,
+    holds: NOTHING,
+    copyStacks: new Map(recipient.regions.map(({ region }) => [region, copyStacks.get(region)!])),
+    recipient,
+  }));
+  return [...owned, ...recipients];
+}
+
+/** The stacks of the owner's own resources (copies, launch permissions, grants, pointers). */
+function ownerStacks(fleet: Fleet, layout: StackLayout, shareGroups: number): FleetStackPart[] {
   if (layout === "fleet") return [{ name: fleet.name, fleet, holds: EVERYTHING }];
   const regionStacks = fleet.regions.map((target) => ({ name: regionStackName(fleet.name, target.region), fleet: { ...fleet, regions: [target] } }));
   if (layout === "fleet-region") return regionStacks.map((stack) => ({ ...stack, holds: EVERYTHING }));
@@ -104,6 +128,11 @@ export function shareStackName(fleetName: string, imageKey: string, group: numbe
 /** `<fleet>-grants-g<group>`: the KMS grants of one share group's accounts, in every Region. */
 export function grantStackName(fleetName: string, group: number): string {
   return `${fleetName}-grants-g${group}`;
+}
+
+/** `<fleet>-recipient-<account>`: one recipient's copies and pointers, and the owner's grants to it. */
+export function recipientStackName(fleetName: string, account: string): string {
+  return `${fleetName}-recipient-${account}`;
 }
 
 /** `<fleet>-<region>`: unique, because a Region name never ends with `-<another Region>`. */
