@@ -5,8 +5,8 @@ import { oneLine } from "../fleet/errors";
 const SYMBOL = { create: "+", replace: "±", destroy: "-", update: "~" } as const;
 
 interface Matrix {
-  fleet: string;
-  image: string;
+  /** `fleet/image`, and the account for a recipient's copies. */
+  label: string;
   cells: Map<string, string>;
 }
 
@@ -14,8 +14,9 @@ function matrices(review: PlanReview): { regions: string[]; rows: Matrix[] } {
   const regions = [...new Set(review.copies.map((c) => c.region))].sort();
   const rows = new Map<string, Matrix>();
   for (const copy of review.copies) {
-    const key = `${copy.fleet}\0${copy.image}`;
-    if (!rows.has(key)) rows.set(key, { fleet: copy.fleet, image: copy.image, cells: new Map() });
+    const key = `${copy.fleet}\0${copy.image}\0${copy.account ?? ""}`;
+    const label = `${copy.fleet}/${copy.image}${copy.account !== undefined ? ` in ${copy.account}` : ""}`;
+    if (!rows.has(key)) rows.set(key, { label, cells: new Map() });
     rows.get(key)!.cells.set(copy.region, SYMBOL[copy.action]);
   }
   return { regions, rows: [...rows.values()] };
@@ -36,7 +37,9 @@ function counts(review: PlanReview): string {
   const grants = review.permissions.filter((p) => p.action === "grant").length;
   const revokes = review.permissions.length - grants;
   const pointers = review.pointers.length > 0 ? `; pointers: ${review.pointers.length} changed` : "";
-  return `copies: ${n("create")} to create, ${n("replace")} to replace, ${n("destroy")} to destroy; launch permissions: ${grants} granted, ${revokes} revoked; KMS grants: ${review.grants.length}${pointers}`;
+  const snapshotGrants = review.snapshotPermissions.filter((p) => p.action === "grant").length;
+  const snapshots = review.snapshotPermissions.length > 0 ? `; snapshot permissions: ${snapshotGrants} granted, ${review.snapshotPermissions.length - snapshotGrants} revoked` : "";
+  return `copies: ${n("create")} to create, ${n("replace")} to replace, ${n("destroy")} to destroy; launch permissions: ${grants} granted, ${revokes} revoked${snapshots}; KMS grants: ${review.grants.length}${pointers}`;
 }
 
 function pointerMove(p: PlanReview["pointers"][number]): string {
@@ -75,9 +78,9 @@ export function renderReviewText(review: PlanReview, options: { color: boolean }
   out.push(c.bold(counts(review)));
   const { regions, rows } = matrices(review);
   if (rows.length > 0) {
-    const width = Math.max(...rows.map((r) => `${r.fleet}/${r.image}`.length), 12);
+    const width = Math.max(...rows.map((r) => r.label.length), 12);
     out.push("", `${"".padEnd(width)}  ${regions.map((r) => r.padEnd(15)).join("")}`);
-    for (const row of rows) out.push(`${`${row.fleet}/${row.image}`.padEnd(width)}  ${regions.map((r) => (row.cells.get(r) ?? "").padEnd(15)).join("")}`);
+    for (const row of rows) out.push(`${row.label.padEnd(width)}  ${regions.map((r) => (row.cells.get(r) ?? "").padEnd(15)).join("")}`);
     out.push(c.dim("(+ create, ± replace, - destroy, ~ update in place)"));
   }
   const replaced = review.copies.filter((x) => x.action === "replace");
@@ -90,13 +93,17 @@ export function renderReviewText(review: PlanReview, options: { color: boolean }
     out.push("", "launch permissions:");
     for (const p of principals) out.push(`  ${p.action === "grant" ? "+" : "-"} ${p.principal}: ${p.where.join(", ")}`);
   }
+  if (review.snapshotPermissions.length > 0) {
+    out.push("", "snapshot permissions (recipients' read access to the copies they copy):");
+    for (const p of review.snapshotPermissions) out.push(`  ${p.action === "grant" ? "+" : "-"} account ${p.account}: ${p.snapshotId} of ${p.image}@${p.region}`);
+  }
   if (review.grants.length > 0) {
     out.push("", "KMS grants:");
     for (const g of review.grants) out.push(`  ${g.action === "grant" ? "+" : "-"} account ${g.account} on the key in ${g.region}`);
   }
   if (review.pointers.length > 0) {
     out.push("", "pointers:");
-    for (const p of review.pointers) out.push(`  ${SYMBOL[p.action]} ${oneLine(p.parameter)} in ${p.region}: ${pointerMove(p)}`);
+    for (const p of review.pointers) out.push(`  ${SYMBOL[p.action]} ${oneLine(p.parameter)} in ${p.region}${p.account !== undefined ? ` of account ${p.account}` : ""}: ${pointerMove(p)}`);
   }
   if (review.notes.length > 0) out.push("", "notes:", ...review.notes.map((n) => `  ${oneLine(n)}`));
   out.push("", "estimate:", ...costLines(review).map((l) => `  ${l}`));
@@ -116,7 +123,7 @@ export function renderReviewMarkdown(review: PlanReview): string {
   const { regions, rows } = matrices(review);
   if (rows.length > 0) {
     out.push("**Copies** (+ create, ± replace, - destroy, ~ update)", "", `| Fleet / image | ${regions.join(" | ")} |`, `|---|${regions.map(() => ":-:").join("|")}|`);
-    for (const row of rows) out.push(`| ${row.fleet} / ${row.image} | ${regions.map((r) => row.cells.get(r) ?? "").join(" | ")} |`);
+    for (const row of rows) out.push(`| ${row.label.replace("/", " / ")} | ${regions.map((r) => row.cells.get(r) ?? "").join(" | ")} |`);
     out.push("");
   }
   const replaced = review.copies.filter((x) => x.action === "replace");
@@ -131,6 +138,11 @@ export function renderReviewMarkdown(review: PlanReview): string {
     for (const p of principals) out.push(`| ${p.action === "grant" ? "grant" : "revoke"} | ${p.principal} | ${p.where.join(", ")} |`);
     out.push("");
   }
+  if (review.snapshotPermissions.length > 0) {
+    out.push("**Snapshot permissions** (recipients' read access to the copies they copy)", "");
+    for (const p of review.snapshotPermissions) out.push(`- ${p.action} account ${p.account}: \`${p.snapshotId}\` of ${p.image}@${p.region}`);
+    out.push("");
+  }
   if (review.grants.length > 0) {
     out.push("**KMS grants**", "");
     for (const g of review.grants) out.push(`- ${g.action} account ${g.account} on the key in ${g.region}`);
@@ -138,7 +150,7 @@ export function renderReviewMarkdown(review: PlanReview): string {
   }
   if (review.pointers.length > 0) {
     out.push("**Pointers**", "", "| | Parameter | Region | AMI |", "|---|---|---|---|");
-    for (const p of review.pointers) out.push(`| ${SYMBOL[p.action]} | \`${p.parameter}\` | ${p.region} | ${pointerMove(p).replace(/\|/g, "\\|")} |`);
+    for (const p of review.pointers) out.push(`| ${SYMBOL[p.action]} | \`${p.parameter}\` | ${p.region}${p.account !== undefined ? ` (${p.account})` : ""} | ${pointerMove(p).replace(/\|/g, "\\|")} |`);
     out.push("");
   }
   if (review.notes.length > 0) out.push("**Notes**", "", ...review.notes.map((n) => `- ${n}`), "");

@@ -84,7 +84,8 @@ export function estimateCost(
         unknown.add(copy.sourceAmiId ?? `(source of ${copy.address})`);
         continue;
       }
-      transferGb += size; // a cross-Region copy is always a full copy
+      // A cross-Region copy is always a full copy; a copy within its Region (a recipient's) moves no data between Regions.
+      if (copy.sourceRegion === undefined || copy.sourceRegion !== copy.region) transferGb += size;
       if (copy.action === "create") storage.set(copy.region, (storage.get(copy.region) ?? 0) + size);
     } else if (copy.action === "destroy") {
       const source = sourceBefore.get(copy.address);

@@ -40,7 +40,11 @@ export interface CopyChange {
   /** For a replacement: the arguments that force it. */
   readonly reasons: readonly string[];
   readonly sourceAmiId?: string;
+  /** The Region it is copied from (the source's; a recipient's copy is copied within its Region). */
+  readonly sourceRegion?: string;
   readonly encrypted?: boolean;
+  /** The recipient account that owns the copy; undefined for the owner's own copies. */
+  readonly account?: string;
 }
 
 /** A launch permission the plan grants or revokes. */
@@ -50,6 +54,17 @@ export interface PermissionChange {
   readonly image: string;
   readonly region: string;
   readonly principal: string;
+  readonly action: "grant" | "revoke";
+}
+
+/** A recipient's read access to a snapshot of the owner's copy (createVolumePermission), granted or revoked. */
+export interface SnapshotPermissionChange {
+  readonly address: string;
+  readonly image: string;
+  readonly region: string;
+  /** The recipient account. */
+  readonly account: string;
+  readonly snapshotId: string;
   readonly action: "grant" | "revoke";
 }
 
@@ -75,6 +90,8 @@ export interface PointerChange {
   readonly from?: string;
   /** The AMI it names after; `(known after apply)` when that is a copy the plan creates. */
   readonly to?: string;
+  /** The recipient account it is in; undefined for the owner's. */
+  readonly account?: string;
 }
 
 /** Something a reviewer must see before approving, and whether --allow accepted it. */
@@ -92,6 +109,7 @@ export interface PlanReview {
   readonly copies: readonly CopyChange[];
   readonly permissions: readonly PermissionChange[];
   readonly grants: readonly GrantChange[];
+  readonly snapshotPermissions: readonly SnapshotPermissionChange[];
   readonly pointers: readonly PointerChange[];
   readonly dangers: readonly Danger[];
   /** Advice that does not block: what the change costs more than it needs to. */
@@ -138,6 +156,7 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
   const permissions: PermissionChange[] = [];
   const principalOfAddress = new Map<string, Principal | undefined>();
   const grants: GrantChange[] = [];
+  const snapshotPermissions: SnapshotPermissionChange[] = [];
   const pointers: PointerChange[] = [];
   const dangers: (Omit<Danger, "allowed"> & { acknowledged?: boolean })[] = [];
   const acknowledgedUnencrypted = new Set(context.unencryptedSharingAcknowledged ?? []);
@@ -151,6 +170,7 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
     if (rc.type === "aws_ami_copy") {
       const tags = { ...(old.tags ?? {}), ...(values.tags ?? {}) };
       const parsed = imageAndRegionOf(rc.type, rc.name);
+      const account = fleetAddressOf(rc.type, rc.name)?.recipient;
       const copy: CopyChange = {
         address: rc.address,
         fleet: tags[MANAGEMENT_TAGS.fleet] ?? "(unknown fleet)",
@@ -159,13 +179,17 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
         action,
         reasons: action === "replace" ? replaceReasons(rc) : [],
         sourceAmiId: rc.change.after?.source_ami_id ?? undefined,
+        sourceRegion: rc.change.after?.source_ami_region ?? old.source_ami_region ?? undefined,
         encrypted: rc.change.after?.encrypted ?? undefined,
+        ...(account !== undefined ? { account } : {}),
       };
       copies.push(copy);
+      const whose = account !== undefined ? `account ${account}'s own copy` : "copy";
+      const users = account !== undefined ? `instances and launch templates in account ${account}` : "instances and launch templates";
       if (action === "destroy") {
-        dangers.push({ category: "destroy", address: rc.address, message: `destroys copy ${old.id ?? ""} of image ${copy.image} in ${copy.region}: instances and launch templates using it can no longer launch`.replace("  ", " ") });
+        dangers.push({ category: "destroy", address: rc.address, message: `destroys ${whose} ${old.id ?? ""} of image ${copy.image} in ${copy.region}: ${users} using it can no longer launch`.replace("  ", " ") });
       } else if (action === "replace") {
-        dangers.push({ category: "replace", address: rc.address, message: `replaces copy ${old.id ?? ""} of image ${copy.image} in ${copy.region} (${copy.reasons.join(", ") || "forced"}): the old AMI is deregistered after the new one exists`.replace("  ", " ") });
+        dangers.push({ category: "replace", address: rc.address, message: `replaces ${whose} ${old.id ?? ""} of image ${copy.image} in ${copy.region} (${copy.reasons.join(", ") || "forced"}): the old AMI is deregistered after the new one exists`.replace("  ", " ") });
       }
     } else if (rc.type === "aws_ami_launch_permission") {
       if (action === "update") continue;
@@ -203,18 +227,31 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
         action,
         ...(from !== undefined ? { from } : {}),
         ...(to !== undefined ? { to } : {}),
+        ...(parsed.recipient !== undefined ? { account: parsed.recipient } : {}),
       };
       pointers.push(change);
+      const where = `${change.region}${parsed.recipient !== undefined ? ` of account ${parsed.recipient}` : ""}`;
       if (action === "destroy") {
-        dangers.push({ category: "destroy", address: rc.address, message: `deletes pointer ${change.parameter} in ${change.region}: launches that resolve it fail` });
+        dangers.push({ category: "destroy", address: rc.address, message: `deletes pointer ${change.parameter} in ${where}: launches that resolve it fail` });
       } else if (action !== "create" && from !== to) {
         const target = to === "(known after apply)" ? "a copy this plan creates" : to;
         dangers.push({
           category: "pointer-move",
           address: rc.address,
-          message: `moves pointer ${change.parameter} in ${change.region} from ${from ?? "(unknown)"} to ${target}: every consumer that resolves it launches the new AMI from its next launch`,
+          message: `moves pointer ${change.parameter} in ${where} from ${from ?? "(unknown)"} to ${target}: every consumer that resolves it launches the new AMI from its next launch`,
         });
       }
+    } else if (rc.type === "aws_snapshot_create_volume_permission") {
+      const parsed = fleetAddressOf(rc.type, rc.name);
+      if (parsed?.type !== rc.type || (action !== "create" && action !== "destroy")) continue;
+      snapshotPermissions.push({
+        address: rc.address,
+        image: parsed.image,
+        region: values.region ?? parsed.region,
+        account: values.account_id ?? parsed.recipient ?? "(unknown)",
+        snapshotId: values.snapshot_id ?? parsed.key ?? "(known after apply)",
+        action: action === "create" ? "grant" : "revoke",
+      });
     } else if (rc.type === "aws_kms_grant") {
       const account = accountOfPrincipalArn(values.grantee_principal) ?? values.grantee_principal ?? "(unknown)";
       if (action === "create" || action === "destroy") {
@@ -234,6 +271,8 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
   // Unencrypted copies that are shared: the fleet does not ask for encryption where it shares.
   const sharedCopies = new Set(sharedCopyKeys(plan, namedPermissions));
   for (const copy of copies) {
+    // A recipient's own copy is not shared; the owner's copy it copies is, in the owner's plan.
+    if (copy.account !== undefined) continue;
     if ((copy.action === "create" || copy.action === "replace") && copy.encrypted !== true && sharedCopies.has(`${copy.image}\0${copy.region}`)) {
       const acknowledged = acknowledgedUnencrypted.has(copy.fleet);
       dangers.push({
@@ -284,9 +323,10 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
   const allowedDangers = dangers.map(({ acknowledged, ...d }) => ({ ...d, allowed: allow.has(d.category) || acknowledged === true }));
   return {
     version: 1,
-    copies: sortBy(copies, (c) => `${c.fleet}\0${c.image}\0${c.region}`),
+    copies: sortBy(copies, (c) => `${c.fleet}\0${c.account ?? ""}\0${c.image}\0${c.region}`),
     permissions: sortBy(namedPermissions, (p) => `${p.fleet}\0${p.image}\0${p.region}\0${p.principal}`),
     grants: sortBy(grants, (g) => `${g.region}\0${g.account}`),
+    snapshotPermissions: sortBy(snapshotPermissions, (p) => `${p.account}\0${p.image}\0${p.region}\0${p.snapshotId}`),
     pointers: sortBy(pointers, (p) => `${p.fleet}\0${p.pointer}\0${p.region}`),
     notes,
     dangers: sortBy(allowedDangers, (d) => `${DANGER_CATEGORIES.indexOf(d.category)}\0${d.address}`),

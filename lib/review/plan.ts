@@ -38,7 +38,7 @@ export interface Plan {
 export type CopyAction = "create" | "replace" | "destroy" | "update";
 
 /** Resource types ami-fleet synthesizes; a plan with none of them is not a fleet's plan. */
-export const FLEET_RESOURCE_TYPES: ReadonlySet<string> = new Set(["aws_ami_copy", "aws_ami_launch_permission", "aws_kms_grant", "aws_ssm_parameter"]);
+export const FLEET_RESOURCE_TYPES: ReadonlySet<string> = new Set(["aws_ami_copy", "aws_ami_launch_permission", "aws_kms_grant", "aws_ssm_parameter", "aws_snapshot_create_volume_permission"]);
 
 /**
  * Reads a plan, after checking that it is one the review can judge: a gate must refuse what it
