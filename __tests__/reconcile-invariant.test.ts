@@ -183,6 +183,16 @@ class WorldReader implements AwsReader {
     return this.world.encryptionByDefault[region] ?? false;
   }
 
+  async describeSnapshotPermissions(region: string): Promise<string[]> {
+    this.fail(`DescribeSnapshotAttribute@${region}`);
+    return [];
+  }
+
+  async listGrants(region: string): Promise<{ operations: string[] }[]> {
+    this.fail(`ListGrants@${region}`);
+    return [];
+  }
+
   async describeEnabledRegions(): Promise<string[]> {
     return [...TARGETS, SCANNED];
   }

@@ -43,7 +43,8 @@ export async function reconcileCommand(paths: readonly string[], options: Reconc
   } else {
     const scanRegions = scanRegionsOf(options.scanRegions, io);
     if (scanRegions === undefined) return EXIT.error;
-    const aws = new SdkAwsReader({ requestTimeoutMs: options.timeout * 1000, connectTimeoutMs: Math.min(options.timeout, 10) * 1000 });
+    const readerOptions = { requestTimeoutMs: options.timeout * 1000, connectTimeoutMs: Math.min(options.timeout, 10) * 1000 };
+    const aws = new SdkAwsReader(readerOptions);
     const progress = io.stderr.isTTY === true;
     // No usable credentials is one problem, not one per fleet and Region: say it once, with the fix.
     try {
@@ -58,7 +59,19 @@ export async function reconcileCommand(paths: readonly string[], options: Reconc
       );
       return EXIT.error;
     }
+    // Each recipient's account through its role (one reader per role, with the same timeouts), as the stacks' provider assumes it.
+    const recipientReaders = new Map<string, SdkAwsReader>();
+    // Loaded only for fleets with recipients: the credential providers are slow to load.
+    const { fromTemporaryCredentials } = fleets.some((fleet) => fleet.recipients.length > 0)
+      ? await import("@aws-sdk/credential-providers")
+      : { fromTemporaryCredentials: undefined };
+    const recipientReader = (roleArn: string) =>
+      recipientReaders.get(roleArn) ??
+      recipientReaders
+        .set(roleArn, new SdkAwsReader({ ...readerOptions, credentials: fromTemporaryCredentials!({ params: { RoleArn: roleArn, RoleSessionName: "ami-fleet-reconcile" } }) }))
+        .get(roleArn)!;
     state = await readLiveState(fleets, aws, {
+      recipientReader,
       scanRegions,
       concurrency: options.concurrency,
       now: () => new Date(),
@@ -68,7 +81,14 @@ export async function reconcileCommand(paths: readonly string[], options: Reconc
             io.stderr.write(`\r\x1b[Kreading Regions ${done}/${total} (${region}${error ? ": error" : ""})${done === total ? "\n" : ""}`)
         : undefined,
     });
-    const { calls, attempts } = aws.stats();
+    // Every reader's calls, the recipients' accounts included (their role's AssumeRole is the SDK's, not counted).
+    const calls: Record<string, number> = {};
+    let attempts = 0;
+    for (const reader of [aws, ...recipientReaders.values()]) {
+      const read = reader.stats();
+      for (const [operation, n] of Object.entries(read.calls)) calls[operation] = (calls[operation] ?? 0) + n;
+      attempts += read.attempts;
+    }
     stats = { calls, attempts, totalCalls: Object.values(calls).reduce((a, b) => a + b, 0) };
   }
   if (options.saveState) writeFileAtomic(options.saveState, `${JSON.stringify(state, null, 2)}\n`);

@@ -1,7 +1,9 @@
-import type { LiveState, LiveRegion } from "../live/state";
+import type { LiveImage, LiveState, LiveRegion } from "../live/state";
 import { formatAddress } from "../fleet/addresses";
-import { DesiredCopy, desiredPointers } from "../fleet/desired";
-import { Fleet, MANAGEMENT_TAGS, TargetRegion } from "../fleet/fleet";
+import { DesiredCopy, desiredPointers, RECIPIENT_KEY_OPERATIONS, recipientGrantKey, recipientView } from "../fleet/desired";
+import { Fleet, MANAGEMENT_TAGS, OWNER_COPY_TAG, Recipient, TargetRegion } from "../fleet/fleet";
+import { accountRootArn, describePrincipal } from "../fleet/principals";
+import { recipientStackName } from "../project/layout";
 import { CopyChecks, DiffOptions } from "./checks";
 import { DriftError, DriftFinding, DriftResult, SEVERITIES } from "./findings";
 import { matchRegion } from "./match";
@@ -17,25 +19,33 @@ export type { DiffOptions } from "./checks";
 export function diffFleets(fleets: readonly Fleet[], state: LiveState, options: DiffOptions = {}): DriftResult {
   const errors: DriftError[] = [];
   const report = fleets.map((fleet) => {
-    const findings = sortFindings(diffFleet(fleet, state, options, errors));
+    const owner = diffFleet(fleet, state, options, errors);
+    const findings = owner.findings.map((finding) => forRecipient(fleet, finding));
+    for (const recipient of fleet.recipients) findings.push(...diffRecipient(fleet, recipient, state, owner.kept, options, errors));
     const unread = fleet.regions.filter((t) => state.regions[t.region] === undefined || state.regions[t.region].error !== undefined).length;
-    return { name: fleet.name, findings, coverage: { regions: fleet.regions.length, unreadRegions: unread } };
+    return { name: fleet.name, findings: sortFindings(findings), coverage: { regions: fleet.regions.length, unreadRegions: unread } };
   });
   return {
     version: 1,
     inSync: errors.length === 0 && report.every((f) => f.findings.length === 0),
     fleets: report,
-    errors: errors.sort((a, b) => a.fleet.localeCompare(b.fleet) || a.region.localeCompare(b.region) || a.message.localeCompare(b.message)),
+    errors: errors.sort(
+      (a, b) => a.fleet.localeCompare(b.fleet) || (a.account ?? "").localeCompare(b.account ?? "") || a.region.localeCompare(b.region) || a.message.localeCompare(b.message),
+    ),
   };
 }
 
-function diffFleet(fleet: Fleet, state: LiveState, options: DiffOptions, errors: DriftError[]): DriftFinding[] {
+/** The live copy the fleet keeps of each image, by Region then image key: what the checks matched. */
+type Kept = Map<string, Map<string, LiveImage>>;
+
+function diffFleet(fleet: Fleet, state: LiveState, options: DiffOptions, errors: DriftError[]): { findings: DriftFinding[]; kept: Kept } {
   const findings: DriftFinding[] = [];
-  const error = (region: string, message: string) => errors.push({ fleet: fleet.name, region, message });
+  const kept: Kept = new Map();
+  const error = (region: string, message: string) => errors.push({ fleet: fleet.name, region, message, ...(fleet.account !== undefined ? { account: fleet.account } : {}) });
   const sources = state.sources[fleet.name];
   if (!sources) {
     error(fleet.sourceRegion, "fleet not found in the live state (read it again, or save a state that includes it)");
-    return findings;
+    return { findings, kept };
   }
   for (const [key, source] of Object.entries(sources)) {
     if (source.error) error(fleet.sourceRegion, `source image ${key}: ${source.error}`);
@@ -50,7 +60,7 @@ function diffFleet(fleet: Fleet, state: LiveState, options: DiffOptions, errors:
     const live = state.regions[target.region];
     if (!live) error(target.region, "Region not in the live state (read it again)");
     else if (live.error) error(target.region, `cannot read Region: ${live.error}`);
-    else diffRegion(fleet, target, live, resolved, checks, findings, error);
+    else kept.set(target.region, diffRegion(fleet, target, live, resolved, checks, findings, error));
   }
   if (state.scanError) error(fleet.sourceRegion, state.scanError);
   // Regions read beyond the targets (--scan-regions): any copy of this fleet there is an orphan.
@@ -65,7 +75,151 @@ function diffFleet(fleet: Fleet, state: LiveState, options: DiffOptions, errors:
       checks.orphan(live, region, image, `${region} is not a target Region of fleet ${fleet.name}`);
     }
   }
+  return { findings, kept };
+}
+
+/**
+ * One recipient: what the owner grants it in each of its Regions (read access to the snapshots of
+ * each copy it copies, the grant on the owner's key; its launch permission is among the copies'
+ * principals), and its own account diffed as its view of the fleet, where a copy must also have
+ * been copied from the owner's copy kept now. What could not be read is an error, never drift.
+ */
+function diffRecipient(fleet: Fleet, recipient: Recipient, state: LiveState, ownerKept: Kept, options: DiffOptions, errors: DriftError[]): DriftFinding[] {
+  const account = recipient.account;
+  const stack = recipientStackName(fleet.name, account);
+  const findings: DriftFinding[] = [];
+  const error = (region: string, message: string) => errors.push({ fleet: fleet.name, region, message, account });
+  const deploy = (what: string) => ({ kind: "deploy" as const, fleet: stack, what });
+  for (const { region } of recipient.regions) {
+    const live = state.regions[region];
+    const copies = ownerKept.get(region);
+    if (!live || live.error || !copies) continue; // the owner's Region itself is reported unread
+    for (const [image, copy] of copies) {
+      for (const snapshotId of copy.snapshotIds) {
+        const readers = live.snapshotPermissions?.[snapshotId];
+        if (readers === undefined) {
+          error(region, `cannot read who may copy snapshot ${snapshotId} of ${copy.imageId}: ${live.snapshotPermissionErrors?.[snapshotId] ?? "not in the live state (read it again)"}`);
+          continue;
+        }
+        if (!readers.includes(account)) {
+          findings.push({
+            fleet: fleet.name,
+            kind: "missing-snapshot-permission",
+            severity: "high",
+            image,
+            region,
+            amiId: copy.imageId,
+            account,
+            expected: `account ${account} may copy ${snapshotId}`,
+            actual: "not granted",
+            message: `account ${account} cannot read snapshot ${snapshotId} of ${copy.imageId}, so it cannot copy the image`,
+            fix: deploy("re-creates the snapshot permission"),
+          });
+        }
+      }
+    }
+    const key = recipientGrantKey(fleet, region);
+    if (key === undefined) continue;
+    const grants = live.keyGrants?.[key];
+    if (grants === undefined) {
+      error(region, `cannot list the grants of key ${key}: ${live.keyGrantErrors?.[key] ?? "not in the live state (read it again)"}`);
+      continue;
+    }
+    const grantee = new Set([account, accountRootArn(fleet.partition, account)]);
+    const granted = grants.some((g) => g.granteePrincipal !== undefined && grantee.has(g.granteePrincipal) && RECIPIENT_KEY_OPERATIONS.every((op) => g.operations.includes(op)));
+    if (!granted) {
+      findings.push({
+        fleet: fleet.name,
+        kind: "missing-grant",
+        severity: "high",
+        region,
+        account,
+        expected: `a grant on ${key} to account ${account} (${RECIPIENT_KEY_OPERATIONS.join(", ")})`,
+        actual: "none (revoked or retired)",
+        message: `account ${account} has no grant on the key of the copies in ${region}: it cannot copy them, nor launch them`,
+        fix: deploy("re-creates the KMS grant"),
+      });
+    }
+  }
+  // Extra snapshot readers: read for the fleets with recipients, so judged where one copies.
+  findings.push(...extraSnapshotReaders(fleet, recipient, state, ownerKept));
+
+  const view = recipientView(fleet, recipient);
+  const live = state.accounts?.[account];
+  if (!live || live.error) {
+    for (const { region } of recipient.regions) error(region, live?.error ?? `account ${account} is not in the live state (read it again)`);
+    return findings;
+  }
+  const own = diffFleet(view, { ...state, regions: live.regions, scanError: undefined }, options, errors);
+  for (const finding of own.findings) findings.push({ ...finding, fleet: fleet.name, account, fix: retarget(finding.fix, stack) });
+  for (const [region, copies] of own.kept) {
+    for (const [image, copy] of copies) {
+      const ownerCopy = ownerKept.get(region)?.get(image);
+      const from = copy.tags[OWNER_COPY_TAG];
+      if (ownerCopy === undefined || from === undefined || from === ownerCopy.imageId) continue;
+      findings.push({
+        fleet: fleet.name,
+        kind: "stale-copy",
+        severity: "high",
+        image,
+        region,
+        amiId: copy.imageId,
+        account,
+        expected: `a copy of ${ownerCopy.imageId}`,
+        actual: `a copy of ${from}`,
+        message: `account ${account}'s copy ${copy.imageId} of image ${image} was copied from ${from}; the owner's copy is now ${ownerCopy.imageId}`,
+        fix: { kind: "replace", fleet: stack, address: formatAddress({ type: "aws_ami_copy", image, region, recipient: account }) },
+      });
+    }
+  }
   return findings;
+}
+
+/** Accounts that may copy a snapshot of a copy the recipients copy, but are not the fleet's recipients there. */
+function extraSnapshotReaders(fleet: Fleet, recipient: Recipient, state: LiveState, ownerKept: Kept): DriftFinding[] {
+  // Reported once per fleet: with its first recipient.
+  if (fleet.recipients[0] !== recipient) return [];
+  const findings: DriftFinding[] = [];
+  for (const [region, copies] of ownerKept) {
+    const live = state.regions[region];
+    const declared = new Set(fleet.recipients.filter((r) => r.regions.some((x) => x.region === region)).map((r) => r.account));
+    if (declared.size === 0 || !live) continue;
+    for (const [image, copy] of copies) {
+      for (const snapshotId of copy.snapshotIds) {
+        for (const reader of live.snapshotPermissions?.[snapshotId] ?? []) {
+          if (declared.has(reader)) continue;
+          findings.push({
+            fleet: fleet.name,
+            kind: "extra-snapshot-permission",
+            severity: reader === "all" ? "critical" : "high",
+            image,
+            region,
+            amiId: copy.imageId,
+            ...(reader !== "all" ? { account: reader } : {}),
+            expected: "not granted",
+            actual: reader === "all" ? "public: every account may copy it" : `account ${reader} may copy it`,
+            message: `snapshot ${snapshotId} of ${copy.imageId} can be copied by ${reader === "all" ? "every AWS account" : `account ${reader}`}, which is not a recipient of the fleet in ${region} (added outside Terraform)`,
+            fix: { kind: "remove-snapshot-permission", region, snapshotId, account: reader },
+          });
+        }
+      }
+    }
+  }
+  return findings;
+}
+
+/** An owner's finding about a recipient's launch permission, marked with the account and fixed by its stack. */
+function forRecipient(fleet: Fleet, finding: DriftFinding): DriftFinding {
+  if (finding.kind !== "missing-permission") return finding;
+  const recipient = fleet.recipients.find(
+    (r) => finding.principal === describePrincipal({ kind: "account", value: r.account }) && r.regions.some((x) => x.region === finding.region),
+  );
+  return recipient ? { ...finding, account: recipient.account, fix: retarget(finding.fix, recipientStackName(fleet.name, recipient.account)) } : finding;
+}
+
+/** A fix that names the fleet's stack, pointed at the recipient's stack instead. */
+function retarget(fix: DriftFinding["fix"], stack: string): DriftFinding["fix"] {
+  return fix.kind === "deploy" || fix.kind === "replace" ? { ...fix, fleet: stack } : fix;
 }
 
 function diffRegion(
@@ -76,7 +230,7 @@ function diffRegion(
   checks: CopyChecks,
   findings: DriftFinding[],
   error: (region: string, message: string) => void,
-): void {
+): Map<string, LiveImage> {
   const region = target.region;
   if (live.encryptionByDefault === undefined) {
     error(region, `cannot read EBS encryption by default (an encrypted copy of an unencrypted fleet cannot be judged): ${live.encryptionByDefaultError ?? "not in the live state"}`);
@@ -92,6 +246,7 @@ function diffRegion(
   for (const pointer of desiredPointers(fleet).filter((p) => p.target.region === region)) {
     checks.checkPointer(pointer, live, kept.get(pointer.pointer.image));
   }
+  return kept;
 }
 
 function missingCopy(fleet: Fleet, desired: DesiredCopy, source: string): DriftFinding {

@@ -16,6 +16,9 @@ export const FINDING_KINDS = [
   "deprecation-drift",
   "pointer-missing",
   "pointer-drift",
+  "missing-snapshot-permission",
+  "extra-snapshot-permission",
+  "missing-grant",
 ] as const;
 /** A finding kind (contract). */
 export type FindingKind = (typeof FINDING_KINDS)[number];
@@ -41,6 +44,11 @@ export interface Finding {
   readonly actual?: string;
   /** The pointer's SSM parameter name, for pointer findings. */
   readonly parameter?: string;
+  /**
+   * The recipient account it concerns: its own copy or pointer (in its account), or what the owner
+   * grants it (a launch permission, snapshot access, a key grant). Undefined for the owner's own.
+   */
+  readonly account?: string;
   /** One sentence a reader understands without the rest of the report. */
   readonly message: string;
   /** What fixes it, as data (lib/report/remedies.ts writes it as a command). */
@@ -61,6 +69,7 @@ export type Fix =
   | { readonly kind: "replace"; readonly fleet: string; readonly address: string; readonly grantKeyIn?: string }
   | { readonly kind: "deregister"; readonly region: string; readonly imageId: string }
   | { readonly kind: "remove-permission"; readonly region: string; readonly imageId: string; readonly permission: Principal }
+  | { readonly kind: "remove-snapshot-permission"; readonly region: string; readonly snapshotId: string; readonly account: string }
   | { readonly kind: "enable-image"; readonly region: string; readonly imageId: string }
   | { readonly kind: "deprecation"; readonly region: string; readonly imageId: string; readonly at?: string }
   | { readonly kind: "check-pending"; readonly region: string; readonly imageId: string }
@@ -71,6 +80,8 @@ export interface DriftError {
   readonly fleet: string;
   readonly region: string;
   readonly message: string;
+  /** The recipient account whose part could not be read; undefined for the owner's. */
+  readonly account?: string;
 }
 
 /** One fleet's part of the report. */

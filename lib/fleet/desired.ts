@@ -41,9 +41,13 @@ export function desiredCopy(fleet: Fleet, image: SourceImage, target: TargetRegi
     fleet,
     image,
     target,
-    address: { type: "aws_ami_copy", image: image.key, region: target.region },
+    address: { type: "aws_ami_copy", image: image.key, region: target.region, ...(fleet.account !== undefined ? { recipient: fleet.account } : {}) },
     deprecateAt: image.deprecateAt ?? fleet.deprecateAt,
-    principals: sharePrincipals(target.share),
+    // The share's principals, and the recipients that copy this copy (each has a launch permission on it).
+    principals: [
+      ...sharePrincipals(target.share),
+      ...fleet.recipients.filter((r) => r.regions.some((x) => x.region === target.region)).map((r) => ({ kind: "account" as const, value: r.account })),
+    ],
     name: (sourceAmi) => renderCopyName(fleet, image.key, target.region, sourceAmi),
     tags: (sourceAmi) => ({
       ...fleet.tags,
@@ -113,7 +117,7 @@ export function desiredPointers(fleet: Fleet): DesiredPointer[] {
       pointer,
       target,
       copy: desiredCopy(fleet, image, target),
-      address: { type: "aws_ssm_parameter" as const, pointer: pointer.key, region: target.region },
+      address: { type: "aws_ssm_parameter" as const, pointer: pointer.key, region: target.region, ...(fleet.account !== undefined ? { recipient: fleet.account } : {}) },
       tags: { ...fleet.tags, [MANAGEMENT_TAGS.fleet]: fleet.name, [POINTER_TAG]: pointer.key },
     }));
   });
@@ -207,4 +211,21 @@ export function recipientGrantKey(fleet: Fleet, region: string): string | undefi
   if (fleet.keyPolicyGrantsRecipients) return undefined;
   const target = fleet.regions.find((t) => t.region === region);
   return target?.encrypted && target.kmsKeyId ? target.kmsKeyId : undefined;
+}
+
+/**
+ * The fleet as one recipient's account holds it: its Regions, its own copies (encrypted with its
+ * key where it has one; encrypted, with whatever key, where the owner's copy is), shared with
+ * no one, tagged with its tags, and the fleet's pointers naming them. The reconciler diffs the
+ * recipient's account against it as against a fleet; its addresses are the recipient's.
+ */
+export function recipientView(fleet: Fleet, recipient: Recipient): Fleet {
+  const none = { accounts: [], organizationArns: [], organizationalUnitArns: [], public: false };
+  const regions = recipient.regions.flatMap(({ region, kmsKeyId }) => {
+    const target = fleet.regions.find((t) => t.region === region);
+    if (!target) return [];
+    const encrypted = kmsKeyId !== undefined || target.encrypted === true ? true : target.encrypted;
+    return [{ region, share: none, ...(encrypted !== undefined ? { encrypted } : {}), ...(kmsKeyId !== undefined ? { kmsKeyId } : {}) }];
+  });
+  return { ...fleet, regions, share: none, tags: recipient.tags, recipients: [], keyPolicyGrantsRecipients: true, account: recipient.account };
 }

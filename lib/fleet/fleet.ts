@@ -77,6 +77,11 @@ export interface Fleet {
   readonly pointers: readonly Pointer[];
   /** Accounts that get copies of their own (cross-account copying), in the file's order. */
   readonly recipients: readonly Recipient[];
+  /**
+   * Set on a recipient's view of the fleet (lib/fleet/desired `recipientView`): the account whose
+   * own copies and pointers it describes; its addresses are that recipient's. Undefined for the fleet itself.
+   */
+  readonly account?: string;
 }
 
 /**

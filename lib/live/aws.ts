@@ -1,6 +1,7 @@
 import {
   DescribeImageAttributeCommand,
   DescribeImagesCommandInput,
+  DescribeSnapshotAttributeCommand,
   DescribeRegionsCommand,
   DescribeSnapshotsCommand,
   EC2Client,
@@ -10,7 +11,9 @@ import {
   paginateDescribeImages,
   Snapshot,
 } from "@aws-sdk/client-ec2";
+import { KMSClient, paginateListGrants } from "@aws-sdk/client-kms";
 import { GetParameterCommand, GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 
 /**
  * The only AWS calls the reconciler makes. A narrow interface, so the reader is written against
@@ -34,8 +37,14 @@ export interface AwsReader {
   getParameters(region: string, names: readonly string[]): Promise<{ values: Record<string, string>; missing: string[] }>;
   /** Whether the account encrypts new EBS volumes and snapshot copies by default in a Region. */
   getEbsEncryptionByDefault(region: string): Promise<boolean>;
+  /** Who may create volumes from a snapshot (its createVolumePermission): account ids, and `all` for public. */
+  describeSnapshotPermissions(region: string, snapshotId: string): Promise<string[]>;
+  /** Every grant on a KMS key (all pages of ListGrants). */
+  listGrants(region: string, keyId: string): Promise<{ granteePrincipal?: string; operations: string[]; name?: string }[]>;
   /** The Regions enabled for the account, asked in `region` (its partition). */
   describeEnabledRegions(region: string): Promise<string[]>;
+  /** Resolves the credentials (e.g. assumes the role) once, so that failing is one error, not one per call. */
+  checkCredentials?(region: string): Promise<void>;
   /** Calls and attempts so far. */
   stats(): { calls: Record<string, number>; attempts: number };
 }
@@ -70,12 +79,15 @@ export interface SdkReaderOptions {
   readonly requestTimeoutMs?: number;
   /** DescribeImages page size. @default IMAGES_PAGE_SIZE */
   readonly imagesPageSize?: number;
+  /** Credentials (e.g. a recipient's role). @default the SDK's default credential chain */
+  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
 }
 
 /** The real reader: one SDK client per service and Region, reused. */
 export class SdkAwsReader implements AwsReader {
   private readonly ec2 = new Map<string, EC2Client>();
   private readonly ssm = new Map<string, SSMClient>();
+  private readonly kms = new Map<string, KMSClient>();
   private readonly calls: Record<string, number> = {};
   private attempts = 0;
 
@@ -132,6 +144,23 @@ export class SdkAwsReader implements AwsReader {
     return out.EbsEncryptionByDefault;
   }
 
+  async describeSnapshotPermissions(region: string, snapshotId: string): Promise<string[]> {
+    const out = await this.send("DescribeSnapshotAttribute", () =>
+      this.ec2Client(region).send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: "createVolumePermission" })),
+    );
+    if (!Array.isArray(out.CreateVolumePermissions)) throw new MalformedResponseError("DescribeSnapshotAttribute", "a createVolumePermission list");
+    return out.CreateVolumePermissions.flatMap((p) => (p.UserId ? [p.UserId] : p.Group ? [p.Group] : []));
+  }
+
+  async listGrants(region: string, keyId: string): Promise<{ granteePrincipal?: string; operations: string[]; name?: string }[]> {
+    const grants: { granteePrincipal?: string; operations: string[]; name?: string }[] = [];
+    for await (const page of paginateListGrants({ client: this.counting(this.kmsClient(region), "ListGrants") }, { KeyId: keyId })) {
+      if (!Array.isArray(page.Grants)) throw new MalformedResponseError("ListGrants", "a Grants list");
+      for (const grant of page.Grants) grants.push({ granteePrincipal: grant.GranteePrincipal, operations: [...(grant.Operations ?? [])], name: grant.Name });
+    }
+    return grants;
+  }
+
   async describeEnabledRegions(region: string): Promise<string[]> {
     const out = await this.send("DescribeRegions", () => this.ec2Client(region).send(new DescribeRegionsCommand({})));
     if (!Array.isArray(out.Regions)) throw new MalformedResponseError("DescribeRegions", "a regionInfo set");
@@ -161,11 +190,11 @@ export class SdkAwsReader implements AwsReader {
   }
 
   /** The client with every `send` counted as a call of `operation` (for the SDK's paginators). */
-  private counting(client: EC2Client, operation: string): EC2Client {
+  private counting<C extends EC2Client | KMSClient>(client: C, operation: string): C {
     return new Proxy(client, {
       get: (target, property, receiver) =>
         property === "send"
-          ? (command: Parameters<EC2Client["send"]>[0]) => this.send(operation, () => target.send(command as never) as Promise<{ $metadata: { attempts?: number } }>)
+          ? (command: unknown) => this.send(operation, () => (target.send as (c: unknown) => Promise<{ $metadata: { attempts?: number } }>)(command))
           : Reflect.get(target, property, receiver),
     });
   }
@@ -174,6 +203,7 @@ export class SdkAwsReader implements AwsReader {
     return {
       region,
       maxAttempts: this.options.maxAttempts,
+      ...(this.options.credentials !== undefined ? { credentials: this.options.credentials } : {}),
       // An endpoint that accepts the connection and never answers must not hang the check.
       requestHandler: {
         connectionTimeout: this.options.connectTimeoutMs ?? 5_000,
@@ -189,6 +219,10 @@ export class SdkAwsReader implements AwsReader {
 
   private ssmClient(region: string): SSMClient {
     return clientIn(this.ssm, region, () => new SSMClient(this.clientConfig(region)));
+  }
+
+  private kmsClient(region: string): KMSClient {
+    return clientIn(this.kms, region, () => new KMSClient(this.clientConfig(region)));
   }
 }
 

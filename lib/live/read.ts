@@ -1,10 +1,10 @@
 import { Image } from "@aws-sdk/client-ec2";
 import pLimit = require("p-limit");
-import { desiredCopies, desiredPointers } from "../fleet/desired";
+import { desiredCopies, desiredPointers, recipientGrantKey, recipientView } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, SourceImage } from "../fleet/fleet";
 import { fromLaunchPermission } from "../fleet/principals";
 import { AwsReader, awsErrorCode, describeAwsError, FILTER_VALUES_MAX, PARAMETERS_BATCH, SNAPSHOT_BATCH } from "./aws";
-import { LIVE_STATE_VERSION, LiveImage, LiveRegion, LiveSnapshot, LiveSource, LiveState } from "./state";
+import { LIVE_STATE_VERSION, LiveAccount, LiveGrant, LiveImage, LiveRegion, LiveSnapshot, LiveSource, LiveState } from "./state";
 
 /** How the reader runs. */
 export interface ReadOptions {
@@ -22,6 +22,11 @@ export interface ReadOptions {
   readonly onStart?: (regions: readonly string[]) => void;
   /** Called as each Region finishes. */
   readonly onRegionDone?: (region: string, done: number, total: number, error?: string) => void;
+  /**
+   * The reader of a recipient's account, through its role; required when a fleet has recipients.
+   * Each recipient's Regions are read there as its view of the fleet (`recipientView`).
+   */
+  readonly recipientReader?: (roleArn: string) => AwsReader;
 }
 
 type Limit = ReturnType<typeof pLimit>;
@@ -71,20 +76,70 @@ export async function readLiveState(fleets: readonly Fleet[], aws: AwsReader, op
   const sources = await resolveSources(fleets, aws, limitIn);
   const regions: Record<string, LiveRegion> = {};
   let done = 0;
-  await Promise.all(
-    regionNames.map(async (region) => {
-      const { tagged, expecting } = fleetsByRegion.get(region)!;
-      regions[region] = await readRegion(region, tagged, expecting, sources, aws, limitIn(region));
-      options.onRegionDone?.(region, ++done, regionNames.length, regions[region].error);
-    }),
-  );
+  const [, accounts] = await Promise.all([
+    Promise.all(
+      regionNames.map(async (region) => {
+        const { tagged, expecting } = fleetsByRegion.get(region)!;
+        regions[region] = await readRegion(region, tagged, expecting, sources, aws, limitIn(region));
+        options.onRegionDone?.(region, ++done, regionNames.length, regions[region].error);
+      }),
+    ),
+    readRecipientAccounts(fleets, sources, options),
+  ]);
   return {
     version: LIVE_STATE_VERSION,
     readAt: options.now().toISOString(),
     regions: sortKeys(regions),
     sources,
     ...(scanError ? { scanError } : {}),
+    ...(Object.keys(accounts).length > 0 ? { accounts } : {}),
   };
+}
+
+/**
+ * Each recipient's account, through its role: its Regions as its view of each fleet that names it
+ * (its copies, their snapshots and launch permissions, its pointers, encryption by default), at
+ * the same floor as the owner's Regions. A role that cannot be assumed is the account's error.
+ */
+async function readRecipientAccounts(
+  fleets: readonly Fleet[],
+  sources: Record<string, Record<string, LiveSource>>,
+  options: ReadOptions,
+): Promise<Record<string, LiveAccount>> {
+  const byAccount = new Map<string, { roleArn: string; views: Fleet[] }>();
+  for (const fleet of fleets) {
+    for (const recipient of fleet.recipients) {
+      const entry = byAccount.get(recipient.account) ?? byAccount.set(recipient.account, { roleArn: recipient.roleArn, views: [] }).get(recipient.account)!;
+      entry.views.push(recipientView(fleet, recipient));
+    }
+  }
+  if (byAccount.size === 0) return {};
+  const accounts: Record<string, LiveAccount> = {};
+  await Promise.all(
+    [...byAccount].map(async ([account, { roleArn, views }]) => {
+      if (!options.recipientReader) {
+        accounts[account] = { roleArn, error: "no reader for recipient accounts was given", regions: {} };
+        return;
+      }
+      const aws = options.recipientReader(roleArn);
+      const regionNames = [...new Set(views.flatMap((view) => view.regions.map((t) => t.region)))].sort();
+      try {
+        await aws.checkCredentials?.(regionNames[0]);
+      } catch (error) {
+        accounts[account] = { roleArn, error: `cannot assume role ${roleArn}: ${describeAwsError(error)}`, regions: {} };
+        return;
+      }
+      const regions: Record<string, LiveRegion> = {};
+      await Promise.all(
+        regionNames.map(async (region) => {
+          const here = views.filter((view) => view.regions.some((t) => t.region === region));
+          regions[region] = await readRegion(region, here, here, sources, aws, pLimit(options.concurrency ?? 8));
+        }),
+      );
+      accounts[account] = { roleArn, regions: sortKeys(regions) };
+    }),
+  );
+  return sortKeys(accounts);
 }
 
 /** Every Region enabled for the account, in each partition the fleets use. */
@@ -223,14 +278,61 @@ async function readRegion(
     }),
   );
   liveImages.sort((a, b) => a.imageId.localeCompare(b.imageId));
+  const access = await readRecipientAccess(region, expecting, liveImages, aws, limit);
   return {
     ...(scanned ? { scanned } : {}),
+    ...access,
     images: liveImages,
     snapshots: sortKeys(snapshots),
     ...(missingSnapshots.length > 0 ? { missingSnapshots: missingSnapshots.sort() } : {}),
     ...(Object.keys(snapshotErrors).length > 0 ? { snapshotErrors: sortKeys(snapshotErrors) } : {}),
     ...(await encryptionByDefault),
     ...(await parameters),
+  };
+}
+
+/**
+ * What the recipients in a Region need on the owner's side beyond a launch permission: read access
+ * to each snapshot of the fleets' copies (one DescribeSnapshotAttribute per snapshot, there is no
+ * batch form) and the grants on each key a recipient needs (ListGrants, per key).
+ */
+async function readRecipientAccess(
+  region: string,
+  fleets: readonly Fleet[],
+  images: readonly LiveImage[],
+  aws: AwsReader,
+  limit: Limit,
+): Promise<Pick<LiveRegion, "snapshotPermissions" | "snapshotPermissionErrors" | "keyGrants" | "keyGrantErrors">> {
+  const withRecipients = fleets.filter((fleet) => fleet.recipients.some((r) => r.regions.some((x) => x.region === region)));
+  if (withRecipients.length === 0) return {};
+  const names = new Set(withRecipients.map((fleet) => fleet.name));
+  const snapshotIds = [...new Set(images.filter((i) => names.has(i.tags[MANAGEMENT_TAGS.fleet])).flatMap((i) => i.snapshotIds))].sort();
+  const keys = [...new Set(withRecipients.flatMap((fleet) => recipientGrantKey(fleet, region) ?? []))].sort();
+  const snapshotPermissions: Record<string, string[]> = {};
+  const snapshotPermissionErrors: Record<string, string> = {};
+  const keyGrants: Record<string, LiveGrant[]> = {};
+  const keyGrantErrors: Record<string, string> = {};
+  await Promise.all([
+    ...snapshotIds.map(async (id) => {
+      try {
+        snapshotPermissions[id] = (await limit(() => aws.describeSnapshotPermissions(region, id))).sort();
+      } catch (error) {
+        snapshotPermissionErrors[id] = describeAwsError(error);
+      }
+    }),
+    ...keys.map(async (key) => {
+      try {
+        keyGrants[key] = await limit(() => aws.listGrants(region, key));
+      } catch (error) {
+        keyGrantErrors[key] = describeAwsError(error);
+      }
+    }),
+  ]);
+  return {
+    snapshotPermissions: sortKeys(snapshotPermissions),
+    ...(Object.keys(snapshotPermissionErrors).length > 0 ? { snapshotPermissionErrors: sortKeys(snapshotPermissionErrors) } : {}),
+    ...(keys.length > 0 ? { keyGrants: sortKeys(keyGrants) } : {}),
+    ...(Object.keys(keyGrantErrors).length > 0 ? { keyGrantErrors: sortKeys(keyGrantErrors) } : {}),
   };
 }
 

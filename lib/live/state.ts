@@ -60,9 +60,37 @@ export interface LiveRegion {
   readonly missingParameters?: readonly string[];
   /** Pointer parameters that could not be read, with the error of their call. */
   readonly parameterErrors?: Readonly<Record<string, string>>;
+  /**
+   * Who may create volumes from (and so copy) each snapshot, by snapshot id: account ids, and `all`
+   * for public. Read, in the owner's account, for the copies of fleets with recipients here.
+   */
+  readonly snapshotPermissions?: Readonly<Record<string, readonly string[]>>;
+  /** Snapshots whose permissions could not be read, with the error of their call. */
+  readonly snapshotPermissionErrors?: Readonly<Record<string, string>>;
+  /** The grants on each owner key that recipients need here, by the key ARN (ListGrants). */
+  readonly keyGrants?: Readonly<Record<string, readonly LiveGrant[]>>;
+  /** Keys whose grants could not be listed, with the error. */
+  readonly keyGrantErrors?: Readonly<Record<string, string>>;
   /** The account's EBS encryption by default in this Region (undefined: not read, see the error). */
   readonly encryptionByDefault?: boolean;
   readonly encryptionByDefaultError?: string;
+}
+
+/** A grant on a KMS key, as ListGrants gives it. */
+export interface LiveGrant {
+  readonly granteePrincipal?: string;
+  readonly operations: readonly string[];
+  readonly name?: string;
+}
+
+/** What was read in a recipient's account, through its role. */
+export interface LiveAccount {
+  /** The role assumed to read it. */
+  readonly roleArn: string;
+  /** Set when the role could not be assumed: nothing of the account is known. */
+  readonly error?: string;
+  /** By Region name: the recipient's Regions. */
+  readonly regions: Readonly<Record<string, LiveRegion>>;
 }
 
 /** The source AMI id an image key resolves to now, or why it could not be resolved. */
@@ -82,6 +110,8 @@ export interface LiveState {
   readonly sources: Readonly<Record<string, Readonly<Record<string, LiveSource>>>>;
   /** Set when the Regions to scan (--scan-regions all) could not be listed. */
   readonly scanError?: string;
+  /** The recipients' accounts, by account id (fleets with recipients only). */
+  readonly accounts?: Readonly<Record<string, LiveAccount>>;
 }
 
 /** API calls made while reading, by operation, and their HTTP attempts (retries included). */

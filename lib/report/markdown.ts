@@ -17,14 +17,14 @@ export function renderDriftMarkdown(report: DriftReport): string {
     out.push("| Severity | Kind | Region | Image | AMI | Details | Fix |", "|---|---|---|---|---|---|---|");
     for (const f of fleet.findings) {
       out.push(
-        `| ${ICON[f.severity]} ${f.severity} | \`${f.kind}\` | ${f.region} | ${cell(f.image ?? "")} | ${f.amiId ? `\`${f.amiId}\`` : ""} | ${cell(f.message)} | ${code(f.remedy)} |`,
+        `| ${ICON[f.severity]} ${f.severity} | \`${f.kind}\` | ${f.region}${f.account !== undefined ? ` (account ${f.account})` : ""} | ${cell(f.image ?? "")} | ${f.amiId ? `\`${f.amiId}\`` : ""} | ${cell(f.message)} | ${code(f.remedy)} |`,
       );
     }
     out.push("");
   }
   if (report.errors.length > 0) {
     out.push("**Could not be read** (reported as errors, never as drift):", "");
-    for (const e of report.errors) out.push(`- ${e.fleet} / ${e.region}: ${cell(e.message)}`);
+    for (const e of report.errors) out.push(`- ${e.fleet} / ${e.region}${e.account !== undefined ? ` (account ${e.account})` : ""}: ${cell(e.message)}`);
     out.push("");
   }
   return `${out.join("\n")}\n`;

@@ -21,6 +21,8 @@ export function remedyOf(fix: Fix): string {
       return `After checking no launch template or Auto Scaling group uses it: aws ec2 deregister-image --region ${fix.region} --image-id ${fix.imageId} --delete-associated-snapshots`;
     case "remove-permission":
       return `aws ec2 modify-image-attribute --region ${fix.region} --image-id ${fix.imageId} --launch-permission "Remove=[{${launchPermissionShorthand(fix.permission)}}]"`;
+    case "remove-snapshot-permission":
+      return `aws ec2 modify-snapshot-attribute --region ${fix.region} --snapshot-id ${fix.snapshotId} --attribute createVolumePermission --operation-type remove --user-ids ${fix.account}`;
     case "enable-image":
       return `aws ec2 enable-image --region ${fix.region} --image-id ${fix.imageId}`;
     case "deprecation":

@@ -18,7 +18,9 @@ export function renderDriftText(report: DriftReport, options: { color: boolean }
     const status = word === "drift" ? "" : word === "in sync" ? c.green(`  ${word}`) : c.yellow(`  ${word}`);
     lines.push(c.bold(fleet.name) + status);
     const byRegion = new Map<string, Finding[]>();
-    for (const f of fleet.findings) byRegion.set(f.region, [...(byRegion.get(f.region) ?? []), f]);
+    // A recipient's findings under their own heading: the Region in that account.
+    const headingOf = (f: Finding) => (f.account !== undefined ? `${f.region} (account ${f.account})` : f.region);
+    for (const f of fleet.findings) byRegion.set(headingOf(f), [...(byRegion.get(headingOf(f)) ?? []), f]);
     for (const [region, findings] of byRegion) {
       lines.push(`  ${region}`);
       for (const f of findings) {
@@ -33,7 +35,7 @@ export function renderDriftText(report: DriftReport, options: { color: boolean }
   }
   if (report.errors.length > 0) {
     lines.push(c.bold(c.red("errors (not drift: these parts could not be read)")));
-    for (const e of report.errors) lines.push(`  ${e.fleet} ${e.region}: ${oneLine(e.message)}`);
+    for (const e of report.errors) lines.push(`  ${e.fleet} ${e.region}${e.account !== undefined ? ` (account ${e.account})` : ""}: ${oneLine(e.message)}`);
   }
   const calls = (report.stats as { totalCalls?: number }).totalCalls;
   lines.push("");
