@@ -1,6 +1,8 @@
 import {
   CopyImageCommand,
   CreateTagsCommand,
+  DescribeImagesCommand,
+  ModifySnapshotAttributeCommand,
   DeregisterImageCommand,
   EC2Client,
   LaunchPermission,
@@ -11,7 +13,8 @@ import { DeleteParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import pLimit = require("p-limit");
-import { desiredCopies, desiredPointers } from "../../lib/fleet/desired";
+import { CreateGrantCommand, KMSClient } from "@aws-sdk/client-kms";
+import { desiredCopies, desiredPointers, RECIPIENT_KEY_OPERATIONS, recipientCopies, recipientGrantKey, recipientPointers } from "../../lib/fleet/desired";
 import { Fleet } from "../../lib/fleet/fleet";
 import { toLaunchPermission } from "../../lib/fleet/principals";
 
@@ -88,6 +91,55 @@ export class Ec2 {
     );
     for (const pointer of desiredPointers(fleet)) {
       await this.putPointer(pointer.target.region, pointer.pointer.parameter, copies.get(`${pointer.copy.image.key}/${pointer.target.region}`)!);
+    }
+    return copies;
+  }
+
+  /**
+   * What a recipient stack's apply does, for every recipient of `fleet` (this Ec2 is the owner's):
+   * read access to each owner copy's snapshots and the grant on the owner's key, then, through
+   * the recipient's role, its own copy of each (named as the owner's, tagged as the stack tags it)
+   * and the fleet's pointers in its account. Returns the recipients' copy ids by
+   * `${account}/${imageKey}/${region}`.
+   */
+  async applyRecipients(fleet: Fleet, sourceIds: Record<string, string>, ownerCopies: ReadonlyMap<string, string>): Promise<Map<string, string>> {
+    const copies = new Map<string, string>();
+    for (const recipient of fleet.recipients) {
+      const own = new Ec2(this.env, await assumeRole(this.env, recipient.roleArn));
+      for (const { region } of recipient.regions) {
+        const key = recipientGrantKey(fleet, region);
+        if (key) {
+          const kms = new KMSClient({ region, endpoint: this.env.AWS_ENDPOINT_URL, credentials: this.credentials });
+          await kms.send(new CreateGrantCommand({ KeyId: key, GranteePrincipal: `arn:aws:iam::${recipient.account}:root`, Operations: [...RECIPIENT_KEY_OPERATIONS] }));
+        }
+      }
+      for (const desired of recipientCopies(fleet, recipient)) {
+        const region = desired.region.region;
+        const ownerCopy = ownerCopies.get(`${desired.owner.image.key}/${region}`)!;
+        const [image] = (await this.in(region).send(new DescribeImagesCommand({ ImageIds: [ownerCopy] }))).Images!;
+        for (const mapping of image.BlockDeviceMappings ?? []) {
+          if (!mapping.Ebs?.SnapshotId) continue;
+          await this.in(region).send(
+            new ModifySnapshotAttributeCommand({ SnapshotId: mapping.Ebs.SnapshotId, Attribute: "createVolumePermission", CreateVolumePermission: { Add: [{ UserId: recipient.account }] } }),
+          );
+        }
+        const source = sourceIds[desired.owner.image.key];
+        const copy = await own.in(region).send(
+          new CopyImageCommand({
+            SourceImageId: ownerCopy,
+            SourceRegion: region,
+            Name: image.Name,
+            Encrypted: desired.region.kmsKeyId !== undefined ? true : undefined,
+            KmsKeyId: desired.region.kmsKeyId,
+            TagSpecifications: [{ ResourceType: "image", Tags: Object.entries(desired.tags(source, ownerCopy)).map(([Key, Value]) => ({ Key, Value })) }],
+          }),
+        );
+        copies.set(`${recipient.account}/${desired.owner.image.key}/${region}`, copy.ImageId!);
+      }
+      for (const pointer of recipientPointers(fleet, recipient)) {
+        const region = pointer.copy.region.region;
+        await own.putPointer(region, pointer.pointer.parameter, copies.get(`${recipient.account}/${pointer.pointer.image}/${region}`)!);
+      }
     }
     return copies;
   }
