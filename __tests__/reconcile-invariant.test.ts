@@ -4,7 +4,8 @@ import { diffFleets } from "../lib/drift/diff";
 import { DriftFinding, exitCodeOf } from "../lib/drift/findings";
 import { AwsReader } from "../lib/live/aws";
 import { readLiveState } from "../lib/live/read";
-import { Fleet, MANAGEMENT_TAGS, renderCopyName } from "../lib/fleet/fleet";
+import { RECIPIENT_KEY_OPERATIONS } from "../lib/fleet/desired";
+import { Fleet, MANAGEMENT_TAGS, OWNER_COPY_TAG, renderCopyName } from "../lib/fleet/fleet";
 import { fleetOf, keyArn } from "./helpers/fleets";
 
 /**
@@ -26,6 +27,9 @@ const TARGETS = ["eu-west-1", "us-west-2"] as const;
 const SCANNED = "ca-central-1";
 const ACCOUNTS = ["444455556666", "777788889999", "111122223333"];
 
+/** The fleet's recipient, in both target Regions: its account is read through its role. */
+const RECIPIENT = "222233334444";
+
 interface WorldCopy {
   readonly key: "v1" | "v2" | "old";
   readonly region: string;
@@ -34,6 +38,10 @@ interface WorldCopy {
   readonly accounts: readonly string[];
   readonly encrypted: boolean;
   readonly snapshotState: "completed" | "error";
+  /** Who may copy its snapshot (createVolumePermission). */
+  readonly readers: readonly string[];
+  /** For a copy in the recipient's account: the index of the owner's copy it was copied from (any number). */
+  readonly from: number;
 }
 
 interface World {
@@ -42,6 +50,10 @@ interface World {
   readonly encryptionByDefault: Readonly<Record<string, boolean>>;
   /** The value of the fleet's pointer per target Region; undefined: no such parameter. */
   readonly pointers: Readonly<Record<string, string | undefined>>;
+  /** The recipient's own copies, its pointers, and whether the owner's key grants it access, per Region. */
+  readonly recipientCopies: readonly WorldCopy[];
+  readonly recipientPointers: Readonly<Record<string, string | undefined>>;
+  readonly grants: Readonly<Record<string, boolean>>;
 }
 
 /** A read that fails: the operation and what it is about (a Region, an image, a parameter). */
@@ -55,6 +67,8 @@ const copyArb = fc.record({
   accounts: fc.subarray(ACCOUNTS),
   encrypted: fc.boolean(),
   snapshotState: fc.constantFrom("completed" as const, "completed" as const, "error" as const),
+  readers: fc.subarray([RECIPIENT, "999988887777"]),
+  from: fc.nat(7),
 });
 
 const worldArb: fc.Arbitrary<World> = fc.record({
@@ -63,6 +77,9 @@ const worldArb: fc.Arbitrary<World> = fc.record({
   encryptionByDefault: fc.record({ "eu-west-1": fc.boolean(), "us-west-2": fc.boolean() }),
   // A world copy's id, another AMI, or no parameter.
   pointers: fc.record({ "eu-west-1": pointerArb(), "us-west-2": pointerArb() }),
+  recipientCopies: fc.array(copyArb.filter((c) => c.region !== SCANNED), { maxLength: 5 }),
+  recipientPointers: fc.record({ "eu-west-1": pointerArb(), "us-west-2": pointerArb() }),
+  grants: fc.record({ "eu-west-1": fc.boolean(), "us-west-2": fc.boolean() }),
 });
 
 function pointerArb(): fc.Arbitrary<string | undefined> {
@@ -83,6 +100,17 @@ const faultArb: fc.Arbitrary<Fault[]> = fc.subarray([
   "GetEbsEncryptionByDefault@us-west-2",
   "GetParameters@eu-west-1",
   "GetParameters@us-west-2",
+  "DescribeSnapshotAttribute@eu-west-1",
+  "DescribeSnapshotAttribute@us-west-2",
+  "ListGrants@eu-west-1",
+  "ListGrants@us-west-2",
+  // In the recipient's account: its role, and its reads.
+  `AssumeRole@${RECIPIENT}`,
+  `${RECIPIENT}:DescribeImages@eu-west-1`,
+  `${RECIPIENT}:DescribeImageAttribute@0`,
+  `${RECIPIENT}:DescribeSnapshots@us-west-2`,
+  `${RECIPIENT}:GetEbsEncryptionByDefault@eu-west-1`,
+  `${RECIPIENT}:GetParameters@us-west-2`,
 ]);
 
 function fleetOfWorld(world: World): Fleet {
@@ -92,6 +120,7 @@ function fleetOfWorld(world: World): Fleet {
     regions: [...TARGETS],
     share: { accounts: ACCOUNTS.slice(0, 2) },
     pointers: [{ key: "latest", parameter: "/golden/latest", image: "v1" }],
+    recipients: [{ account: RECIPIENT }],
     ...(world.encryptedFleet === undefined
       ? {}
       : world.encryptedFleet
@@ -107,19 +136,33 @@ class WorldReader implements AwsReader {
   private readonly snapshots = new Map<string, Snapshot & { region: string }>();
   private readonly permissions = new Map<string, LaunchPermission[]>();
 
+  private readonly readers = new Map<string, readonly string[]>();
+
+  /** `account`: the recipient's account (its copies, pointers; faults named `<account>:...`); undefined: the owner's. */
   constructor(
     private readonly world: World,
     private readonly fleet: Fleet,
     private readonly faults: ReadonlySet<Fault>,
+    private readonly account?: string,
   ) {
-    this.images = world.copies.map((copy, i) => {
-      const imageId = `ami-0000000000000000${i}`;
+    const copies = account === undefined ? world.copies : world.recipientCopies;
+    // The recipient's ids differ from the owner's (ami-1..., snap-r...).
+    const prefix = account === undefined ? "ami-0000000000000000" : "ami-1000000000000000";
+    this.images = copies.map((copy, i) => {
+      const imageId = `${prefix}${i}`;
       const source = copy.key === "v1" ? SRC1 : copy.key === "v2" ? SRC2 : "ami-0bbbbbbbbbbbbbbbb";
-      const snapshotId = `snap-${i}`;
+      const snapshotId = `snap-${account === undefined ? "" : "r"}${i}`;
       this.snapshots.set(snapshotId, { region: copy.region, SnapshotId: snapshotId, Encrypted: copy.encrypted, KmsKeyId: copy.encrypted ? keyArn(copy.region) : undefined, State: copy.snapshotState });
+      this.readers.set(snapshotId, copy.readers);
       this.permissions.set(imageId, [...copy.accounts.map((UserId) => ({ UserId })), ...(copy.public ? [{ Group: "all" as const }] : [])]);
       const tags = copy.tagged
-        ? { [MANAGEMENT_TAGS.fleet]: "golden", [MANAGEMENT_TAGS.image]: copy.key, [MANAGEMENT_TAGS.sourceAmi]: source, [MANAGEMENT_TAGS.sourceRegion]: "us-east-1" }
+        ? {
+            [MANAGEMENT_TAGS.fleet]: "golden",
+            [MANAGEMENT_TAGS.image]: copy.key,
+            [MANAGEMENT_TAGS.sourceAmi]: source,
+            [MANAGEMENT_TAGS.sourceRegion]: "us-east-1",
+            ...(account !== undefined ? { [OWNER_COPY_TAG]: `ami-0000000000000000${copy.from}` } : {}),
+          }
         : {};
       return {
         ImageId: imageId,
@@ -134,7 +177,8 @@ class WorldReader implements AwsReader {
     });
   }
 
-  private fail(fault: Fault): void {
+  private fail(call: Fault): void {
+    const fault = this.account === undefined ? call : `${this.account}:${call}`;
     if (this.faults.has(fault)) {
       this.failed.add(fault);
       throw Object.assign(new Error(`injected: ${fault}`), { name: "InjectedFault" });
@@ -172,7 +216,7 @@ class WorldReader implements AwsReader {
 
   async getParameters(region: string, names: readonly string[]): Promise<{ values: Record<string, string>; missing: string[] }> {
     this.fail(`GetParameters@${region}`);
-    const value = this.world.pointers[region];
+    const value = (this.account === undefined ? this.world.pointers : this.world.recipientPointers)[region];
     const values: Record<string, string> = {};
     for (const name of names) if (name === "/golden/latest" && value !== undefined) values[name] = value;
     return { values, missing: names.filter((name) => !(name in values)) };
@@ -183,14 +227,21 @@ class WorldReader implements AwsReader {
     return this.world.encryptionByDefault[region] ?? false;
   }
 
-  async describeSnapshotPermissions(region: string): Promise<string[]> {
+  async describeSnapshotPermissions(region: string, snapshotId: string): Promise<string[]> {
     this.fail(`DescribeSnapshotAttribute@${region}`);
-    return [];
+    return [...(this.readers.get(snapshotId) ?? [])];
   }
 
-  async listGrants(region: string): Promise<{ operations: string[] }[]> {
+  async listGrants(region: string): Promise<{ granteePrincipal?: string; operations: string[] }[]> {
     this.fail(`ListGrants@${region}`);
-    return [];
+    return this.world.grants[region] ? [{ granteePrincipal: `arn:aws:iam::${RECIPIENT}:root`, operations: [...RECIPIENT_KEY_OPERATIONS] }] : [];
+  }
+
+  async checkCredentials(): Promise<void> {
+    if (this.account !== undefined && this.faults.has(`AssumeRole@${this.account}`)) {
+      this.failed.add(`AssumeRole@${this.account}`);
+      throw Object.assign(new Error("injected: AssumeRole"), { name: "AccessDenied" });
+    }
   }
 
   async describeEnabledRegions(): Promise<string[]> {
@@ -202,14 +253,15 @@ class WorldReader implements AwsReader {
   }
 }
 
-const id = (f: DriftFinding) => [f.kind, f.region, f.image ?? "", f.amiId ?? "", f.principal ?? "", f.expected ?? "", f.actual ?? ""].join("|");
+const id = (f: DriftFinding) => [f.kind, f.region, f.account ?? "", f.image ?? "", f.amiId ?? "", f.principal ?? "", f.expected ?? "", f.actual ?? ""].join("|");
 
 async function reconcile(world: World, faults: Fault[]) {
   const fleet = fleetOfWorld(world);
   const reader = new WorldReader(world, fleet, new Set(faults));
-  const state = await readLiveState([fleet], reader, { now: () => new Date("2026-12-01T00:00:00Z"), scanRegions: [SCANNED] });
+  const recipient = new WorldReader(world, fleet, new Set(faults), RECIPIENT);
+  const state = await readLiveState([fleet], reader, { now: () => new Date("2026-12-01T00:00:00Z"), scanRegions: [SCANNED], recipientReader: () => recipient });
   const report = diffFleets([fleet], state);
-  return { report, failed: reader.failed, findings: report.fleets[0].findings, state };
+  return { report, failed: new Set([...reader.failed, ...recipient.failed]), findings: report.fleets[0].findings, state };
 }
 
 describe("the reconcile invariant (property)", () => {
@@ -245,8 +297,9 @@ describe("the reconcile invariant (property)", () => {
           const untouched =
             ![...faulty.failed].some((f) => f.endsWith(`@${region}`) || /^DescribeImageAttribute@/.test(f) || f.startsWith("GetParameter"));
           if (untouched) {
-            const expected = clean.findings.filter((f) => f.region === region).map(id).sort();
-            expect(faulty.findings.filter((f) => f.region === region).map(id).sort()).toEqual(expected);
+            // The owner's findings there (the recipient's account is read on its own).
+            const owners = (findings: readonly DriftFinding[]) => findings.filter((f) => f.region === region && f.kind !== "missing-snapshot-permission" && f.kind !== "missing-grant" && f.kind !== "extra-snapshot-permission" && (f.account === undefined || f.kind === "missing-permission")).map(id).sort();
+            expect(owners(faulty.findings)).toEqual(owners(clean.findings));
           }
         }
       }),

@@ -97,10 +97,7 @@ function diffRecipient(fleet: Fleet, recipient: Recipient, state: LiveState, own
     for (const [image, copy] of copies) {
       for (const snapshotId of copy.snapshotIds) {
         const readers = live.snapshotPermissions?.[snapshotId];
-        if (readers === undefined) {
-          error(region, `cannot read who may copy snapshot ${snapshotId} of ${copy.imageId}: ${live.snapshotPermissionErrors?.[snapshotId] ?? "not in the live state (read it again)"}`);
-          continue;
-        }
+        if (readers === undefined) continue; // an error of the Region's (snapshotReaders)
         if (!readers.includes(account)) {
           findings.push({
             fleet: fleet.name,
@@ -142,7 +139,7 @@ function diffRecipient(fleet: Fleet, recipient: Recipient, state: LiveState, own
     }
   }
   // Extra snapshot readers: read for the fleets with recipients, so judged where one copies.
-  findings.push(...extraSnapshotReaders(fleet, recipient, state, ownerKept));
+  findings.push(...snapshotReaders(fleet, recipient, state, ownerKept, errors));
 
   const view = recipientView(fleet, recipient);
   const live = state.accounts?.[account];
@@ -175,17 +172,27 @@ function diffRecipient(fleet: Fleet, recipient: Recipient, state: LiveState, own
   return findings;
 }
 
-/** Accounts that may copy a snapshot of a copy the recipients copy, but are not the fleet's recipients there. */
-function extraSnapshotReaders(fleet: Fleet, recipient: Recipient, state: LiveState, ownerKept: Kept): DriftFinding[] {
+/**
+ * Accounts that may copy a snapshot of a copy the recipients copy, but are not the fleet's
+ * recipients there; and every snapshot whose readers could not be read, as an error (who may copy
+ * it is unknown, whether a recipient or a stranger).
+ */
+function snapshotReaders(fleet: Fleet, recipient: Recipient, state: LiveState, ownerKept: Kept, errors: DriftError[]): DriftFinding[] {
   // Reported once per fleet: with its first recipient.
   if (fleet.recipients[0] !== recipient) return [];
   const findings: DriftFinding[] = [];
-  for (const [region, copies] of ownerKept) {
+  for (const region of fleet.regions.map((t) => t.region)) {
     const live = state.regions[region];
     const declared = new Set(fleet.recipients.filter((r) => r.regions.some((x) => x.region === region)).map((r) => r.account));
-    if (declared.size === 0 || !live) continue;
-    for (const [image, copy] of copies) {
+    if (declared.size === 0 || !live || live.error) continue;
+    for (const [snapshotId, message] of Object.entries(live.snapshotPermissionErrors ?? {})) {
+      errors.push({ fleet: fleet.name, region, message: `cannot read who may copy snapshot ${snapshotId}: ${message}` });
+    }
+    for (const [image, copy] of ownerKept.get(region) ?? []) {
       for (const snapshotId of copy.snapshotIds) {
+        if (live.snapshotPermissions?.[snapshotId] === undefined && live.snapshotPermissionErrors?.[snapshotId] === undefined) {
+          errors.push({ fleet: fleet.name, region, message: `cannot tell who may copy snapshot ${snapshotId} of ${copy.imageId}: not in the live state (read it again)` });
+        }
         for (const reader of live.snapshotPermissions?.[snapshotId] ?? []) {
           if (declared.has(reader)) continue;
           findings.push({

@@ -305,8 +305,8 @@ async function readRecipientAccess(
 ): Promise<Pick<LiveRegion, "snapshotPermissions" | "snapshotPermissionErrors" | "keyGrants" | "keyGrantErrors">> {
   const withRecipients = fleets.filter((fleet) => fleet.recipients.some((r) => r.regions.some((x) => x.region === region)));
   if (withRecipients.length === 0) return {};
-  const names = new Set(withRecipients.map((fleet) => fleet.name));
-  const snapshotIds = [...new Set(images.filter((i) => names.has(i.tags[MANAGEMENT_TAGS.fleet])).flatMap((i) => i.snapshotIds))].sort();
+  // Every copy read here: one found by name (its tags lost) may be the one a recipient copies.
+  const snapshotIds = [...new Set(images.flatMap((i) => i.snapshotIds))].sort();
   const keys = [...new Set(withRecipients.flatMap((fleet) => recipientGrantKey(fleet, region) ?? []))].sort();
   const snapshotPermissions: Record<string, string[]> = {};
   const snapshotPermissionErrors: Record<string, string> = {};
