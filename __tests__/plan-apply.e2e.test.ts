@@ -818,3 +818,135 @@ it("layout: split with the S3 backend: a share stack reads the copy ids from its
   const replan = tofu(toolchain, path.join(out, "stacks", "splits3-shares-v1-g0"), ["plan", "-no-color", "-detailed-exitcode"], env);
   expect({ code: replan.code, stderr: replan.stderr }).toEqual({ code: 0, stderr: "" });
 });
+
+it("recipients: the owner's stack, then each recipient's through its role; their own copies and pointers, reconcile in sync; drift reported exactly and repaired by apply", async () => {
+  const { KMSClient, CreateKeyCommand, ListGrantsCommand } = await import("@aws-sdk/client-kms");
+  const { SSMClient, GetParameterCommand } = await import("@aws-sdk/client-ssm");
+  const { DescribeSnapshotsCommand, ModifySnapshotAttributeCommand } = await import("@aws-sdk/client-ec2");
+  const { assumeRole } = await import("./helpers/live");
+  const RA = "222233334444";
+  const RB = "333344445555";
+  const roleOf = (account: string) => `arn:aws:iam::${account}:role/ami-fleet-recipient`;
+  const as = async (account: string) => assumeRole(moto.env, roleOf(account));
+  const keyIn = async (region: string, credentials = { accessKeyId: "test", secretAccessKey: "test" } as Awaited<ReturnType<typeof as>>) =>
+    (await new KMSClient({ region, endpoint: moto.endpoint, credentials }).send(new CreateKeyCommand({ Description: "ami-fleet e2e recipients" }))).KeyMetadata!.Arn!;
+  const ownerKey = await keyIn("eu-west-1");
+  const raKeys = { "eu-west-1": await keyIn("eu-west-1", await as(RA)), "us-west-2": await keyIn("us-west-2", await as(RA)) };
+  const source = await ec2.registerSource("us-east-1", "recipients-e2e");
+  const fleetDir = path.join(work, "recipient-fleets");
+  fs.mkdirSync(fleetDir);
+  const fleetFile = path.join(fleetDir, "shared.yaml");
+  fs.writeFileSync(
+    fleetFile,
+    stringify({
+      name: "shared",
+      source: { region: "us-east-1", images: [{ key: "v1", amiId: source }] },
+      regions: [{ region: "eu-west-1", kmsKeyId: ownerKey }, "us-west-2"],
+      tags: { team: "platform" },
+      pointers: [{ key: "current", parameter: "/shared/current", image: "v1" }],
+      recipients: [{ account: RA, kmsKeyIds: raKeys }, { account: RB, tags: { owner: "b" } }],
+    }),
+  );
+  const out = path.join(work, "recipients.out");
+  const stack = (name: string) => path.join(out, "stacks", name);
+  const env = moto.env;
+  timed("synth", () => synth([fleetDir], out));
+  expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["shared", `shared-recipient-${RA}`, `shared-recipient-${RB}`]);
+  for (const name of ["shared", `shared-recipient-${RA}`, `shared-recipient-${RB}`]) timed("init", () => tofuOk(toolchain, stack(name), ["init", "-no-color"], env));
+
+  // 1. A first deploy in order (README): a recipient stack planned before the owner's copies exist stops with the precondition.
+  const early = tofu(toolchain, stack(`shared-recipient-${RA}`), ["plan", "-no-color"], env);
+  expect(early.code).toBe(1);
+  expect(early.stderr).toMatch(/the copy of image v1 in eu-west-1 is not in the state of stack shared: apply that stack first/);
+  timed("apply", () => tofuOk(toolchain, stack("shared"), ["apply", "-no-color", "-auto-approve"], env));
+  const ownerCopies = JSON.parse(tofuOk(toolchain, stack("shared"), ["output", "-json"], env).stdout).copies_v1.value as Record<string, string>;
+  timed("plan", () => tofuOk(toolchain, stack(`shared-recipient-${RA}`), ["plan", "-no-color", "-out=first.tfplan"], env));
+  const firstPlan = JSON.parse(tofuOk(toolchain, stack(`shared-recipient-${RA}`), ["show", "-json", "first.tfplan"], env).stdout);
+  const snapshotOf = async (region: string, imageId: string, credentials?: Awaited<ReturnType<typeof as>>) => {
+    const [image] = (await new Ec2(moto.env, credentials).in(region).send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images!;
+    return { image, snapshotId: image.BlockDeviceMappings![0].Ebs!.SnapshotId! };
+  };
+  const euSnapshot = (await snapshotOf("eu-west-1", ownerCopies["eu-west-1"])).snapshotId;
+  const usSnapshot = (await snapshotOf("us-west-2", ownerCopies["us-west-2"])).snapshotId;
+  expect(planChanges(firstPlan)).toEqual(
+    [
+      `create aws_ami_copy.recipient_${RA}_copy_v1_eu-west-1`,
+      `create aws_ami_copy.recipient_${RA}_copy_v1_us-west-2`,
+      `create aws_ami_launch_permission.recipient_${RA}_share_v1_eu-west-1_accounts`,
+      `create aws_ami_launch_permission.recipient_${RA}_share_v1_us-west-2_accounts`,
+      `create aws_kms_grant.recipient_${RA}_key_grants_eu-west-1`,
+      `create aws_snapshot_create_volume_permission.recipient_${RA}_snapshots_v1_eu-west-1["${euSnapshot}"]`,
+      `create aws_snapshot_create_volume_permission.recipient_${RA}_snapshots_v1_us-west-2["${usSnapshot}"]`,
+      `create aws_ssm_parameter.recipient_${RA}_pointer_current_eu-west-1`,
+      `create aws_ssm_parameter.recipient_${RA}_pointer_current_us-west-2`,
+    ].sort(),
+  );
+  savePlanFixture("recipient-first", firstPlan);
+  timed("apply", () => tofuOk(toolchain, stack(`shared-recipient-${RA}`), ["apply", "-no-color", "-auto-approve", "first.tfplan"], env));
+  timed("apply", () => tofuOk(toolchain, stack(`shared-recipient-${RB}`), ["apply", "-no-color", "-auto-approve"], env));
+
+  // 2. Each recipient owns its copies: A's under its own key in each Region; B's copy of the encrypted one encrypted (its default key), the other not.
+  const copiesOf = (account: string) => JSON.parse(tofuOk(toolchain, stack(`shared-recipient-${account}`), ["output", "-json"], env).stdout).recipient_copies_v1.value as Record<string, string>;
+  const ownCopies: Record<string, Record<string, string>> = { [RA]: copiesOf(RA), [RB]: copiesOf(RB) };
+  for (const account of [RA, RB]) {
+    const credentials = await as(account);
+    for (const region of ["eu-west-1", "us-west-2"]) {
+      const id = ownCopies[account][region];
+      expect(id).not.toBe(ownerCopies[region]);
+      const { image, snapshotId } = await snapshotOf(region, id, credentials);
+      const [snapshot] = (await new Ec2(moto.env, credentials).in(region).send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots!;
+      const tags = Object.fromEntries(image.Tags!.map((t) => [t.Key, t.Value]));
+      expect({ owner: image.OwnerId, name: image.Name, ownerCopy: tags["ami-fleet:owner-copy"], fleet: tags["ami-fleet:fleet"], sourceAmi: tags["ami-fleet:source-ami"] }).toEqual({
+        owner: account,
+        name: (await snapshotOf(region, ownerCopies[region])).image.Name,
+        ownerCopy: ownerCopies[region],
+        fleet: "shared",
+        sourceAmi: source,
+      });
+      const expected = account === RA ? { encrypted: true, key: raKeys[region as "eu-west-1"] } : { encrypted: region === "eu-west-1" };
+      expect({ encrypted: snapshot.Encrypted, ...(account === RA ? { key: snapshot.KmsKeyId } : {}) }).toEqual(expected);
+      // The pointer in each account names that account's own copy.
+      const ssm = new SSMClient({ region, endpoint: moto.endpoint, credentials });
+      expect((await ssm.send(new GetParameterCommand({ Name: "/shared/current" }))).Parameter!.Value).toBe(id);
+    }
+  }
+  // The grant on the owner's key names A (the copies in us-west-2 are not under a customer managed key: no grant there).
+  const grants = (await new KMSClient({ region: "eu-west-1", endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } }).send(new ListGrantsCommand({ KeyId: ownerKey }))).Grants!;
+  expect(grants.map((g) => g.GranteePrincipal).sort()).toEqual([`arn:aws:iam::${RA}:root`, `arn:aws:iam::${RB}:root`]);
+  expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true, errors: [] } });
+  for (const name of [`shared-recipient-${RA}`, `shared-recipient-${RB}`]) {
+    expect(tofu(toolchain, stack(name), ["plan", "-no-color", "-detailed-exitcode"], env).code).toBe(0);
+  }
+
+  // 3. Out of band: the owner revokes A's read access to the eu-west-1 copy's snapshot; B's pointer moved to the owner's copy.
+  await ec2.in("eu-west-1").send(new ModifySnapshotAttributeCommand({ SnapshotId: euSnapshot, Attribute: "createVolumePermission", CreateVolumePermission: { Remove: [{ UserId: RA }] } }));
+  await new Ec2(moto.env, await as(RB)).putPointer("us-west-2", "/shared/current", ownerCopies["us-west-2"]);
+  const drift = await reconcile(fleetFile);
+  expect({ code: drift.code, errors: drift.report.errors }).toEqual({ code: 2, errors: [] });
+  expect(drift.report.fleets[0].findings.map((f) => `${f.kind} ${f.region} ${f.account}`).sort()).toEqual([
+    `missing-snapshot-permission eu-west-1 ${RA}`,
+    `pointer-drift us-west-2 ${RB}`,
+  ]);
+
+  // 4. Terraform sees both on refresh; the repair plan moves B's pointer back (review gates it), apply restores both.
+  const repairs: Record<string, string[]> = {};
+  for (const account of [RA, RB]) {
+    timed("plan", () => tofuOk(toolchain, stack(`shared-recipient-${account}`), ["plan", "-no-color", "-out=repair.tfplan"], env));
+    const plan = JSON.parse(tofuOk(toolchain, stack(`shared-recipient-${account}`), ["show", "-json", "repair.tfplan"], env).stdout);
+    repairs[account] = planChanges(plan);
+    if (account === RB) {
+      savePlanFixture("recipient-repair", plan);
+      const planFile = path.join(work, "recipient-repair.json");
+      fs.writeFileSync(planFile, JSON.stringify(plan));
+      const review = await runCli(["review", "--plan", planFile, "--format", "json"], { env });
+      expect(review.code).toBe(2);
+      expect(JSON.parse(review.stdout).dangers.map((d: any) => `${d.category} ${d.address}`)).toEqual([`pointer-move aws_ssm_parameter.recipient_${RB}_pointer_current_us-west-2`]);
+    }
+    timed("apply", () => tofuOk(toolchain, stack(`shared-recipient-${account}`), ["apply", "-no-color", "-auto-approve", "repair.tfplan"], env));
+  }
+  expect(repairs).toEqual({
+    [RA]: [`create aws_snapshot_create_volume_permission.recipient_${RA}_snapshots_v1_eu-west-1["${euSnapshot}"]`],
+    [RB]: [`update aws_ssm_parameter.recipient_${RB}_pointer_current_us-west-2`],
+  });
+  expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true, errors: [] } });
+});

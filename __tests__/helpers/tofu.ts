@@ -69,9 +69,12 @@ export function synth(fleetPaths: string[], outdir: string, extraEnv: NodeJS.Pro
   // retries a failed call 25 times by default (AWS_MAX_ATTEMPTS does not change that), so an
   // emulator error would cost minutes instead of failing fast.
   for (const stack of fs.readdirSync(path.join(outdir, "stacks"))) {
+    // Every AWS provider block of the stack, the recipient's (alias) too: an override matches by alias.
+    const tf = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", stack, "cdk.tf.json"), "utf8"));
+    const providers = ([] as { alias?: string }[]).concat(tf.provider?.aws ?? [{}]);
     fs.writeFileSync(
       path.join(outdir, "stacks", stack, "emulator_override.tf.json"),
-      JSON.stringify({ provider: { aws: { max_retries: 1 } } }, null, 2),
+      JSON.stringify({ provider: { aws: providers.map((p) => ({ ...(p.alias ? { alias: p.alias } : {}), max_retries: 1 })) } }, null, 2),
     );
   }
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
