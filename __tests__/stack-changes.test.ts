@@ -45,6 +45,45 @@ describe("ami-fleet changed", () => {
     expect(changed.stderr).toContain(`beta: removed (plan its destruction from ${path.join(base, "stacks", "beta")})`);
   });
 
+  it("a stack that reads another's copies is planned after it when those copies are new or replaced (a recipient, a split share stack)", async () => {
+    const fleets = path.join(dir, "fleets");
+    fs.mkdirSync(fleets, { recursive: true });
+    const write = (images: object[]) =>
+      fs.writeFileSync(
+        path.join(fleets, "golden.yaml"),
+        stringify({ name: "golden", source: { region: "us-east-1", images }, regions: ["eu-west-1"], recipients: [{ account: "222233334444" }] }),
+      );
+    const v1 = { key: "v1", amiId: "ami-0123456789abcdef0" };
+    write([v1]);
+    const base = path.join(dir, "base.out");
+    synth([fleets], base);
+    const json = async (head: string) => JSON.parse((await runCli(["changed", "--base", base, head, "--format", "json"])).stdout);
+    // A new version of the source of v1: the owner's copy is replaced (a new id); the recipient's
+    // configuration is the same, but its copy, permissions and pointer must follow the new copy.
+    write([{ ...v1, amiId: "ami-0f1e2d3c4b5a69788" }]);
+    const replaced = path.join(dir, "replaced.out");
+    synth([fleets], replaced);
+    expect((await json(replaced)).plan).toEqual([
+      expect.objectContaining({ stack: "golden", waitsFor: [] }),
+      expect.objectContaining({ stack: "golden-recipient-222233334444", waitsFor: ["golden"] }),
+    ]);
+    const text = await runCli(["changed", "--base", base, replaced]);
+    expect({ code: text.code, stdout: text.stdout }).toEqual({ code: 2, stdout: "golden\n" });
+    expect(text.stderr).toContain("golden-recipient-222233334444: plan it once golden is applied");
+    // A new image: the recipient's stack changes and waits for the new copies.
+    write([v1, { key: "v2", amiId: "ami-0f1e2d3c4b5a69788" }]);
+    const added = path.join(dir, "added.out");
+    synth([fleets], added);
+    expect((await json(added)).plan.map((p: any) => [p.stack, p.waitsFor])).toEqual([["golden", []], ["golden-recipient-222233334444", ["golden"]]]);
+    // A tag on the copies changes them in place (the ids stay): the recipient's stack changes too (its copies carry the fleet's tags), planned now.
+    write([v1]);
+    const doc = { name: "golden", source: { region: "us-east-1", images: [v1] }, regions: ["eu-west-1"], recipients: [{ account: "222233334444" }], tags: { team: "x" } };
+    fs.writeFileSync(path.join(fleets, "golden.yaml"), stringify(doc));
+    const tagged = path.join(dir, "tagged.out");
+    synth([fleets], tagged);
+    expect((await json(tagged)).plan.map((p: any) => [p.stack, p.waitsFor])).toEqual([["golden", []], ["golden-recipient-222233334444", []]]);
+  });
+
   it("is an error, saying what to do, without a base output", async () => {
     const result = await runCli(["changed", "--base", path.join(dir, "nowhere"), path.join(dir, "nowhere")]);
     expect(result.code).toBe(1);

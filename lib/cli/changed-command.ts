@@ -16,7 +16,10 @@ export function changedCommand(baseOutdir: string, headOutdir: string, io: CliIo
   const base = readStacks(baseOutdir, io);
   const head = readStacks(headOutdir, io);
   if (!base || !head) return EXIT.error;
-  const changes = compareStacks(base, head);
+  const compared = compareStacks(base, head);
+  // A stack whose configuration is the same but that reads copies this change replaces is planned after them.
+  const followers = compared.unchanged.filter((name) => waitsFor(name, base, head).length > 0);
+  const changes = { ...compared, changed: [...compared.changed, ...followers].sort(), unchanged: compared.unchanged.filter((name) => !followers.includes(name)) };
   const toPlan = [...changes.changed, ...changes.added].sort();
   const waiting = new Map(toPlan.map((name) => [name, waitsFor(name, base, head)]));
   if (format === "json") {

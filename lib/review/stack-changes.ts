@@ -1,3 +1,4 @@
+import { copiesOutputName, parseAddress } from "../fleet/addresses";
 import { MANAGEMENT_TAGS } from "../fleet/fleet";
 
 /** The key of ami-fleet's own entry in a synthesized stack's `//` block (stacks/fleet-stack.ts writes it). */
@@ -23,9 +24,36 @@ export function waitsFor(name: string, base: Readonly<Record<string, unknown>>, 
   const reads = metadataOf(head[name])?.reads ?? [];
   const outputsOf = (tf: unknown) => (tf as { output?: Record<string, unknown> })?.output ?? {};
   return reads
-    .filter(({ stack, outputs }) => !(stack in base) || outputs.some((output) => !(output in outputsOf(base[stack]))))
+    .filter(({ stack, outputs }) => {
+      if (!(stack in base)) return true;
+      const replaced = replacedCopyOutputs(base[stack], head[stack]);
+      return outputs.some((output) => !(output in outputsOf(base[stack])) || replaced.has(output));
+    })
     .map(({ stack }) => stack)
     .sort();
+}
+
+/** The arguments of `aws_ami_copy` that force a new copy, and so a new id (DOMAIN.md "Copying"). */
+const COPY_REPLACED_BY = ["name", "source_ami_id", "source_ami_region", "encrypted", "kms_key_id", "destination_outpost_arn"] as const;
+
+/**
+ * The `copies_<image>` outputs of a stack whose ids this change gives new values: a copy whose
+ * replacing arguments differ, or one removed. A stack that reads them (a recipient's, a share stack)
+ * must be planned again once this one is applied, even when its own configuration did not change. A
+ * copy added changes no id that was read (a new output is `waitsFor`'s other case).
+ */
+export function replacedCopyOutputs(base: unknown, head: unknown): Set<string> {
+  const copiesOf = (tf: unknown) => (tf as { resource?: { aws_ami_copy?: Record<string, Record<string, unknown>> } })?.resource?.aws_ami_copy ?? {};
+  const before = copiesOf(base);
+  const after = copiesOf(head);
+  const forcing = (copy: Record<string, unknown> | undefined) => canonical(Object.fromEntries(COPY_REPLACED_BY.map((arg) => [arg, copy?.[arg] ?? null])));
+  const outputs = new Set<string>();
+  for (const name of Object.keys(before)) {
+    if (name in after && forcing(before[name]) === forcing(after[name])) continue;
+    const address = parseAddress(`aws_ami_copy.${name}`);
+    if (address?.type === "aws_ami_copy") outputs.add(copiesOutputName(address.image));
+  }
+  return outputs;
 }
 
 /**
