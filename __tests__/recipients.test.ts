@@ -3,6 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { formatAddress, parseAddress } from "../lib/fleet/addresses";
+import { runCli } from "./helpers/cli";
 import { synth } from "./helpers/tofu";
 
 /**
@@ -189,5 +190,16 @@ describe("recipients: what a recipient stack holds", () => {
     ]) {
       expect({ address, parsed: parseAddress(address) }).toEqual({ address, parsed: undefined });
     }
+  });
+
+  it("validate counts the recipients' copies, and their launch permissions among the copies'", async () => {
+    const fleets = path.join(dir, "fleets");
+    fs.mkdirSync(fleets, { recursive: true });
+    fs.writeFileSync(path.join(fleets, "golden.yaml"), stringify(fleetDoc()));
+    const result = await runCli(["validate", fleets]);
+    expect(result.code).toBe(0);
+    // 2 images x 2 Regions; launch permissions: 4 for the share account, 4 for A, 2 for B (us-west-2 only);
+    // the owner's key is in eu-west-1: a grant there for the share account (the recipients' are counted with their stacks).
+    expect(result.stdout).toBe(`${path.join(fleets, "golden.yaml")}: golden: 2 images x 2 Regions = 4 copies, 10 launch permissions, 1 KMS grant; 6 recipient copies in 2 accounts\n`);
   });
 });

@@ -1,7 +1,7 @@
 import { FleetSpecError } from "../fleet/errors";
 import { Fleet } from "../fleet/fleet";
 import { fleetAdvice, formatAdvice } from "../fleet/advice";
-import { fleetCounts } from "../fleet/desired";
+import { desiredRecipientCopies, fleetCounts } from "../fleet/desired";
 import { loadFleets } from "../fleet/load";
 import { loadProjectConfig } from "../project/config";
 import { layoutAdvice } from "../project/layout";
@@ -41,6 +41,9 @@ export function summarizeFleet(fleet: Fleet): string {
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
   return (
     `${fleet.file}: ${fleet.name}: ${plural(fleet.images.length, "image")} x ${plural(fleet.regions.length, "Region")} = ` +
-    `${plural(copies, "copy").replace("copys", "copies")}, ${plural(permissions, "launch permission")}, ${plural(grants, "KMS grant")}`
+    `${plural(copies, "copy").replace("copys", "copies")}, ${plural(permissions, "launch permission")}, ${plural(grants, "KMS grant")}` +
+    (fleet.recipients.length > 0
+      ? `; ${plural(desiredRecipientCopies(fleet).length, "recipient copy").replace("copys", "copies")} in ${plural(fleet.recipients.length, "account")}`
+      : "")
   );
 }
