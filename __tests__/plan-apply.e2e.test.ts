@@ -774,7 +774,7 @@ it("the pull-request workflow's plan step with layout: split: plans the copy sta
   expect(review).toContain("| wf / v2 | + |");
   expect(review).toContain(`| grant | account ${A2} | v1@eu-west-1 |`);
   expect(review).toContain("**Planned after this change's copies are applied:**");
-  for (const stack of waiting) expect(review).toContain(`- \`${stack}\`: planned after the apply of \`wf-eu-west-1\` (launch permissions of new copies)`);
+  for (const stack of waiting) expect(review).toContain(`- \`${stack}\`: planned after the apply of \`wf-eu-west-1\` (it reads their new or replaced copies)`);
   expect(fs.readFileSync(output, "utf8")).toMatch(/^status=[02]\n$/);
 });
 
