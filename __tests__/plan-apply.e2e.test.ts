@@ -854,10 +854,10 @@ it("recipients: the owner's stack, then each recipient's through its role; their
   expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["shared", `shared-recipient-${RA}`, `shared-recipient-${RB}`]);
   for (const name of ["shared", `shared-recipient-${RA}`, `shared-recipient-${RB}`]) timed("init", () => tofuOk(toolchain, stack(name), ["init", "-no-color"], env));
 
-  // 1. A first deploy in order (README): a recipient stack planned before the owner's copies exist stops with the precondition.
+  // 1. A first deploy in order (README): a recipient stack planned before the owner's stack has any state stops, before any change.
   const early = tofu(toolchain, stack(`shared-recipient-${RA}`), ["plan", "-no-color"], env);
   expect(early.code).toBe(1);
-  expect(early.stderr).toMatch(/the copy of image v1 in eu-west-1 is not in the state of stack shared: apply that stack first/);
+  expect(early.stderr).toMatch(/data\.terraform_remote_state\.copies_eu-west-1: Unable to read remote state/);
   timed("apply", () => tofuOk(toolchain, stack("shared"), ["apply", "-no-color", "-auto-approve"], env));
   const ownerCopies = JSON.parse(tofuOk(toolchain, stack("shared"), ["output", "-json"], env).stdout).copies_v1.value as Record<string, string>;
   timed("plan", () => tofuOk(toolchain, stack(`shared-recipient-${RA}`), ["plan", "-no-color", "-out=first.tfplan"], env));
@@ -949,4 +949,13 @@ it("recipients: the owner's stack, then each recipient's through its role; their
     [RB]: [`update aws_ssm_parameter.recipient_${RB}_pointer_current_us-west-2`],
   });
   expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true, errors: [] } });
+
+  // 5. A new image version: planned before the owner's stack applied it, a recipient's stack stops with the precondition.
+  const doc = parse(fs.readFileSync(fleetFile, "utf8"));
+  doc.source.images.push({ key: "v2", amiId: await ec2.registerSource("us-east-1", "recipients-e2e-v2") });
+  fs.writeFileSync(fleetFile, stringify(doc));
+  timed("synth", () => synth([fleetDir], out));
+  const tooEarly = tofu(toolchain, stack(`shared-recipient-${RB}`), ["plan", "-no-color"], env);
+  expect(tooEarly.code).toBe(1);
+  expect(tooEarly.stderr).toMatch(/the copy of image v2 in eu-west-1 is not in the state of stack shared: apply that stack first/);
 });

@@ -6,7 +6,7 @@ import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SnapshotCreateVolumePermission } from "@cdktf/provider-aws/lib/snapshot-create-volume-permission";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
-import { TerraformIterator, TerraformOutput, TerraformResource, Token } from "cdktf";
+import { TerraformOutput, TerraformResource } from "cdktf";
 import { Construct } from "constructs";
 import {
   formatAddress,
@@ -128,16 +128,12 @@ export class RecipientCopies extends Construct {
     const permission = new AmiLaunchPermission(this, permissionName, { region, imageId: remote.id, accountId: recipient.account });
     permission.overrideLogicalId(permissionName);
     const snapshotsName = nameOf({ type: "aws_snapshot_create_volume_permission", image, region, recipient: recipient.account });
+    const snapshotPermission = new SnapshotCreateVolumePermission(this, snapshotsName, { region, snapshotId: "${each.value}", accountId: recipient.account });
     // One instance per EBS snapshot of the owner's copy, keyed by its id (known at plan time: the copy exists).
-    const snapshots = TerraformIterator.fromList(
-      Token.asList(`\${toset([for mapping in ${ownerCopy.fqn}.block_device_mappings : lookup(mapping.ebs, "snapshot_id", "") if lookup(mapping.ebs, "snapshot_id", "") != ""])}`),
+    snapshotPermission.addOverride(
+      "for_each",
+      `\${toset([for mapping in ${ownerCopy.fqn}.block_device_mappings : lookup(mapping.ebs, "snapshot_id", "") if lookup(mapping.ebs, "snapshot_id", "") != ""])}`,
     );
-    const snapshotPermission = new SnapshotCreateVolumePermission(this, snapshotsName, {
-      forEach: snapshots,
-      region,
-      snapshotId: Token.asString(snapshots.value),
-      accountId: recipient.account,
-    });
     snapshotPermission.overrideLogicalId(snapshotsName);
     const copyName = nameOf(desired.address);
     const ownerTag = (tag: string) => `\${${ownerCopy.fqn}.tags[${JSON.stringify(tag)}]}`;
