@@ -957,5 +957,5 @@ it("recipients: the owner's stack, then each recipient's through its role; their
   timed("synth", () => synth([fleetDir], out));
   const tooEarly = tofu(toolchain, stack(`shared-recipient-${RB}`), ["plan", "-no-color"], env);
   expect(tooEarly.code).toBe(1);
-  expect(tooEarly.stderr).toMatch(/the copy of image v2 in eu-west-1 is not in the state of stack shared: apply that stack first/);
+  expect(tooEarly.stderr).toMatch(/the copy of image v2 in eu-west-1 is not in the state of stack shared: apply\s+that stack first/);
 });
