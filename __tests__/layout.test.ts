@@ -4,7 +4,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { runCli } from "./helpers/cli";
 import { shareGroupOf } from "../lib/project/layout";
-import { synth } from "./helpers/tofu";
+import { synth, synthLayout } from "./helpers/tofu";
 
 /**
  * `layout: fleet-region` (ami-fleet.config.yaml): one stack per fleet and Region, each standing
@@ -31,17 +31,7 @@ function fleetDoc(overrides: { regions?: string[]; accounts?: string[] } = {}) {
 
 /** Synthesizes `doc` with `layout` into `out`; returns cdk.tf.json by stack name. */
 function synthWith(layout: string | undefined, doc: object, out: string): Record<string, any> {
-  const fleets = path.join(dir, "fleets");
-  fs.mkdirSync(fleets, { recursive: true });
-  fs.writeFileSync(path.join(fleets, "golden.yaml"), stringify(doc));
-  const config = path.join(dir, `config-${layout ?? "default"}.yaml`);
-  fs.writeFileSync(config, layout ? stringify({ layout }) : "{}\n");
-  synth([fleets], path.join(dir, out), { AMI_FLEET_CONFIG: config });
-  const stacks: Record<string, any> = {};
-  for (const name of fs.readdirSync(path.join(dir, out, "stacks"))) {
-    stacks[name] = JSON.parse(fs.readFileSync(path.join(dir, out, "stacks", name, "cdk.tf.json"), "utf8"));
-  }
-  return stacks;
+  return synthLayout(dir, layout, doc, out);
 }
 
 /** Every managed resource address of a synthesized stack (for_each resources by their block). */

@@ -4,7 +4,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { formatAddress, parseAddress } from "../lib/fleet/addresses";
 import { runCli } from "./helpers/cli";
-import { synth } from "./helpers/tofu";
+import { synthLayout } from "./helpers/tofu";
 
 /**
  * Recipients (fleet file `recipients:`): accounts that get copies of their own. Each is a stack of
@@ -43,17 +43,7 @@ function fleetDoc(): Record<string, any> {
 }
 
 function synthWith(layout: string | undefined, doc: object, out = "out"): Record<string, any> {
-  const fleets = path.join(dir, "fleets");
-  fs.mkdirSync(fleets, { recursive: true });
-  fs.writeFileSync(path.join(fleets, "golden.yaml"), stringify(doc));
-  const config = path.join(dir, `config-${layout ?? "default"}.yaml`);
-  fs.writeFileSync(config, layout ? stringify({ layout }) : "{}\n");
-  synth([fleets], path.join(dir, out), { AMI_FLEET_CONFIG: config });
-  const stacks: Record<string, any> = {};
-  for (const name of fs.readdirSync(path.join(dir, out, "stacks"))) {
-    stacks[name] = JSON.parse(fs.readFileSync(path.join(dir, out, "stacks", name, "cdk.tf.json"), "utf8"));
-  }
-  return stacks;
+  return synthLayout(dir, layout, doc, out);
 }
 
 function manifestDependencies(out = "out"): Record<string, string[]> {

@@ -6,7 +6,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { DriftReport, Finding } from "../lib/drift/findings";
 import { loadFleets } from "../lib/fleet/load";
-import { runCli } from "./helpers/cli";
+import { reconcileJson } from "./helpers/cli";
 import { startFaultProxy } from "./helpers/fault-proxy";
 import { assumeRole, Ec2 } from "./helpers/live";
 import { emulatorEnv, Moto, startMoto } from "./helpers/moto";
@@ -70,14 +70,7 @@ async function deployed() {
 }
 
 async function reconcile(file: string, args: string[] = [], env = moto.env) {
-  const result = await runCli(["reconcile", file, "--format", "json", "--stats", ...args], { env });
-  let report: DriftReport | undefined;
-  try {
-    report = JSON.parse(result.stdout);
-  } catch {
-    report = undefined;
-  }
-  return { ...result, report: report! };
+  return reconcileJson(file, ["--stats", ...args], env);
 }
 
 const findings = (report: DriftReport): Finding[] => report.fleets.flatMap((f) => f.findings);

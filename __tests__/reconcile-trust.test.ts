@@ -10,7 +10,7 @@ import { DriftReport, Finding } from "../lib/drift/findings";
 import { SdkAwsReader } from "../lib/live/aws";
 import { readLiveState } from "../lib/live/read";
 import { loadFleets } from "../lib/fleet/load";
-import { runCli } from "./helpers/cli";
+import { reconcileJson, runCli } from "./helpers/cli";
 import { FaultProxy, startFaultProxy } from "./helpers/fault-proxy";
 import { Ec2 } from "./helpers/live";
 import { emulatorEnv, freePort, Moto, startMoto } from "./helpers/moto";
@@ -61,14 +61,7 @@ async function deployed(change: (doc: any) => void = () => undefined) {
 }
 
 async function reconcile(file: string, args: string[] = [], env: NodeJS.ProcessEnv = emulatorEnv(proxy.endpoint)) {
-  const result = await runCli(["reconcile", file, "--format", "json", ...args], { env });
-  let report: DriftReport | undefined;
-  try {
-    report = JSON.parse(result.stdout);
-  } catch {
-    report = undefined;
-  }
-  return { ...result, report: report! };
+  return reconcileJson(file, args, env);
 }
 
 const findings = (report: DriftReport): Finding[] => report.fleets.flatMap((f) => f.findings);

@@ -4,7 +4,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { DriftReport, Finding } from "../lib/drift/findings";
 import { loadFleets } from "../lib/fleet/load";
-import { runCli } from "./helpers/cli";
+import { reconcileJson, runCli } from "./helpers/cli";
 import { startFaultProxy } from "./helpers/fault-proxy";
 import { Ec2 } from "./helpers/live";
 import { emulatorEnv, Moto, startMoto } from "./helpers/moto";
@@ -52,14 +52,7 @@ async function deployedFleet(change: (doc: any) => void = () => undefined, image
 }
 
 async function reconcile(file: string, args: string[] = [], env = moto.env) {
-  const result = await runCli(["reconcile", file, "--format", "json", ...args], { env });
-  let report: DriftReport | undefined;
-  try {
-    report = JSON.parse(result.stdout);
-  } catch {
-    report = undefined;
-  }
-  return { ...result, report: report! };
+  return reconcileJson(file, args, env);
 }
 
 function findings(report: DriftReport): Finding[] {

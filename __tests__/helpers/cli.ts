@@ -1,5 +1,6 @@
 import { spawn } from "child_process";
 import * as path from "path";
+import type { DriftReport } from "../../lib/drift/findings";
 
 export const PROJECT_ROOT = path.join(__dirname, "..", "..");
 const BIN = path.join(PROJECT_ROOT, "bin", "ami-fleet.js");
@@ -26,4 +27,16 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: N
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** `ami-fleet reconcile <file> --format json [args]` as a child process; `report` is undefined when stdout is not JSON. */
+export async function reconcileJson(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult & { report: DriftReport }> {
+  const result = await runCli(["reconcile", file, "--format", "json", ...args], { env });
+  let report: DriftReport | undefined;
+  try {
+    report = JSON.parse(result.stdout);
+  } catch {
+    report = undefined;
+  }
+  return { ...result, report: report! };
 }

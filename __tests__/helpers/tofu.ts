@@ -2,6 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { stringify } from "yaml";
 import { PROJECT_ROOT } from "./cli";
 
 /** The OpenTofu binary and CLI config that scripts/e2e-setup.sh built and wrote. */
@@ -78,4 +79,22 @@ export function synth(fleetPaths: string[], outdir: string, extraEnv: NodeJS.Pro
     );
   }
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Writes `doc` as `<dir>/fleets/golden.yaml` and a project config with `layout` (none: the default),
+ * synthesizes it into `<dir>/<out>`, and returns each stack's cdk.tf.json by name.
+ */
+export function synthLayout(dir: string, layout: string | undefined, doc: object, out: string): Record<string, any> {
+  const fleets = path.join(dir, "fleets");
+  fs.mkdirSync(fleets, { recursive: true });
+  fs.writeFileSync(path.join(fleets, "golden.yaml"), stringify(doc));
+  const config = path.join(dir, `config-${layout ?? "default"}.yaml`);
+  fs.writeFileSync(config, layout ? stringify({ layout }) : "{}\n");
+  synth([fleets], path.join(dir, out), { AMI_FLEET_CONFIG: config });
+  const stacks: Record<string, any> = {};
+  for (const name of fs.readdirSync(path.join(dir, out, "stacks"))) {
+    stacks[name] = JSON.parse(fs.readFileSync(path.join(dir, out, "stacks", name, "cdk.tf.json"), "utf8"));
+  }
+  return stacks;
 }
