@@ -22,6 +22,7 @@ export function diffFleets(fleets: readonly Fleet[], state: LiveState, options: 
     const owner = diffFleet(fleet, state, options, errors);
     const findings = owner.findings.map((finding) => forRecipient(fleet, finding));
     for (const recipient of fleet.recipients) findings.push(...diffRecipient(fleet, recipient, state, owner.kept, options, errors));
+    if (fleet.recipients.length > 0) findings.push(...snapshotReaders(fleet, state, owner.kept, errors));
     const unread = fleet.regions.filter((t) => state.regions[t.region] === undefined || state.regions[t.region].error !== undefined).length;
     return { name: fleet.name, findings: sortFindings(findings), coverage: { regions: fleet.regions.length, unreadRegions: unread } };
   });
@@ -138,9 +139,6 @@ function diffRecipient(fleet: Fleet, recipient: Recipient, state: LiveState, own
       });
     }
   }
-  // Extra snapshot readers: read for the fleets with recipients, so judged where one copies.
-  findings.push(...snapshotReaders(fleet, recipient, state, ownerKept, errors));
-
   const view = recipientView(fleet, recipient);
   const live = state.accounts?.[account];
   if (!live || live.error) {
@@ -177,9 +175,7 @@ function diffRecipient(fleet: Fleet, recipient: Recipient, state: LiveState, own
  * recipients there; and every snapshot whose readers could not be read, as an error (who may copy
  * it is unknown, whether a recipient or a stranger).
  */
-function snapshotReaders(fleet: Fleet, recipient: Recipient, state: LiveState, ownerKept: Kept, errors: DriftError[]): DriftFinding[] {
-  // Reported once per fleet: with its first recipient.
-  if (fleet.recipients[0] !== recipient) return [];
+function snapshotReaders(fleet: Fleet, state: LiveState, ownerKept: Kept, errors: DriftError[]): DriftFinding[] {
   const findings: DriftFinding[] = [];
   for (const region of fleet.regions.map((t) => t.region)) {
     const live = state.regions[region];
