@@ -8,11 +8,7 @@ import { SnapshotCreateVolumePermission } from "@cdktf/provider-aws/lib/snapshot
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { TerraformOutput, TerraformResource } from "cdktf";
 import { Construct } from "constructs";
-import {
-  formatAddress,
-  keyGrantName,
-  ownerCopyDataName,
-} from "../fleet/addresses";
+import { formatAddress, keyGrantName, ownerCopyDataName, recipientCopiesOutputName } from "../fleet/addresses";
 import { DesiredRecipientCopy, recipientCopies, recipientGrantKey, recipientPointers, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, Recipient } from "../fleet/fleet";
 import { accountRootArn } from "../fleet/principals";
@@ -81,7 +77,7 @@ export class RecipientCopies extends Construct {
     for (const image of fleet.images) {
       const byRegion = copies.get(image.key);
       if (!byRegion) continue;
-      const outputName = `recipient_copies_${image.key}`;
+      const outputName = recipientCopiesOutputName(image.key);
       const output = new TerraformOutput(this, outputName, {
         description: `Copy AMI id by Region of image ${image.key} of fleet ${fleet.name} in account ${recipient.account}`,
         value: Object.fromEntries([...byRegion].map(([region, copy]) => [region, copy.id])),

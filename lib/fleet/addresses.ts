@@ -63,6 +63,11 @@ export function copiesOutputName(imageKey: string): string {
   return `copies_${imageKey}`;
 }
 
+/** A recipient stack's output with the map Region -> the recipient's own copy AMI id of one image version. */
+export function recipientCopiesOutputName(imageKey: string): string {
+  return `recipient_${copiesOutputName(imageKey)}`;
+}
+
 /** `data.terraform_remote_state.<name>`: a share stack's read of one Region's copy stack (layout: split). */
 export function copyStateDataName(region: string): string {
   return `copies_${region}`;
