@@ -835,15 +835,15 @@ it("recipients: the owner's stack, then each recipient's through its role; their
   const source = await ec2.registerSource("us-east-1", "recipients-e2e");
   const fleetDir = path.join(work, "recipient-fleets");
   fs.mkdirSync(fleetDir);
-  const fleetFile = path.join(fleetDir, "shared.yaml");
+  const fleetFile = path.join(fleetDir, "crossed.yaml");
   fs.writeFileSync(
     fleetFile,
     stringify({
-      name: "shared",
+      name: "crossed",
       source: { region: "us-east-1", images: [{ key: "v1", amiId: source }] },
       regions: [{ region: "eu-west-1", kmsKeyId: ownerKey }, "us-west-2"],
       tags: { team: "platform" },
-      pointers: [{ key: "current", parameter: "/shared/current", image: "v1" }],
+      pointers: [{ key: "current", parameter: "/crossed/current", image: "v1" }],
       recipients: [{ account: RA, kmsKeyIds: raKeys }, { account: RB, tags: { owner: "b" } }],
     }),
   );
@@ -851,17 +851,17 @@ it("recipients: the owner's stack, then each recipient's through its role; their
   const stack = (name: string) => path.join(out, "stacks", name);
   const env = moto.env;
   timed("synth", () => synth([fleetDir], out));
-  expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["shared", `shared-recipient-${RA}`, `shared-recipient-${RB}`]);
-  for (const name of ["shared", `shared-recipient-${RA}`, `shared-recipient-${RB}`]) timed("init", () => tofuOk(toolchain, stack(name), ["init", "-no-color"], env));
+  expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["crossed", `crossed-recipient-${RA}`, `crossed-recipient-${RB}`]);
+  for (const name of ["crossed", `crossed-recipient-${RA}`, `crossed-recipient-${RB}`]) timed("init", () => tofuOk(toolchain, stack(name), ["init", "-no-color"], env));
 
   // 1. A first deploy in order (README): a recipient stack planned before the owner's stack has any state stops, before any change.
-  const early = tofu(toolchain, stack(`shared-recipient-${RA}`), ["plan", "-no-color"], env);
+  const early = tofu(toolchain, stack(`crossed-recipient-${RA}`), ["plan", "-no-color"], env);
   expect(early.code).toBe(1);
   expect(early.stderr).toMatch(/data\.terraform_remote_state\.copies_eu-west-1: Unable to read remote state/);
-  timed("apply", () => tofuOk(toolchain, stack("shared"), ["apply", "-no-color", "-auto-approve"], env));
-  const ownerCopies = JSON.parse(tofuOk(toolchain, stack("shared"), ["output", "-json"], env).stdout).copies_v1.value as Record<string, string>;
-  timed("plan", () => tofuOk(toolchain, stack(`shared-recipient-${RA}`), ["plan", "-no-color", "-out=first.tfplan"], env));
-  const firstPlan = JSON.parse(tofuOk(toolchain, stack(`shared-recipient-${RA}`), ["show", "-json", "first.tfplan"], env).stdout);
+  timed("apply", () => tofuOk(toolchain, stack("crossed"), ["apply", "-no-color", "-auto-approve"], env));
+  const ownerCopies = JSON.parse(tofuOk(toolchain, stack("crossed"), ["output", "-json"], env).stdout).copies_v1.value as Record<string, string>;
+  timed("plan", () => tofuOk(toolchain, stack(`crossed-recipient-${RA}`), ["plan", "-no-color", "-out=first.tfplan"], env));
+  const firstPlan = JSON.parse(tofuOk(toolchain, stack(`crossed-recipient-${RA}`), ["show", "-json", "first.tfplan"], env).stdout);
   const snapshotOf = async (region: string, imageId: string, credentials?: Awaited<ReturnType<typeof as>>) => {
     const [image] = (await new Ec2(moto.env, credentials).in(region).send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images!;
     return { image, snapshotId: image.BlockDeviceMappings![0].Ebs!.SnapshotId! };
@@ -882,11 +882,11 @@ it("recipients: the owner's stack, then each recipient's through its role; their
     ].sort(),
   );
   savePlanFixture("recipient-first", firstPlan);
-  timed("apply", () => tofuOk(toolchain, stack(`shared-recipient-${RA}`), ["apply", "-no-color", "-auto-approve", "first.tfplan"], env));
-  timed("apply", () => tofuOk(toolchain, stack(`shared-recipient-${RB}`), ["apply", "-no-color", "-auto-approve"], env));
+  timed("apply", () => tofuOk(toolchain, stack(`crossed-recipient-${RA}`), ["apply", "-no-color", "-auto-approve", "first.tfplan"], env));
+  timed("apply", () => tofuOk(toolchain, stack(`crossed-recipient-${RB}`), ["apply", "-no-color", "-auto-approve"], env));
 
   // 2. Each recipient owns its copies: A's under its own key in each Region; B's copy of the encrypted one encrypted (its default key), the other not.
-  const copiesOf = (account: string) => JSON.parse(tofuOk(toolchain, stack(`shared-recipient-${account}`), ["output", "-json"], env).stdout).recipient_copies_v1.value as Record<string, string>;
+  const copiesOf = (account: string) => JSON.parse(tofuOk(toolchain, stack(`crossed-recipient-${account}`), ["output", "-json"], env).stdout).recipient_copies_v1.value as Record<string, string>;
   const ownCopies: Record<string, Record<string, string>> = { [RA]: copiesOf(RA), [RB]: copiesOf(RB) };
   for (const account of [RA, RB]) {
     const credentials = await as(account);
@@ -900,27 +900,28 @@ it("recipients: the owner's stack, then each recipient's through its role; their
         owner: account,
         name: (await snapshotOf(region, ownerCopies[region])).image.Name,
         ownerCopy: ownerCopies[region],
-        fleet: "shared",
+        fleet: "crossed",
         sourceAmi: source,
       });
       const expected = account === RA ? { encrypted: true, key: raKeys[region as "eu-west-1"] } : { encrypted: region === "eu-west-1" };
       expect({ encrypted: snapshot.Encrypted, ...(account === RA ? { key: snapshot.KmsKeyId } : {}) }).toEqual(expected);
       // The pointer in each account names that account's own copy.
       const ssm = new SSMClient({ region, endpoint: moto.endpoint, credentials });
-      expect((await ssm.send(new GetParameterCommand({ Name: "/shared/current" }))).Parameter!.Value).toBe(id);
+      expect((await ssm.send(new GetParameterCommand({ Name: "/crossed/current" }))).Parameter!.Value).toBe(id);
     }
   }
   // The grant on the owner's key names A (the copies in us-west-2 are not under a customer managed key: no grant there).
   const grants = (await new KMSClient({ region: "eu-west-1", endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } }).send(new ListGrantsCommand({ KeyId: ownerKey }))).Grants!;
   expect(grants.map((g) => g.GranteePrincipal).sort()).toEqual([`arn:aws:iam::${RA}:root`, `arn:aws:iam::${RB}:root`]);
-  expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true, errors: [] } });
-  for (const name of [`shared-recipient-${RA}`, `shared-recipient-${RB}`]) {
+  const deployedState = await reconcile(fleetFile);
+  expect({ code: deployedState.code, findings: deployedState.report.fleets[0].findings.map((f) => `${f.kind} ${f.region} ${f.account} ${f.message}`), errors: deployedState.report.errors }).toEqual({ code: 0, findings: [], errors: [] });
+  for (const name of [`crossed-recipient-${RA}`, `crossed-recipient-${RB}`]) {
     expect(tofu(toolchain, stack(name), ["plan", "-no-color", "-detailed-exitcode"], env).code).toBe(0);
   }
 
   // 3. Out of band: the owner revokes A's read access to the eu-west-1 copy's snapshot; B's pointer moved to the owner's copy.
   await ec2.in("eu-west-1").send(new ModifySnapshotAttributeCommand({ SnapshotId: euSnapshot, Attribute: "createVolumePermission", CreateVolumePermission: { Remove: [{ UserId: RA }] } }));
-  await new Ec2(moto.env, await as(RB)).putPointer("us-west-2", "/shared/current", ownerCopies["us-west-2"]);
+  await new Ec2(moto.env, await as(RB)).putPointer("us-west-2", "/crossed/current", ownerCopies["us-west-2"]);
   const drift = await reconcile(fleetFile);
   expect({ code: drift.code, errors: drift.report.errors }).toEqual({ code: 2, errors: [] });
   expect(drift.report.fleets[0].findings.map((f) => `${f.kind} ${f.region} ${f.account}`).sort()).toEqual([
@@ -931,8 +932,8 @@ it("recipients: the owner's stack, then each recipient's through its role; their
   // 4. Terraform sees both on refresh; the repair plan moves B's pointer back (review gates it), apply restores both.
   const repairs: Record<string, string[]> = {};
   for (const account of [RA, RB]) {
-    timed("plan", () => tofuOk(toolchain, stack(`shared-recipient-${account}`), ["plan", "-no-color", "-out=repair.tfplan"], env));
-    const plan = JSON.parse(tofuOk(toolchain, stack(`shared-recipient-${account}`), ["show", "-json", "repair.tfplan"], env).stdout);
+    timed("plan", () => tofuOk(toolchain, stack(`crossed-recipient-${account}`), ["plan", "-no-color", "-out=repair.tfplan"], env));
+    const plan = JSON.parse(tofuOk(toolchain, stack(`crossed-recipient-${account}`), ["show", "-json", "repair.tfplan"], env).stdout);
     repairs[account] = planChanges(plan);
     if (account === RB) {
       savePlanFixture("recipient-repair", plan);
@@ -942,7 +943,7 @@ it("recipients: the owner's stack, then each recipient's through its role; their
       expect(review.code).toBe(2);
       expect(JSON.parse(review.stdout).dangers.map((d: any) => `${d.category} ${d.address}`)).toEqual([`pointer-move aws_ssm_parameter.recipient_${RB}_pointer_current_us-west-2`]);
     }
-    timed("apply", () => tofuOk(toolchain, stack(`shared-recipient-${account}`), ["apply", "-no-color", "-auto-approve", "repair.tfplan"], env));
+    timed("apply", () => tofuOk(toolchain, stack(`crossed-recipient-${account}`), ["apply", "-no-color", "-auto-approve", "repair.tfplan"], env));
   }
   expect(repairs).toEqual({
     [RA]: [`create aws_snapshot_create_volume_permission.recipient_${RA}_snapshots_v1_eu-west-1["${euSnapshot}"]`],
@@ -955,7 +956,7 @@ it("recipients: the owner's stack, then each recipient's through its role; their
   doc.source.images.push({ key: "v2", amiId: await ec2.registerSource("us-east-1", "recipients-e2e-v2") });
   fs.writeFileSync(fleetFile, stringify(doc));
   timed("synth", () => synth([fleetDir], out));
-  const tooEarly = tofu(toolchain, stack(`shared-recipient-${RB}`), ["plan", "-no-color"], env);
+  const tooEarly = tofu(toolchain, stack(`crossed-recipient-${RB}`), ["plan", "-no-color"], env);
   expect(tooEarly.code).toBe(1);
-  expect(tooEarly.stderr).toMatch(/the copy of image v2 in eu-west-1 is not in the state of stack shared: apply\s+that stack first/);
+  expect(tooEarly.stderr).toMatch(/the copy of image v2 in eu-west-1 is not in the state of stack crossed: apply\s+that stack first/);
 });

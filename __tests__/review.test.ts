@@ -151,7 +151,7 @@ describe("reviewPlan on real plans", () => {
   it("recipient-first: a recipient's first plan: its copies on a row of their own, the owner's permission, snapshot access and grant for it, its pointers; nothing dangerous, no cross-Region transfer", () => {
     const review = reviewPlan(plan("recipient-first"));
     const RA = "222233334444";
-    expect(review.copies.map((c) => `${c.action} ${c.fleet}/${c.image} ${c.region} ${c.account}`)).toEqual([`create shared/v1 eu-west-1 ${RA}`, `create shared/v1 us-west-2 ${RA}`]);
+    expect(review.copies.map((c) => `${c.action} ${c.fleet}/${c.image} ${c.region} ${c.account}`)).toEqual([`create crossed/v1 eu-west-1 ${RA}`, `create crossed/v1 us-west-2 ${RA}`]);
     expect(review.permissions.map((p) => `${p.action} ${p.principal} ${p.image}@${p.region}`)).toEqual([`grant account ${RA} v1@eu-west-1`, `grant account ${RA} v1@us-west-2`]);
     expect(review.snapshotPermissions.map((p) => `${p.action} ${p.account} ${p.image}@${p.region} ${p.snapshotId.startsWith("snap-")}`)).toEqual([
       `grant ${RA} v1@eu-west-1 true`,
@@ -159,16 +159,16 @@ describe("reviewPlan on real plans", () => {
     ]);
     expect(review.grants).toEqual([expect.objectContaining({ region: "eu-west-1", account: RA, action: "grant" })]);
     expect(review.pointers.map((p) => `${p.action} ${p.parameter} ${p.region} ${p.account} ${p.to}`)).toEqual([
-      `create /shared/current eu-west-1 ${RA} (known after apply)`,
-      `create /shared/current us-west-2 ${RA} (known after apply)`,
+      `create /crossed/current eu-west-1 ${RA} (known after apply)`,
+      `create /crossed/current us-west-2 ${RA} (known after apply)`,
     ]);
     // A recipient's copy is not shared (the owner's is, in the owner's plan), and is copied within its Region.
     expect(review.dangers).toEqual([]);
     expect(review.cost).toMatchObject({ transferGb: 0, storageByRegion: [{ region: "eu-west-1", gb: 15 }, { region: "us-west-2", gb: 15 }], unknownSizes: [] });
     const text = renderReviewText(review, { color: false });
-    expect(text).toContain(`shared/v1 in ${RA}`);
+    expect(text).toContain(`crossed/v1 in ${RA}`);
     expect(text).toContain(`snapshot permissions: 2 granted, 0 revoked`);
-    expect(text).toContain(`/shared/current in eu-west-1 of account ${RA}`);
+    expect(text).toContain(`/crossed/current in eu-west-1 of account ${RA}`);
     expect(renderReviewMarkdown(review)).toContain("**Snapshot permissions**");
   });
 
@@ -176,7 +176,7 @@ describe("reviewPlan on real plans", () => {
     const RB = "333344445555";
     const repair = reviewPlan(plan("recipient-repair"));
     expect(repair.dangers.map((d) => `${d.category} ${d.address}`)).toEqual([`pointer-move aws_ssm_parameter.recipient_${RB}_pointer_current_us-west-2`]);
-    expect(repair.dangers[0].message).toMatch(new RegExp(`^moves pointer /shared/current in us-west-2 of account ${RB} from ami-\\w+ to ami-\\w+`));
+    expect(repair.dangers[0].message).toMatch(new RegExp(`^moves pointer /crossed/current in us-west-2 of account ${RB} from ami-\\w+ to ami-\\w+`));
     // The same plan's copy entry turned into a destroy (the plan a removed recipient Region makes).
     const p = plan("recipient-first");
     const copy = p.resource_changes.find((c: any) => c.type === "aws_ami_copy");
