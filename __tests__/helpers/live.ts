@@ -114,7 +114,7 @@ export class Ec2 {
         }
       }
       for (const desired of recipientCopies(fleet, recipient)) {
-        const region = desired.region.region;
+        const region = desired.copy.target.region;
         const ownerCopy = ownerCopies.get(`${desired.owner.image.key}/${region}`)!;
         const [image] = (await this.in(region).send(new DescribeImagesCommand({ ImageIds: [ownerCopy] }))).Images!;
         for (const mapping of image.BlockDeviceMappings ?? []) {
@@ -129,15 +129,15 @@ export class Ec2 {
             SourceImageId: ownerCopy,
             SourceRegion: region,
             Name: image.Name,
-            Encrypted: desired.region.kmsKeyId !== undefined ? true : undefined,
-            KmsKeyId: desired.region.kmsKeyId,
+            Encrypted: desired.copy.target.kmsKeyId !== undefined ? true : undefined,
+            KmsKeyId: desired.copy.target.kmsKeyId,
             TagSpecifications: [{ ResourceType: "image", Tags: Object.entries(desired.tags(source, ownerCopy)).map(([Key, Value]) => ({ Key, Value })) }],
           }),
         );
         copies.set(`${recipient.account}/${desired.owner.image.key}/${region}`, copy.ImageId!);
       }
       for (const pointer of recipientPointers(fleet, recipient)) {
-        const region = pointer.copy.region.region;
+        const region = pointer.target.region;
         await own.putPointer(region, pointer.pointer.parameter, copies.get(`${recipient.account}/${pointer.pointer.image}/${region}`)!);
       }
     }

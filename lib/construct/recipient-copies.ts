@@ -68,10 +68,10 @@ export class RecipientCopies extends Construct {
     }
     const copies = new Map<string, Map<string, AmiCopy>>();
     for (const desired of recipientCopies(fleet, recipient)) {
-      const grant = grants.get(desired.region.region);
+      const grant = grants.get(desired.copy.target.region);
       const copy = this.copyFor(fleet, desired, copyIdOf, recipientProvider, grant);
       if (!copies.has(desired.owner.image.key)) copies.set(desired.owner.image.key, new Map());
-      copies.get(desired.owner.image.key)!.set(desired.region.region, copy);
+      copies.get(desired.owner.image.key)!.set(desired.copy.target.region, copy);
     }
     this.copies = copies;
     for (const image of fleet.images) {
@@ -85,17 +85,17 @@ export class RecipientCopies extends Construct {
       output.overrideLogicalId(outputName);
     }
     for (const desired of recipientPointers(fleet, recipient)) {
-      const copy = copies.get(desired.pointer.image)!.get(desired.copy.region.region)!;
+      const copy = copies.get(desired.pointer.image)!.get(desired.target.region)!;
       const name = nameOf(desired.address);
       const parameter = new SsmParameter(this, name, {
         provider: recipientProvider,
-        region: desired.copy.region.region,
+        region: desired.target.region,
         name: desired.pointer.parameter,
         type: "String",
         dataType: "aws:ec2:image",
         // As the owner's pointers: a reviewer must see which AMI it moves to.
         insecureValue: copy.id,
-        description: `ami-fleet ${fleet.name}: this account's copy of image ${desired.pointer.image} in ${desired.copy.region.region}`,
+        description: `ami-fleet ${fleet.name}: this account's copy of image ${desired.pointer.image} in ${desired.target.region}`,
         tags: { ...desired.tags },
       });
       parameter.overrideLogicalId(name);
@@ -109,7 +109,8 @@ export class RecipientCopies extends Construct {
   private copyFor(fleet: Fleet, desired: DesiredRecipientCopy, copyIdOf: CopyIdOf, recipientProvider: AwsProvider, grant?: KmsGrant): AmiCopy {
     const { recipient, owner } = desired;
     const image = owner.image.key;
-    const region = desired.region.region;
+    const region = desired.copy.target.region;
+    const kmsKeyId = desired.copy.target.kmsKeyId;
     const remote = copyIdOf(image, region);
     const dataName = ownerCopyDataName(image, region);
     // Read at plan time, in the owner's account: the owner copy's name, tags and snapshots.
@@ -131,7 +132,7 @@ export class RecipientCopies extends Construct {
       `\${toset([for mapping in ${ownerCopy.fqn}.block_device_mappings : lookup(mapping.ebs, "snapshot_id", "") if lookup(mapping.ebs, "snapshot_id", "") != ""])}`,
     );
     snapshotPermission.overrideLogicalId(snapshotsName);
-    const copyName = nameOf(desired.address);
+    const copyName = nameOf(desired.copy.address);
     const ownerTag = (tag: string) => `\${${ownerCopy.fqn}.tags[${JSON.stringify(tag)}]}`;
     const dependsOn: TerraformResource[] = [permission, snapshotPermission, ...(grant ? [grant] : [])];
     const copy = new AmiCopy(this, copyName, {
@@ -141,8 +142,9 @@ export class RecipientCopies extends Construct {
       description: `${owner.description(ownerTag(MANAGEMENT_TAGS.sourceAmi))} (account ${recipient.account}'s own copy)`,
       sourceAmiId: remote.id,
       sourceAmiRegion: region,
-      ...(desired.region.kmsKeyId !== undefined ? { encrypted: true, kmsKeyId: desired.region.kmsKeyId } : {}),
-      deprecationTime: owner.deprecateAt,
+      // The recipient's key where it has one; otherwise EC2 decides (an encrypted copy gets the recipient's default key).
+      ...(kmsKeyId !== undefined ? { encrypted: true, kmsKeyId } : {}),
+      deprecationTime: desired.copy.deprecateAt,
       tags: { ...desired.tags(ownerTag(MANAGEMENT_TAGS.sourceAmi), remote.id) },
       timeouts: fleet.copyTimeout ? { create: fleet.copyTimeout } : undefined,
       dependsOn,

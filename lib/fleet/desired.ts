@@ -1,5 +1,5 @@
 import { copyResourceName, FleetAddress } from "./addresses";
-import { Fleet, MANAGEMENT_TAGS, OWNER_COPY_TAG, Pointer, POINTER_TAG, Recipient, RecipientRegion, renderCopyName, SourceImage, TargetRegion } from "./fleet";
+import { Fleet, MANAGEMENT_TAGS, OWNER_COPY_TAG, Pointer, POINTER_TAG, Recipient, renderCopyName, SourceImage, TargetRegion } from "./fleet";
 import { Principal, sharePrincipals } from "./principals";
 
 /**
@@ -141,17 +141,20 @@ export function fleetCounts(fleet: Fleet): FleetCounts {
   };
 }
 
-/** A recipient's copy of the owner's copy of one image in one of its Regions (DOMAIN.md "Cross-account copying"). */
+/**
+ * A recipient's copy of the owner's copy of one image in one of its Regions (DOMAIN.md
+ * "Cross-account copying"): the copy the recipient's view of the fleet wants (`recipientView`:
+ * its address, Region and key, its tags, its deprecation), and the owner's copy it copies.
+ */
 export interface DesiredRecipientCopy {
   readonly recipient: Recipient;
-  readonly region: RecipientRegion;
+  /** The copy in the recipient's account, as its view of the fleet wants it. */
+  readonly copy: DesiredCopy;
   /** The owner's copy it copies (in the same Region). */
   readonly owner: DesiredCopy;
-  /** `aws_ami_copy.recipient_<account>_copy_<image>_<region>`. */
-  readonly address: Extract<FleetAddress, { type: "aws_ami_copy" }>;
   /**
-   * Its tags: the fleet's and the recipient's, the management tags of the owner's copy (tags are
-   * never copied across accounts: Terraform sets them), and the owner copy's id.
+   * Its tags: the view's (the fleet's and the recipient's, the management tags; tags are never
+   * copied across accounts: Terraform sets them), and the id of the owner's copy it was copied from.
    */
   tags(sourceAmi: string, ownerCopyId: string): Readonly<Record<string, string>>;
 }
@@ -164,46 +167,17 @@ export function desiredRecipientCopies(fleet: Fleet): DesiredRecipientCopy[] {
 /** The copies one recipient wants. */
 export function recipientCopies(fleet: Fleet, recipient: Recipient): DesiredRecipientCopy[] {
   const targets = new Map(fleet.regions.map((target) => [target.region, target]));
-  return fleet.images.flatMap((image) =>
-    recipient.regions.flatMap((region) => {
-      const target = targets.get(region.region);
-      if (!target) return []; // a validated recipient's Regions are the fleet's
-      const owner = desiredCopy(fleet, image, target);
-      return [
-        {
-          recipient,
-          region,
-          owner,
-          address: { type: "aws_ami_copy" as const, image: image.key, region: region.region, recipient: recipient.account },
-          tags: (sourceAmi: string, ownerCopyId: string) => ({ ...owner.tags(sourceAmi), ...recipient.tags, [OWNER_COPY_TAG]: ownerCopyId }),
-        },
-      ];
-    }),
-  );
+  return desiredCopies(recipientView(fleet, recipient)).map((copy) => ({
+    recipient,
+    copy,
+    owner: desiredCopy(fleet, copy.image, targets.get(copy.target.region)!),
+    tags: (sourceAmi: string, ownerCopyId: string) => ({ ...copy.tags(sourceAmi), [OWNER_COPY_TAG]: ownerCopyId }),
+  }));
 }
 
-/** A pointer in a recipient account and Region: the fleet's parameter, valued with the recipient's own copy. */
-export interface DesiredRecipientPointer {
-  readonly pointer: Pointer;
-  readonly copy: DesiredRecipientCopy;
-  /** `aws_ssm_parameter.recipient_<account>_pointer_<key>_<region>`. */
-  readonly address: Extract<FleetAddress, { type: "aws_ssm_parameter" }>;
-  readonly tags: Readonly<Record<string, string>>;
-}
-
-/** The fleet's pointers in each of one recipient's Regions. */
-export function recipientPointers(fleet: Fleet, recipient: Recipient): DesiredRecipientPointer[] {
-  const copies = recipientCopies(fleet, recipient);
-  return fleet.pointers.flatMap((pointer) =>
-    copies
-      .filter((copy) => copy.owner.image.key === pointer.image)
-      .map((copy) => ({
-        pointer,
-        copy,
-        address: { type: "aws_ssm_parameter" as const, pointer: pointer.key, region: copy.region.region, recipient: recipient.account },
-        tags: { ...recipient.tags, [MANAGEMENT_TAGS.fleet]: fleet.name, [POINTER_TAG]: pointer.key },
-      })),
-  );
+/** The fleet's pointers in one recipient's account, each naming its own copy there. */
+export function recipientPointers(fleet: Fleet, recipient: Recipient): DesiredPointer[] {
+  return desiredPointers(recipientView(fleet, recipient));
 }
 
 /** The owner's key a recipient needs a grant on in a Region: the copy's customer managed key, unless the key policy admits recipients. */

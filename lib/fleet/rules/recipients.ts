@@ -27,7 +27,7 @@ export function checkRecipients(
 ): Recipient[] {
   const recipients: Recipient[] = [];
   const seen = new Map<string, number>();
-  const targets = new Map(regions.map((target) => [target.region, target]));
+  const targets = new Set(regions.map((target) => target.region));
   const ownerAccounts = ownerAccountsOf(document);
   const shareAccounts = shareAccountPaths(document);
   (document.recipients ?? []).forEach((entry, index) => {
@@ -84,9 +84,10 @@ export function checkRecipients(
       }
       if (!checkRecipientKey(problems, key, keyPath, region, account, partition)) valid = false;
     }
-    for (const region of names) {
-      const target = targets.get(region);
-      if (!target) continue;
+    // In the fleet's Region order, whatever order the recipient lists them in.
+    const wanted = new Set(names);
+    for (const target of regions.filter((t) => wanted.has(t.region))) {
+      const region = target.region;
       // The recipient copies the owner's copy: an encrypted one is shared with its key, which must be
       // a customer managed key (the AWS managed key cannot be shared; DOMAIN.md "Encryption").
       const encrypted = target.encrypted === true || (target.encrypted === undefined && images.some((image) => image.encrypted === true));
@@ -98,15 +99,13 @@ export function checkRecipients(
         );
         valid = false;
       }
-      if (listed.size === 0 || listed.has(region)) own.push({ region, ...(entry.kmsKeyIds?.[region] !== undefined ? { kmsKeyId: entry.kmsKeyIds[region] } : {}) });
+      const kmsKeyId = entry.kmsKeyIds?.[region];
+      own.push({ region, ...(kmsKeyId !== undefined ? { kmsKeyId } : {}) });
     }
     // A recipient's copy carries the management tags, the owner-copy tag, the fleet's tags and its own.
     const maxTags = Math.max(0, MAX_USER_TAGS - 1 - Object.keys(fleetTags).length);
     const tags = checkTagMap(problems, entry.tags ?? {}, ["recipients", index, "tags"], maxTags);
     if (valid && roleArn !== undefined) {
-      // In the fleet's Region order, whatever order the recipient lists them in.
-      const order = new Map(regions.map((target, i) => [target.region, i]));
-      own.sort((a, b) => order.get(a.region)! - order.get(b.region)!);
       recipients.push({ account, roleArn, regions: own, tags: { ...fleetTags, ...tags } });
     }
   });
