@@ -2,10 +2,16 @@
 # Builds OpenTofu and the Terraform AWS provider from the Go module proxy into a cache outside the
 # repo, laid out as a filesystem mirror, and writes the CLI config that points tofu at it.
 #
-# Every step runs on every call except the compiles: downloading the modules, generating the
-# wrapper modules, checking the binaries and writing the mirror's CLI config are cheap and are
-# always redone and checked, so a warm cache cannot hide a broken step. Only `go build` is skipped
-# when the binary for these exact versions is already in the cache and runs.
+# The provider is built with only the service packages that serve the types in
+# scripts/aws-provider-types.txt (what the stacks synthesize; a unit test keeps the list exact):
+# scripts/trim-provider deletes the other packages' registrations and the SDK clients nobody then
+# calls from the two generated registration files of a copy of the module. Every resource's code
+# is the provider's own, unchanged, at the same module version and dependency versions.
+#
+# Every step runs on every call except the compiles: downloading the modules, copying and trimming
+# the provider, checking the binaries and writing the mirror's CLI config are cheap and are always
+# redone and checked, so a warm cache cannot hide a broken step. Only `go build` is skipped when the
+# binary for these exact versions (and, for the provider, this service list) is already cached.
 #
 #   AMI_FLEET_CACHE   cache root (default: ~/.cache/ami-fleet)
 #   GO_BUILD_P        parallel compile jobs (default: 2; the EC2 SDK package is memory heavy)
@@ -22,10 +28,9 @@ AWS_PROVIDER_VERSION="6.48.0"
 
 cache_root="${AMI_FLEET_CACHE:-$HOME/.cache/ami-fleet}"
 toolchain="$cache_root/toolchain/tofu-${TOFU_VERSION}_aws-${AWS_PROVIDER_VERSION}-${AWS_PROVIDER_MODULE_VERSION##*-}"
-mirror="$toolchain/mirror"
-provider_dir="$mirror/registry.opentofu.org/hashicorp/aws/$AWS_PROVIDER_VERSION/linux_amd64"
-provider_bin="$provider_dir/terraform-provider-aws_v${AWS_PROVIDER_VERSION}_x5"
 tofu_bin="$toolchain/bin/tofu"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+provider_types="$root/scripts/aws-provider-types.txt"
 cli_config="$toolchain/tofu.tfrc"
 jobs="${GO_BUILD_P:-2}"
 
@@ -49,7 +54,7 @@ command -v go >/dev/null || fail "go is not installed: install Go 1.26+ and run 
 export GOFLAGS="${GOFLAGS:-} -trimpath"
 export CGO_ENABLED=0
 
-step "create the cache folders under $toolchain" mkdir -p "$toolchain/bin" "$toolchain/build" "$provider_dir"
+step "create the cache folders under $toolchain" mkdir -p "$toolchain/bin" "$toolchain/build"
 
 timed() { # timed LABEL cmd...: runs cmd through step, logs wall time and peak RSS (GNU time when present)
   local label=$1; shift
@@ -113,14 +118,34 @@ step "check OpenTofu: $tofu_bin version" env TF_CLI_CONFIG_FILE=/dev/null CHECKP
 built_version=$(tofu_version "$tofu_bin")
 [ "$built_version" = "$TOFU_VERSION" ] || fail "check OpenTofu: $tofu_bin reports version '$built_version', expected $TOFU_VERSION"
 
-# The AWS provider
-prepare_wrapper aws github.com/hashicorp/terraform-provider-aws "$AWS_PROVIDER_MODULE_VERSION" github.com/hashicorp/terraform-provider-aws
+# The AWS provider, trimmed to the service packages the stacks use
+step "download the AWS provider module $AWS_PROVIDER_MODULE_VERSION from the Go module proxy" \
+  sh -c 'cd "$1" && go mod download -json "github.com/hashicorp/terraform-provider-aws@$2" >"$1/aws-download.json"' _ "$toolchain/build" "$AWS_PROVIDER_MODULE_VERSION"
+module_dir=$(sed -n 's/.*"Dir": "\(.*\)".*/\1/p' "$toolchain/build/aws-download.json")
+[ -n "$module_dir" ] && [ -f "$module_dir/go.mod" ] || fail "download the AWS provider module: the Go module proxy gave no source ($(cat "$toolchain/build/aws-download.json"))"
+trimmed="$toolchain/build/aws-trimmed"
+step "clean the provider copy $trimmed" rm -rf "$trimmed"
+step "create the provider copy folder $trimmed" mkdir -p "$trimmed"
+step "copy the provider module to $trimmed" cp -R "$module_dir/go.mod" "$module_dir/go.sum" "$module_dir/main.go" "$module_dir/internal" "$module_dir/names" "$module_dir/version" "$trimmed/"
+step "make the provider copy writable" chmod -R u+w "$trimmed"
+services_file="$toolchain/build/aws-services.txt"
+step "trim the provider to the service packages of $provider_types" \
+  sh -c 'go run "$1/scripts/trim-provider/main.go" -module "$2" -types "$3" >"$4"' _ "$root" "$trimmed" "$provider_types" "$services_file"
+services=$(paste -sd- "$services_file")
+[ -n "$services" ] || fail "trim the provider: it kept no service package"
+log "AWS provider services: $services"
+mirror="$toolchain/aws-$services/mirror"
+provider_dir="$mirror/registry.opentofu.org/hashicorp/aws/$AWS_PROVIDER_VERSION/linux_amd64"
+provider_bin="$provider_dir/terraform-provider-aws_v${AWS_PROVIDER_VERSION}_x5"
+step "create the mirror folder $provider_dir" mkdir -p "$provider_dir"
 if [ -x "$provider_bin" ] && [ -s "$provider_bin" ]; then
-  log "terraform-provider-aws $AWS_PROVIDER_VERSION: cached build at $provider_bin"
+  log "terraform-provider-aws $AWS_PROVIDER_VERSION ($services): cached build at $provider_bin"
 else
-  log "building terraform-provider-aws $AWS_PROVIDER_VERSION ($AWS_PROVIDER_MODULE_VERSION); a cold build takes about 25 minutes on 2 cores"
-  build aws github.com/hashicorp/terraform-provider-aws "$provider_bin" \
-    "-X github.com/hashicorp/terraform-provider-aws/version.ProviderVersion=$AWS_PROVIDER_VERSION"
+  log "building terraform-provider-aws $AWS_PROVIDER_VERSION ($AWS_PROVIDER_MODULE_VERSION) with the services $services; a cold build takes about 6 minutes on 2 cores"
+  timed "terraform-provider-aws build ($services)" \
+    sh -c 'cd "$1" && go build -p "$2" -ldflags="$3" -o "$4.tmp" .' _ "$trimmed" "$jobs" \
+    "-s -w -X github.com/hashicorp/terraform-provider-aws/version.ProviderVersion=$AWS_PROVIDER_VERSION" "$provider_bin"
+  step "install $provider_bin" mv "$provider_bin.tmp" "$provider_bin"
   log "provider binary: $(du -h "$provider_bin" | cut -f1)"
 fi
 
@@ -151,8 +176,11 @@ step "check that tofu installs hashicorp/aws $AWS_PROVIDER_VERSION from the mirr
 step "check that the provider plugin starts (tofu providers schema)" \
   env TF_CLI_CONFIG_FILE="$cli_config" CHECKPOINT_DISABLE=1 \
   sh -c '"$1" -chdir="$2" providers schema -json >"$2/schema.json"' _ "$tofu_bin" "$probe"
-grep -q '"aws_ami_copy"' "$probe/schema.json" \
-  || fail "check the provider: its schema has no aws_ami_copy resource ($provider_bin)"
+# Every type the stacks synthesize is served (the e2e suite checks the synthesized stacks themselves).
+missing=$(grep -v '^ *#' "$provider_types" | sed 's/#.*//' | tr -s ' \t' '\n' | grep . | while read -r type; do
+  grep -q "\"$type\":{" "$probe/schema.json" || echo "$type"
+done)
+[ -z "$missing" ] || fail "check the provider's schema: it lacks $(echo $missing) ($provider_bin). Every type in $provider_types must be registered by a kept service package: check the type's name there and scripts/trim-provider"
 
 cat >"$cache_root/toolchain/current.env" <<ENV
 TOFU_BIN=$tofu_bin
