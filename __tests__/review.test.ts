@@ -268,6 +268,18 @@ describe("reviewPlan on real plans", () => {
       expect(review.pointers[0]).toMatchObject({ action: "destroy", from: "ami-0aaaaaaaaaaaaaaaa" });
     });
 
+    it("a renamed pointer deletes the name consumers resolve: a destroy danger naming the old name, though the value stays", () => {
+      const renamed = { ...values("ami-0aaaaaaaaaaaaaaaa"), name: "/golden/base/current" };
+      const review = withChange(pointerChange(["delete", "create"], values("ami-0aaaaaaaaaaaaaaaa"), renamed));
+      expect(review.dangers.filter((d) => !d.allowed).map((d) => [d.category, d.message])).toEqual([
+        [
+          "destroy",
+          "renames pointer /golden/base/latest in eu-west-1 to /golden/base/current: the old name is deleted, so launches that still resolve /golden/base/latest fail",
+        ],
+      ]);
+      expect(review.pointers[0]).toMatchObject({ action: "replace", parameter: "/golden/base/current", from: "ami-0aaaaaaaaaaaaaaaa", to: "ami-0aaaaaaaaaaaaaaaa" });
+    });
+
     it("shows each pointer's move in the text and Markdown summaries", () => {
       const review = withChange(pointerChange(["update"], values("ami-0aaaaaaaaaaaaaaaa"), values("ami-0bbbbbbbbbbbbbbbb")));
       expect(renderReviewText(review, { color: false })).toContain("pointers:\n  ~ /golden/base/latest in eu-west-1: ami-0aaaaaaaaaaaaaaaa -> ami-0bbbbbbbbbbbbbbbb");

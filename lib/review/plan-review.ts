@@ -231,9 +231,18 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
       };
       pointers.push(change);
       const where = `${change.region}${parsed.recipient !== undefined ? ` of account ${parsed.recipient}` : ""}`;
+      // A new name replaces the parameter: the old name, the one consumers resolve, is deleted.
+      const renamedFrom = action === "replace" && typeof old.name === "string" && old.name !== change.parameter ? old.name : undefined;
       if (action === "destroy") {
         dangers.push({ category: "destroy", address: rc.address, message: `deletes pointer ${change.parameter} in ${where}: launches that resolve it fail` });
-      } else if (action !== "create" && from !== to) {
+      } else if (renamedFrom !== undefined) {
+        dangers.push({
+          category: "destroy",
+          address: rc.address,
+          message: `renames pointer ${renamedFrom} in ${where} to ${change.parameter}: the old name is deleted, so launches that still resolve ${renamedFrom} fail`,
+        });
+      }
+      if (action !== "create" && action !== "destroy" && from !== to) {
         const target = to === "(known after apply)" ? "a copy this plan creates" : to;
         dangers.push({
           category: "pointer-move",
