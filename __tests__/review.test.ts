@@ -379,6 +379,55 @@ describe("ami-fleet review", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it("--base-fleets: one verdict for a change from its stacks' plans (--plan repeated) and the fleet change; an empty base is a first change", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-review-change-"));
+    const fleet = (accounts: string[]) =>
+      [
+        "name: golden",
+        "source: { region: us-east-1, images: [ { key: v1, amiId: ami-0123456789abcdef0 } ] }",
+        "regions: [eu-west-1, us-west-2, ap-southeast-2]",
+        `share: { accounts: [${accounts.map((a) => `"${a}"`).join(", ")}] }`,
+        `organization: { arn: "arn:aws:organizations::111122223333:organization/o-abc123def4", memberAccounts: ["${A1}"] }`,
+        "encryption: { acknowledgeUnencryptedSharing: true }",
+      ].join("\n");
+    for (const [name, accounts] of [["base", [A1]], ["head", [A1, A2]]] as const) {
+      fs.mkdirSync(path.join(dir, name));
+      fs.writeFileSync(path.join(dir, name, "golden.yaml"), fleet([...accounts]));
+    }
+    // The change's plan as two stacks would plan it: its copies apart from everything else.
+    const whole = plan("change");
+    const parts = [
+      { ...whole, resource_changes: whole.resource_changes.filter((rc: any) => rc.type === "aws_ami_copy") },
+      { ...whole, resource_changes: whole.resource_changes.filter((rc: any) => rc.type !== "aws_ami_copy") },
+    ].map((p, i) => {
+      const file = path.join(dir, `plan-${i}.json`);
+      fs.writeFileSync(file, JSON.stringify(p));
+      return file;
+    });
+    const args = (plans: string[], base: string) => ["review", ...plans.flatMap((p) => ["--plan", p]), "--fleets", path.join(dir, "head"), "--base-fleets", base, "--format", "json", "--allow", "destroy"];
+    const wholeRun = await runCli(args([path.join(PLANS, "change.json")], path.join(dir, "base")));
+    const partsRun = await runCli(args(parts, path.join(dir, "base")));
+    expect(partsRun.code).toBe(2);
+    expect(JSON.parse(partsRun.stdout).dangers).toEqual(JSON.parse(wholeRun.stdout).dangers);
+    expect(JSON.parse(partsRun.stdout).dangers.filter((d: any) => !d.allowed).map((d: any) => `${d.category} ${d.address}`)).toEqual(
+      ["ap-southeast-2", "eu-west-1", "us-west-2"].map((r) => `outside-organization aws_ami_launch_permission.share_v1_${r}_accounts["${A2}"]`),
+    );
+    // A first change: nothing before it, so every principal of the head is granted.
+    fs.mkdirSync(path.join(dir, "none"));
+    const first = JSON.parse((await runCli(args(parts, path.join(dir, "none")))).stdout);
+    expect(first.fleetChange.sharing.filter((s: any) => s.action === "grant")).toHaveLength(6);
+    // No plan at all without the fleet change is an error that says what to give.
+    const nothing = await runCli(["review", "--format", "json"]);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toMatch(/give --plan/);
+    // A broken plan among several is named.
+    fs.writeFileSync(path.join(dir, "state.json"), JSON.stringify({ format_version: "1.0", values: {} }));
+    const broken = await runCli(args([...parts, path.join(dir, "state.json")], path.join(dir, "base")));
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain(`${path.join(dir, "state.json")}: this is a state, not a plan`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it("writes JSON to --out", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-review-"));
     const out = path.join(dir, "review.json");

@@ -90,11 +90,12 @@ function registerReview(program: Command, io: CliIo, setExit: (code: number) => 
   program
     .command("review")
     .description("summarize a saved plan (tofu show -json) for a pull request; exit 0 safe, 2 dangerous, 1 error")
-    .requiredOption("--plan <file>", "plan JSON from `tofu show -json plan.out` (- reads standard input)")
+    .option("--plan <file>", "plan JSON from `tofu show -json plan.out` (- reads standard input); repeat it for each stack of one change", appendValue, [])
     .addOption(new Option("--format <format>", "output format (default: text on a terminal, json otherwise)").choices(["text", "json", "markdown"]))
     .option("--out <file>", "write the review to a file instead of stdout")
     .option("--allow <categories>", `accept these dangers (comma-separated, repeatable: ${DANGER_CATEGORIES.join(", ")})`, appendList, [])
     .option("--fleets <paths...>", "fleet files, for the declared Organization (default: fleets/ when present)")
+    .option("--base-fleets <paths...>", "the fleet files before the change (e.g. the target branch's): judge sharing, recipients and pointers from the fleet change, in every stack")
     .option("--live", "read source image sizes with DescribeImages when the plan lacks them")
     .option("--live-region <region>", "Region of source images whose Region the plan does not name, for --live (default: AWS_REGION)")
     .option("--timeout <seconds>", "seconds one AWS request (--live) may take before it fails", positiveInt, 30)
@@ -116,6 +117,11 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
   return n;
+}
+
+/** A repeatable option's values. */
+function appendValue(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /** A comma-separated list; a repeated option adds to it. */

@@ -1,6 +1,8 @@
 import { describeAwsError, SdkAwsReader } from "../live/aws";
 import { oneLine } from "../fleet/errors";
-import { DANGER_CATEGORIES, DangerCategory, reviewPlan, sourcesNeedingSizes } from "../review/plan-review";
+import { DANGER_CATEGORIES, DangerCategory, reviewPlans, sourcesNeedingSizes } from "../review/plan-review";
+import { fleetChange } from "../review/fleet-change";
+import { readPlan } from "../review/plan";
 import { renderReviewMarkdown, renderReviewText } from "../report/review";
 import * as fs from "fs";
 import { DEFAULT_FLEET_DIR } from "../fleet/load";
@@ -11,11 +13,14 @@ import { OutputFormat, writeReport } from "./output";
 
 /** Options of `ami-fleet review`. */
 export interface ReviewOptions {
-  readonly plan: string;
+  /** Plan JSON files, one per stack of the change. */
+  readonly plan: readonly string[];
   readonly format?: OutputFormat;
   readonly out?: string;
   readonly allow: readonly string[];
   readonly fleets?: string[];
+  /** The fleet files before the change: the sharing verdicts come from the fleet change. */
+  readonly baseFleets?: string[];
   readonly live?: boolean;
   readonly liveRegion?: string;
   readonly priceStorage: number;
@@ -25,8 +30,9 @@ export interface ReviewOptions {
 }
 
 /**
- * `ami-fleet review --plan plan.json`: a summary of a saved plan for a reviewer, danger first.
- * Exit 0 nothing dangerous (or all allowed), 2 dangerous changes, 1 error.
+ * `ami-fleet review --plan plan.json [--plan ...] [--base-fleets base/fleets]`: one summary of a
+ * change's saved plans for a reviewer, danger first. Exit 0 nothing dangerous (or all allowed), 2
+ * dangerous changes, 1 error.
  */
 export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<number> {
   const unknown = options.allow.filter((a) => !(DANGER_CATEGORIES as readonly string[]).includes(a));
@@ -34,13 +40,29 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
     io.stderr.write(`ami-fleet review: --allow ${unknown.join(",")}: unknown category. Use ${DANGER_CATEGORIES.join(", ")}.\n`);
     return EXIT.error;
   }
-  const plan = readJsonFile(options.plan);
+  if (options.plan.length === 0 && !options.baseFleets) {
+    io.stderr.write("ami-fleet review: give --plan (a plan JSON from `tofu show -json plan.out`), or --base-fleets to judge a change whose stacks all wait.\n");
+    return EXIT.error;
+  }
+  const plans = options.plan.map((file) => {
+    const json = readJsonFile(file);
+    try {
+      readPlan(json);
+    } catch (error) {
+      throw new Error(`${file}: ${(error as Error).message}`);
+    }
+    return { file, json };
+  });
 
   // The fleets' declared Organizations, when the fleet files are at hand (fleets/ by default).
   const fleetPaths = options.fleets ?? (fs.existsSync(DEFAULT_FLEET_DIR) ? [DEFAULT_FLEET_DIR] : []);
   const fleets = fleetPaths.length > 0 ? loadOrReport(fleetPaths, io) : [];
   if (!fleets) return EXIT.error;
   const organizations = Object.fromEntries(fleets.filter((f) => f.organization).map((f) => [f.name, f.organization!]));
+  // Before a repository's first fleet there are none: an empty folder is no fleets, not an error.
+  const basePaths = options.baseFleets?.filter((p) => !(fs.existsSync(p) && fs.statSync(p).isDirectory() && fs.readdirSync(p).length === 0));
+  const baseFleets = basePaths === undefined ? undefined : basePaths.length === 0 ? [] : loadOrReport(basePaths, io);
+  if (options.baseFleets && !baseFleets) return EXIT.error;
 
   let sourceSizesGb: Record<string, number> = {};
   const liveErrors: string[] = [];
@@ -48,7 +70,7 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
     // Each source is asked for in its own Region (the plan's source_ami_region), one call per Region.
     const fallback = options.liveRegion ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? "us-east-1";
     const byRegion = new Map<string, string[]>();
-    for (const { amiId, region } of sourcesNeedingSizes(plan)) {
+    for (const { amiId, region } of plans.flatMap(({ json }) => sourcesNeedingSizes(json))) {
       const where = region ?? fallback;
       byRegion.set(where, [...(byRegion.get(where) ?? []), amiId]);
     }
@@ -68,13 +90,16 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
     }
   }
 
-  const review = reviewPlan(plan, {
+  const review = reviewPlans(
+    plans.map(({ json }) => json),
+    {
     allow: options.allow as DangerCategory[],
     organizations,
     unencryptedSharingAcknowledged: fleets.filter((f) => f.acknowledgeUnencryptedSharing).map((f) => f.name),
     sourceSizesGb,
     liveErrors,
     prices: { snapshotGbMonth: options.priceStorage, transferGb: options.priceTransfer },
+    ...(baseFleets ? { fleetChange: fleetChange(baseFleets, fleets) } : {}),
   });
   writeReport(io, review, { text: renderReviewText, markdown: renderReviewMarkdown }, options);
   return review.blocked ? EXIT.changes : EXIT.ok;

@@ -1,5 +1,5 @@
 import { build as buildArn, parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-parser";
-import type { PermissionGroup } from "./addresses";
+import type { FleetAddress, PermissionGroup } from "./addresses";
 import type { Share } from "./fleet";
 
 /**
@@ -70,6 +70,13 @@ export function sharePrincipals(share: Share): Principal[] {
     share[LISTED_KINDS[kind].shareList].map((value) => ({ kind, value })),
   );
   return share.public ? [...listed, { kind: "public", value: PUBLIC.value }] : listed;
+}
+
+/** The launch permission address of a principal on one copy (a recipient's is one resource, no for_each key). */
+export function permissionAddressOf(image: string, region: string, principal: Principal, recipient?: string): FleetAddress & { type: "aws_ami_launch_permission" } {
+  if (recipient !== undefined) return { type: "aws_ami_launch_permission", image, region, group: "accounts", recipient };
+  const group = SPELLINGS[principal.kind].group;
+  return principal.kind === "public" ? { type: "aws_ami_launch_permission", image, region, group } : { type: "aws_ami_launch_permission", image, region, group, key: principal.value };
 }
 
 /** Human label of a principal, e.g. `account 444455556666`. */
@@ -148,4 +155,25 @@ export function accountOfPrincipalArn(principal: unknown): string | undefined {
   if (typeof principal !== "string" || !validateArn(principal)) return undefined;
   const arn = parseArn(principal);
   return arn.service === "iam" && arn.accountId ? arn.accountId : undefined;
+}
+
+/**
+ * The Organization id (`o-...`) of an Organization ARN (`.../organization/o-...`) or an OU ARN
+ * (`.../ou/o-.../ou-...`); undefined for anything else.
+ */
+function organizationIdOf(arn: string): string | undefined {
+  if (!validateArn(arn)) return undefined;
+  const [kind, id] = parseArn(arn).resource.split("/");
+  return (kind === "organization" || kind === "ou") && id ? id : undefined;
+}
+
+/** Why a principal is outside the fleet's Organization (another Organization, a non-member account, everyone); undefined when inside. */
+export function outsideOrganization(principal: Principal, org: { arn: string; memberAccounts?: readonly string[] }): string | undefined {
+  const orgId = organizationIdOf(org.arn);
+  const { kind, value } = principal;
+  if (kind === "organization" && value !== org.arn) return `another Organization than the fleet's (${org.arn})`;
+  if (kind === "organizational-unit" && orgId && organizationIdOf(value) !== orgId) return `an OU of another Organization than the fleet's (${orgId})`;
+  if (kind === "account" && org.memberAccounts && !org.memberAccounts.includes(value)) return `not a member account of ${orgId ?? org.arn}`;
+  if (kind === "public") return `everyone, outside ${orgId ?? org.arn}`;
+  return undefined;
 }

@@ -22,9 +22,17 @@ function matrices(review: PlanReview): { regions: string[]; rows: Matrix[] } {
   return { regions, rows: [...rows.values()] };
 }
 
+/**
+ * The launch permissions a change grants and revokes: from the fleet change when the review has it
+ * (every stack's, planned or waiting for another's apply), else from the plans.
+ */
+function permissionsOf(review: PlanReview): readonly { action: "grant" | "revoke"; principal: string; image: string; region: string }[] {
+  return review.fleetChange?.sharing ?? review.permissions;
+}
+
 function byPrincipal(review: PlanReview): { principal: string; action: string; where: string[] }[] {
   const groups = new Map<string, { principal: string; action: string; where: string[] }>();
-  for (const p of review.permissions) {
+  for (const p of permissionsOf(review)) {
     const key = `${p.action}\0${p.principal}`;
     if (!groups.has(key)) groups.set(key, { principal: p.principal, action: p.action, where: [] });
     groups.get(key)!.where.push(`${p.image}@${p.region}`);
@@ -34,8 +42,9 @@ function byPrincipal(review: PlanReview): { principal: string; action: string; w
 
 function counts(review: PlanReview): string {
   const n = (action: string) => review.copies.filter((c) => c.action === action).length;
-  const grants = review.permissions.filter((p) => p.action === "grant").length;
-  const revokes = review.permissions.length - grants;
+  const permissions = permissionsOf(review);
+  const grants = permissions.filter((p) => p.action === "grant").length;
+  const revokes = permissions.length - grants;
   const pointers = review.pointers.length > 0 ? `; pointers: ${review.pointers.length} changed` : "";
   const snapshotGrants = review.snapshotPermissions.filter((p) => p.action === "grant").length;
   const snapshots = review.snapshotPermissions.length > 0 ? `; snapshot permissions: ${snapshotGrants} granted, ${review.snapshotPermissions.length - snapshotGrants} revoked` : "";
@@ -93,6 +102,11 @@ export function renderReviewText(review: PlanReview, options: { color: boolean }
     out.push("", "launch permissions:");
     for (const p of principals) out.push(`  ${p.action === "grant" ? "+" : "-"} ${p.principal}: ${p.where.join(", ")}`);
   }
+  const recipients = review.fleetChange?.recipients ?? [];
+  if (recipients.length > 0) {
+    out.push("", "recipients (accounts with copies of their own):");
+    for (const r of recipients) out.push(`  ${r.action === "add" ? "+" : "-"} account ${r.account} (fleet ${r.fleet}): ${r.regions.join(", ")}`);
+  }
   if (review.snapshotPermissions.length > 0) {
     out.push("", "snapshot permissions (recipients' read access to the copies they copy):");
     for (const p of review.snapshotPermissions) out.push(`  ${p.action === "grant" ? "+" : "-"} account ${p.account}: ${p.snapshotId} of ${p.image}@${p.region}`);
@@ -136,6 +150,12 @@ export function renderReviewMarkdown(review: PlanReview): string {
   if (principals.length > 0) {
     out.push("**Launch permissions**", "", "| | Principal | Copies |", "|---|---|---|");
     for (const p of principals) out.push(`| ${p.action === "grant" ? "grant" : "revoke"} | ${p.principal} | ${p.where.join(", ")} |`);
+    out.push("");
+  }
+  const recipients = review.fleetChange?.recipients ?? [];
+  if (recipients.length > 0) {
+    out.push("**Recipients** (accounts with copies of their own)", "");
+    for (const r of recipients) out.push(`- ${r.action} account ${r.account} (fleet ${r.fleet}): ${r.regions.join(", ")}`);
     out.push("");
   }
   if (review.snapshotPermissions.length > 0) {

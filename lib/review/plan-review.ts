@@ -1,14 +1,15 @@
-import { parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-parser";
 import { MANAGEMENT_TAGS } from "../fleet/fleet";
 import { FleetAddress, parseAddress } from "../fleet/addresses";
-import { accountOfPrincipalArn, describePrincipal, fromPlanValues, Principal } from "../fleet/principals";
+import { accountOfPrincipalArn, describePrincipal, fromPlanValues, outsideOrganization, Principal } from "../fleet/principals";
 import { LONG_ACCOUNT_LIST } from "../fleet/advice";
 import { CostEstimate, DEFAULT_PRICES, estimateCost, Prices } from "./cost";
-import { actionOf, CopyAction, Plan, readPlan, replaceReasons } from "./plan";
+import { FLEET_CHANGE_CATEGORIES, FleetChange, RecipientChange, SharingChange } from "./fleet-change";
+import { actionOf, CopyAction, mergePlans, Plan, readPlan, replaceReasons } from "./plan";
 
 export { DEFAULT_PRICES, sourcesNeedingSizes } from "./cost";
 export type { CostEstimate, Prices, SourceToSize } from "./cost";
 export type { CopyAction } from "./plan";
+export type { FleetChange, RecipientChange, SharingChange } from "./fleet-change";
 
 /**
  * The review of a saved Terraform/OpenTofu plan (`tofu show -json plan.out`): what a reviewer of
@@ -26,6 +27,7 @@ export const DANGER_CATEGORIES = [
   "concurrency",
   "past-deprecation",
   "pointer-move",
+  "recipient",
 ] as const;
 /** A danger category (contract). */
 export type DangerCategory = (typeof DANGER_CATEGORIES)[number];
@@ -114,6 +116,11 @@ export interface PlanReview {
   readonly dangers: readonly Danger[];
   /** Advice that does not block: what the change costs more than it needs to. */
   readonly notes: readonly string[];
+  /**
+   * With the fleet change (`--base-fleets`): every launch permission it grants or revokes and every
+   * recipient it adds or removes, whether or not the stack that holds it was planned.
+   */
+  readonly fleetChange?: { readonly sharing: readonly SharingChange[]; readonly recipients: readonly RecipientChange[] };
   readonly cost: CostEstimate;
   /** True when a danger is present that --allow did not accept. */
   readonly blocked: boolean;
@@ -134,6 +141,12 @@ export interface ReviewContext {
   readonly unencryptedSharingAcknowledged?: readonly string[];
   /** Copies one apply may start per destination Region before the review warns. @default 300 */
   readonly maxConcurrentCopies?: number;
+  /**
+   * The change of the fleet files (base against head). With it, sharing, exposure and recipient
+   * verdicts (FLEET_CHANGE_CATEGORIES) come from the fleets alone, so they are the same whatever
+   * stacks the plans hold; the plans keep what only a plan knows (destroy, replace, deprecation, ...).
+   */
+  readonly fleetChange?: FleetChange;
 }
 
 /** The fleet resource behind a plan entry's type and name (the construct's naming rules, parsed back). */
@@ -149,7 +162,17 @@ function imageAndRegionOf(type: string, name: string): { image: string; region: 
 
 /** Reviews a plan. Throws an Error naming what is wrong when the input is not a plan. */
 export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanReview {
-  const plan = readPlan(json);
+  return reviewPlans([json], context);
+}
+
+/**
+ * Reviews the plans of one change together (one per planned stack): one verdict, whatever the
+ * layout split the change into. No plan at all is allowed only with the fleet change (every stack
+ * of the change waits for another's apply). Throws an Error naming what is wrong with a plan.
+ */
+export function reviewPlans(jsons: readonly unknown[], context: ReviewContext = {}): PlanReview {
+  if (jsons.length === 0 && !context.fleetChange) throw new Error("no plan to review");
+  const plan = mergePlans(jsons.map((json) => readPlan(json)));
   const changes = plan.changes;
   const allow = new Set(context.allow ?? []);
   const copies: CopyChange[] = [];
@@ -329,7 +352,8 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
     }
   }
 
-  const allowedDangers = dangers.map(({ acknowledged, ...d }) => ({ ...d, allowed: allow.has(d.category) || acknowledged === true }));
+  const judged = context.fleetChange ? withFleetChange(dangers, context.fleetChange) : dangers;
+  const allowedDangers = judged.map(({ acknowledged, ...d }) => ({ ...d, allowed: allow.has(d.category) || acknowledged === true }));
   return {
     version: 1,
     copies: sortBy(copies, (c) => `${c.fleet}\0${c.account ?? ""}\0${c.image}\0${c.region}`),
@@ -338,6 +362,7 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
     snapshotPermissions: sortBy(snapshotPermissions, (p) => `${p.account}\0${p.image}\0${p.region}\0${p.snapshotId}`),
     pointers: sortBy(pointers, (p) => `${p.fleet}\0${p.pointer}\0${p.region}`),
     notes,
+    ...(context.fleetChange ? { fleetChange: { sharing: context.fleetChange.sharing, recipients: context.fleetChange.recipients } } : {}),
     dangers: sortBy(allowedDangers, (d) => `${DANGER_CATEGORIES.indexOf(d.category)}\0${d.address}`),
     cost: estimateCost(plan, copies, context.prices ?? DEFAULT_PRICES, context.sourceSizesGb, context.liveErrors),
     blocked: allowedDangers.some((d) => !d.allowed),
@@ -345,23 +370,14 @@ export function reviewPlan(json: unknown, context: ReviewContext = {}): PlanRevi
 }
 
 /**
- * The Organization id (`o-...`) of an Organization ARN (`.../organization/o-...`) or an OU ARN
- * (`.../ou/o-.../ou-...`); undefined for anything else.
+ * The plans' dangers with the fleet change's: in the fleet change's categories only its verdicts
+ * count (a plan sees sharing only where its stack holds both a copy and its permissions); in the
+ * others, one danger per category and address, the plan's wording first (it knows the AMI ids).
  */
-function organizationIdOf(arn: string): string | undefined {
-  if (!validateArn(arn)) return undefined;
-  const [kind, id] = parseArn(arn).resource.split("/");
-  return (kind === "organization" || kind === "ou") && id ? id : undefined;
-}
-
-function outsideOrganization(principal: Principal, org: { arn: string; memberAccounts?: readonly string[] }): string | undefined {
-  const orgId = organizationIdOf(org.arn);
-  const { kind, value } = principal;
-  if (kind === "organization" && value !== org.arn) return `another Organization than the fleet's (${org.arn})`;
-  if (kind === "organizational-unit" && orgId && organizationIdOf(value) !== orgId) return `an OU of another Organization than the fleet's (${orgId})`;
-  if (kind === "account" && org.memberAccounts && !org.memberAccounts.includes(value)) return `not a member account of ${orgId ?? org.arn}`;
-  if (kind === "public") return `everyone, outside ${orgId ?? org.arn}`;
-  return undefined;
+function withFleetChange<D extends Omit<Danger, "allowed"> & { acknowledged?: boolean }>(dangers: readonly D[], change: FleetChange): (D | FleetChange["dangers"][number])[] {
+  const kept = dangers.filter((d) => !FLEET_CHANGE_CATEGORIES.has(d.category));
+  const seen = new Set(kept.map((d) => `${d.category}\0${d.address}`));
+  return [...kept, ...change.dangers.filter((d) => !seen.has(`${d.category}\0${d.address}`))];
 }
 
 /** `${image}\0${region}` of copies that have, or will have, a launch permission for someone. */

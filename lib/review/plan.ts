@@ -82,6 +82,17 @@ export function readPlan(json: unknown): Plan {
   };
 }
 
+/** The plans of several stacks as one (their addresses do not overlap); "now" is the earliest plan's time. */
+export function mergePlans(plans: readonly Plan[]): Plan {
+  const times = plans.map((p) => p.timestamp).filter((t): t is string => t !== undefined).sort((a, b) => Date.parse(a) - Date.parse(b));
+  return {
+    timestamp: times[0],
+    changes: plans.flatMap((p) => p.changes),
+    planned: plans.flatMap((p) => p.planned),
+    prior: plans.flatMap((p) => p.prior),
+  };
+}
+
 /** The action of a change's `actions`; undefined for no-op, read and forget. */
 export function actionOf(actions: readonly string[]): CopyAction | undefined {
   switch ([...actions].sort().join("+")) {

@@ -1,0 +1,197 @@
+import { fleetChange } from "../lib/review/fleet-change";
+import { reviewPlans } from "../lib/review/plan-review";
+import { renderReviewMarkdown, renderReviewText } from "../lib/report/review";
+import { fleetOf, keyArn } from "./helpers/fleets";
+import * as fs from "fs";
+import * as path from "path";
+
+/**
+ * The verdicts only the fleet change can give (who may launch, who gets copies of their own, which
+ * pointers move or lose their name), judged from the base and head fleet files: the same whatever
+ * stacks hold the resources, and whether or not a stack could be planned yet.
+ */
+
+const ORG = "arn:aws:organizations::111122223333:organization/o-abc123def4";
+const MEMBER = "444455556666";
+const OUTSIDER = "999988887777";
+const RECIPIENT = "222233334444";
+
+function doc(overrides: Record<string, unknown> = {}): Record<string, any> {
+  return {
+    name: "golden",
+    source: { region: "us-east-1", images: [{ key: "v1", amiId: "ami-0123456789abcdef0" }] },
+    regions: ["eu-west-1", "us-west-2"],
+    encryption: { encrypted: true, kmsKeyIds: { "eu-west-1": keyArn("eu-west-1"), "us-west-2": keyArn("us-west-2") } },
+    share: { accounts: [MEMBER] },
+    organization: { arn: ORG, memberAccounts: [MEMBER, "777788889999"] },
+    pointers: [{ key: "current", parameter: "/golden/current", image: "v1" }],
+    ...overrides,
+  };
+}
+
+const change = (base: Record<string, any>[], head: Record<string, any>[]) =>
+  fleetChange(
+    base.map((d) => fleetOf(d)),
+    head.map((d) => fleetOf(d)),
+  );
+const dangers = (c: ReturnType<typeof fleetChange>) => c.dangers.map((d) => `${d.category} ${d.address}`).sort();
+
+describe("the fleet change's verdicts", () => {
+  it("no change, no verdict", () => {
+    expect(change([doc()], [doc()])).toEqual({ sharing: [], recipients: [], dangers: [] });
+  });
+
+  it("an account inside the Organization is granted on every copy, without danger", () => {
+    const c = change([doc()], [doc({ share: { accounts: [MEMBER, "777788889999"] } })]);
+    expect(c.sharing.map((s) => `${s.action} ${s.principal} ${s.image}@${s.region} ${s.address}`)).toEqual([
+      'grant account 777788889999 v1@eu-west-1 aws_ami_launch_permission.share_v1_eu-west-1_accounts["777788889999"]',
+      'grant account 777788889999 v1@us-west-2 aws_ami_launch_permission.share_v1_us-west-2_accounts["777788889999"]',
+    ]);
+    expect(c.dangers).toEqual([]);
+  });
+
+  it("an account outside the fleet's Organization is outside-organization on each copy it may launch", () => {
+    const c = change([doc()], [doc({ share: { accounts: [MEMBER, OUTSIDER] } })]);
+    expect(dangers(c)).toEqual([
+      `outside-organization aws_ami_launch_permission.share_v1_eu-west-1_accounts["${OUTSIDER}"]`,
+      `outside-organization aws_ami_launch_permission.share_v1_us-west-2_accounts["${OUTSIDER}"]`,
+    ]);
+    expect(c.dangers[0].message).toBe(`grants account ${OUTSIDER} in eu-west-1: not a member account of o-abc123def4`);
+  });
+
+  it("a Region's own principal counts in that Region only", () => {
+    const c = change([doc()], [doc({ regions: ["eu-west-1", { region: "us-west-2", share: { accounts: [OUTSIDER] } }] })]);
+    expect(dangers(c)).toEqual([`outside-organization aws_ami_launch_permission.share_v1_us-west-2_accounts["${OUTSIDER}"]`]);
+  });
+
+  it("public sharing (acknowledged in the file) is public, and outside the Organization", () => {
+    // Public copies cannot be encrypted: an unencrypted fleet, shared before.
+    const plain = (share: Record<string, unknown>) => doc({ encryption: undefined, share });
+    const c = change([plain({ accounts: [MEMBER] })], [plain({ accounts: [MEMBER], public: true, acknowledgePublic: true })]);
+    expect(dangers(c)).toEqual([
+      "outside-organization aws_ami_launch_permission.share_v1_eu-west-1_public",
+      "outside-organization aws_ami_launch_permission.share_v1_us-west-2_public",
+      "public aws_ami_launch_permission.share_v1_eu-west-1_public",
+      "public aws_ami_launch_permission.share_v1_us-west-2_public",
+    ]);
+  });
+
+  it("a new fleet is judged whole: its public copies and outside accounts, though its share stacks wait for its copies", () => {
+    const c = change([], [doc({ name: "fresh", encryption: undefined, share: { accounts: [OUTSIDER], public: true, acknowledgePublic: true }, pointers: [] })]);
+    expect(dangers(c)).toEqual(
+      ["eu-west-1", "us-west-2"]
+        .flatMap((r) => [
+          `outside-organization aws_ami_launch_permission.share_v1_${r}_accounts["${OUTSIDER}"]`,
+          `outside-organization aws_ami_launch_permission.share_v1_${r}_public`,
+          `public aws_ami_launch_permission.share_v1_${r}_public`,
+          `unencrypted-shared aws_ami_copy.copy_v1_${r}`,
+        ])
+        .sort(),
+    );
+  });
+
+  it("a new recipient gets its own copies: a recipient danger, and its launch permission on each copy it copies", () => {
+    const c = change([doc()], [doc({ recipients: [{ account: RECIPIENT, regions: ["eu-west-1"] }] })]);
+    expect(c.recipients).toEqual([{ fleet: "golden", account: RECIPIENT, action: "add", regions: ["eu-west-1"] }]);
+    expect(c.sharing.map((s) => `${s.action} ${s.address} ${s.recipient}`)).toEqual([
+      `grant aws_ami_launch_permission.recipient_${RECIPIENT}_share_v1_eu-west-1_accounts ${RECIPIENT}`,
+    ]);
+    // Not a member of the Organization: outside-organization too.
+    expect(dangers(c)).toEqual([`outside-organization aws_ami_launch_permission.recipient_${RECIPIENT}_share_v1_eu-west-1_accounts`, `recipient golden: recipient ${RECIPIENT}`]);
+    expect(c.dangers.find((d) => d.category === "recipient")!.message).toMatch(/^gives account 222233334444 copies of its own of v1 in eu-west-1: they are that account's AMIs/);
+    // A recipient gaining a Region is judged again; one that stays as it was is not.
+    const more = change([doc({ recipients: [{ account: RECIPIENT, regions: ["eu-west-1"] }] })], [doc({ recipients: [{ account: RECIPIENT }] })]);
+    expect(more.recipients).toEqual([{ fleet: "golden", account: RECIPIENT, action: "add", regions: ["us-west-2"] }]);
+    const same = change([doc({ recipients: [{ account: RECIPIENT }] })], [doc({ recipients: [{ account: RECIPIENT }] })]);
+    expect(same.dangers).toEqual([]);
+  });
+
+  it("a renamed pointer deletes the old name in every Region and every recipient's account", () => {
+    const withRecipient = { recipients: [{ account: RECIPIENT, regions: ["eu-west-1"] }], organization: { arn: ORG } };
+    const c = change([doc(withRecipient)], [doc({ ...withRecipient, pointers: [{ key: "current", parameter: "/golden/latest", image: "v1" }] })]);
+    expect(dangers(c)).toEqual([
+      "destroy aws_ssm_parameter.pointer_current_eu-west-1",
+      "destroy aws_ssm_parameter.pointer_current_us-west-2",
+      `destroy aws_ssm_parameter.recipient_${RECIPIENT}_pointer_current_eu-west-1`,
+    ]);
+    expect(c.dangers.map((d) => d.message)).toContain(
+      `renames pointer /golden/current in eu-west-1 of account ${RECIPIENT} to /golden/latest: the old name is deleted, so launches that still resolve /golden/current fail`,
+    );
+  });
+
+  it("a pointer moved to another image version is a pointer-move in every Region", () => {
+    const images = { source: { region: "us-east-1", images: [{ key: "v1", amiId: "ami-0123456789abcdef0" }, { key: "v2", amiId: "ami-0f1e2d3c4b5a69788" }] } };
+    const c = change([doc(images)], [doc({ ...images, pointers: [{ key: "current", parameter: "/golden/current", image: "v2" }] })]);
+    expect(dangers(c)).toEqual(["pointer-move aws_ssm_parameter.pointer_current_eu-west-1", "pointer-move aws_ssm_parameter.pointer_current_us-west-2"]);
+  });
+
+  it("a removed Region or fleet revokes its principals; the copies' destruction is the plans' to judge", () => {
+    const region = change([doc()], [doc({ regions: ["eu-west-1"], encryption: { encrypted: true, kmsKeyIds: { "eu-west-1": keyArn("eu-west-1") } } })]);
+    expect(region.sharing.map((s) => `${s.action} ${s.address}`)).toEqual([`revoke aws_ami_launch_permission.share_v1_us-west-2_accounts["${MEMBER}"]`]);
+    expect(dangers(region)).toEqual(["destroy aws_ssm_parameter.pointer_current_us-west-2"]);
+    const fleet = change([doc()], []);
+    expect(fleet.sharing.map((s) => s.action)).toEqual(["revoke", "revoke"]);
+    expect(dangers(fleet)).toEqual(["destroy aws_ssm_parameter.pointer_current_eu-west-1", "destroy aws_ssm_parameter.pointer_current_us-west-2"]);
+  });
+
+  it("a shared copy the fleet does not encrypt is unencrypted-shared when it is made or first shared, allowed where the file acknowledges it", () => {
+    const plain = (overrides: Record<string, unknown> = {}) => doc({ encryption: undefined, pointers: [], ...overrides });
+    const twoImages = { source: { region: "us-east-1", images: [{ key: "v1", amiId: "ami-0123456789abcdef0" }, { key: "v2", amiId: "ami-0f1e2d3c4b5a69788" }] } };
+    expect(dangers(change([plain()], [plain(twoImages)]))).toEqual(["unencrypted-shared aws_ami_copy.copy_v2_eu-west-1", "unencrypted-shared aws_ami_copy.copy_v2_us-west-2"]);
+    // Another account on copies already shared unencrypted: nothing new is exposed unencrypted.
+    expect(dangers(change([plain()], [plain({ share: { accounts: [MEMBER, "777788889999"] } })]))).toEqual([]);
+    // Shared for the first time.
+    expect(dangers(change([plain({ share: undefined })], [plain()]))).toEqual(["unencrypted-shared aws_ami_copy.copy_v1_eu-west-1", "unencrypted-shared aws_ami_copy.copy_v1_us-west-2"]);
+    const acknowledged = change([plain()], [plain({ ...twoImages, encryption: { acknowledgeUnencryptedSharing: true } })]);
+    expect(acknowledged.dangers.every((d) => d.acknowledged === true)).toBe(true);
+  });
+
+  it("a source resolved at plan time changes nothing the fleet files can tell: the plans judge its replacement", () => {
+    const lookup = { source: { region: "us-east-1", images: [{ key: "v1", lookup: { owners: ["self"], name: "golden-*", mostRecent: true } }] } };
+    expect(change([doc(lookup)], [doc(lookup)])).toEqual({ sharing: [], recipients: [], dangers: [] });
+  });
+});
+
+describe("one review of a change: the plans with the fleet change", () => {
+  const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "plans", `${name}.json`), "utf8"));
+
+  it("judges sharing from the fleet change alone, keeps the plans' own verdicts, and renders the fleet's permissions and recipients", () => {
+    // The replace fixture: copies of v1 replaced (plan verdicts), shared unencrypted (a verdict the fleet change now gives).
+    const plan = fixture("replace");
+    const alone = reviewPlans([plan]);
+    expect(alone.dangers.map((d) => d.category)).toEqual(expect.arrayContaining(["replace", "unencrypted-shared"]));
+    const fleetChangeOnly = change([doc()], [doc({ share: { accounts: [MEMBER, OUTSIDER] }, recipients: [{ account: RECIPIENT }] })]);
+    const review = reviewPlans([plan], { fleetChange: fleetChangeOnly });
+    const categories = [...new Set(review.dangers.map((d) => d.category))];
+    expect(categories).toEqual(["replace", "outside-organization", "recipient"]);
+    expect(review.blocked).toBe(true);
+    expect(review.fleetChange!.recipients).toHaveLength(1);
+    const text = renderReviewText(review, { color: false });
+    expect(text).toContain(`recipients (accounts with copies of their own):\n  + account ${RECIPIENT} (fleet golden): eu-west-1, us-west-2`);
+    expect(text).toContain(`  + account ${OUTSIDER}: v1@eu-west-1, v1@us-west-2`);
+    expect(renderReviewMarkdown(review)).toContain(`- add account ${RECIPIENT} (fleet golden): eu-west-1, us-west-2`);
+  });
+
+  it("a change whose stacks all wait has no plan, and is still judged; without the fleet change no plan is an error", () => {
+    const c = change([], [doc({ name: "fresh", share: { accounts: [OUTSIDER] }, pointers: [] })]);
+    const review = reviewPlans([], { fleetChange: c });
+    expect(review.blocked).toBe(true);
+    expect(review.dangers.map((d) => d.category)).toEqual(["outside-organization", "outside-organization"]);
+    expect(() => reviewPlans([])).toThrow("no plan to review");
+  });
+
+  it("two stacks' plans are one review: the same dangers as the plans of one stack", () => {
+    const plan = fixture("replace");
+    const copies = plan.resource_changes.filter((rc: any) => rc.type === "aws_ami_copy");
+    const others = plan.resource_changes.filter((rc: any) => rc.type !== "aws_ami_copy");
+    const split = [
+      { ...plan, resource_changes: copies },
+      { ...plan, resource_changes: others, prior_state: undefined, planned_values: { root_module: { resources: [] } } },
+    ];
+    const c = change([doc()], [doc()]);
+    const whole = reviewPlans([plan], { fleetChange: c });
+    const parts = reviewPlans(split, { fleetChange: c });
+    expect(parts.dangers).toEqual(whole.dangers);
+    expect(parts.blocked).toBe(whole.blocked);
+  });
+});
