@@ -5,4 +5,7 @@ module.exports = {
   testMatch: ["**/*.e2e.test.ts"],
   testPathIgnorePatterns: ["/node_modules/"],
   testTimeout: 900000,
+  // The files share nothing (each starts its own emulator and works in its own folders): two at a
+  // time, since much of each is waiting on the emulator and on OpenTofu's provider calls.
+  maxWorkers: 2,
 };

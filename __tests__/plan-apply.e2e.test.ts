@@ -6,9 +6,8 @@ import * as path from "path";
 import { parse, stringify } from "yaml";
 import { DriftReport } from "../lib/drift/findings";
 import { PROJECT_ROOT, runCli } from "./helpers/cli";
-import { startFaultProxy } from "./helpers/fault-proxy";
 import { Ec2 } from "./helpers/live";
-import { emulatorEnv, Moto, startMoto } from "./helpers/moto";
+import { Moto, startMoto } from "./helpers/moto";
 import { shareGroupOf } from "../lib/project/layout";
 import { loadToolchain, synth, Toolchain, tofu, tofuOk, tofuOnPath } from "./helpers/tofu";
 
@@ -596,92 +595,6 @@ it("moves a deployed fleet to layout: fleet-region, then to split, with the READ
   expect(split[`golden-base-grants-g${groupOf(A2)}`]).toContain(`aws_kms_grant.key_grants_us-west-2["${A2}"]`);
 });
 
-/**
- * A team's repository as the pull-request job sees it after its earlier steps: this change's fleet
- * at the top, the target branch's in base/, both synthesized (state beside them, in the project),
- * `npx ami-fleet` installed; and the step that plans and reviews, extracted from the workflow as
- * written, to run with bash against the emulator through `endpoint`.
- */
-function workflowProject(name: string, base: string, head: string, config: string) {
-  const workflow = parse(fs.readFileSync(path.join(PROJECT_ROOT, "docs", "ci", "ami-fleet-pr.yml"), "utf8"));
-  const step: string = workflow.jobs.plan.steps.find((s: any) => s.id === "review").run;
-  const project = path.join(work, name);
-  for (const [dir, doc] of [[path.join(project, "base"), base], [project, head]] as const) {
-    fs.mkdirSync(path.join(dir, "fleets"), { recursive: true });
-    fs.mkdirSync(path.join(dir, "node_modules", ".bin"), { recursive: true });
-    fs.writeFileSync(path.join(dir, "fleets", "wf.yaml"), doc);
-    fs.writeFileSync(path.join(dir, "ami-fleet.config.yaml"), config);
-    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "fleets", private: true }));
-    // `npx ami-fleet` finds the installed package's bin, as after `npm ci` in a team's repository.
-    fs.symlinkSync(path.join(PROJECT_ROOT, "bin", "ami-fleet.js"), path.join(dir, "node_modules", ".bin", "ami-fleet"));
-  }
-  timed("synth", () => synth([path.join(project, "base", "fleets")], path.join(project, "base.out"), { AMI_FLEET_CONFIG: path.join(project, "base", "ami-fleet.config.yaml") }));
-  timed("synth", () => synth([path.join(project, "fleets")], path.join(project, "cdktf.out"), { AMI_FLEET_CONFIG: path.join(project, "ami-fleet.config.yaml") }));
-  const output = path.join(project, "github-output");
-  const runStep = (endpoint: string) =>
-    timedAsync("workflow step", () =>
-      spawnAsync("bash", ["-e", "-c", step], { ...process.env, ...emulatorEnv(endpoint), ...tofuOnPath(toolchain), GITHUB_OUTPUT: output, NO_COLOR: "1" }, project),
-    );
-  /** Applies the target branch's stacks, in the order given. */
-  const deployBase = (stacks: string[]) => {
-    for (const stack of stacks) {
-      const dir = path.join(project, "base.out", "stacks", stack);
-      timed("init", () => tofuOk(toolchain, dir, ["init", "-no-color"], moto.env));
-      timed("apply", () => tofuOk(toolchain, dir, ["apply", "-no-color", "-auto-approve"], moto.env));
-    }
-  };
-  return { project, output, runStep, deployBase };
-}
-
-it("the pull-request workflow's plan step (docs/ci/ami-fleet-pr.yml), run as written: plans the changed Region stack without refresh, the removed one's destruction, and fails on an error", async () => {
-  const source = await ec2.registerSource("us-east-1", "workflow-e2e");
-  const fleetDoc = (regions: string[], accounts: string[]) =>
-    stringify({ name: "wf", source: { region: "us-east-1", images: [{ key: "v1", amiId: source }] }, regions, share: { accounts } });
-  const { project, output, runStep: runStepAt, deployBase } = workflowProject(
-    "workflow-project",
-    fleetDoc(["eu-west-1", "us-west-2"], [A1]),
-    fleetDoc(["eu-west-1"], [A1, A2]),
-    "layout: fleet-region\n",
-  );
-  // The target branch is deployed.
-  deployBase(["wf-eu-west-1", "wf-us-west-2"]);
-
-  // Every AWS call of the step goes through a proxy that counts them.
-  const proxy = await startFaultProxy(moto.endpoint);
-  try {
-    const runStep = () => runStepAt(proxy.endpoint);
-    const run = await runStep();
-    if (run.code !== 0) throw new Error(`the workflow step exited ${run.code}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
-    const changed = JSON.parse(fs.readFileSync(path.join(project, "changed.json"), "utf8"));
-    expect(changed.plan.map((s: any) => s.stack)).toEqual(["wf-eu-west-1"]);
-    expect(changed.removed.map((s: any) => s.stack)).toEqual(["wf-us-west-2"]);
-    // The deployed file reconciled in sync, so both plans skipped the refresh: the only
-    // DescribeImageAttribute calls are reconcile's, one per deployed copy.
-    expect(proxy.actions.get("DescribeImageAttribute")).toBe(2);
-    const review = fs.readFileSync(path.join(project, "review.md"), "utf8");
-    expect(review).toContain(A2);
-    expect(review).toMatch(/us-west-2/);
-    // Destroying the removed Region's copy is dangerous: the gate needs the label.
-    expect(fs.readFileSync(output, "utf8")).toBe("status=2\n");
-    const destroy = JSON.parse(fs.readFileSync(path.join(project, "base.out", "stacks", "wf-us-west-2", "plan.json"), "utf8"));
-    expect(destroy.resource_changes.filter((c: any) => c.change.actions.includes("delete")).map((c: any) => c.address).sort()).toEqual([
-      "aws_ami_copy.copy_v1_us-west-2",
-      `aws_ami_launch_permission.share_v1_us-west-2_accounts["${A1}"]`,
-    ]);
-
-    // `changed` failing is the job failing, never an empty review that passes.
-    fs.rmSync(path.join(project, "base.out", "stacks", "wf-eu-west-1", "cdk.tf.json"));
-    fs.rmSync(path.join(project, "review.md"));
-    fs.rmSync(output);
-    const broken = await runStep();
-    expect(broken.code).toBe(1);
-    expect(fs.existsSync(output)).toBe(false);
-    expect(fs.readFileSync(path.join(project, "review.md"), "utf8")).toBe("");
-  } finally {
-    await proxy.close();
-  }
-});
-
 it("layout: split with cdktf deploy '*': copies first, then each share group's stack; a new image's share stacks wait for their copies, then deploy", async () => {
   const fleetDir = path.join(work, "split-fleets");
   fs.mkdirSync(fleetDir);
@@ -745,37 +658,6 @@ it("layout: split with cdktf deploy '*': copies first, then each share group's s
   const second = await timedAsync("cdktf deploy", () => cdktf(["deploy", "*", "--auto-approve", "--parallelism", "2"]));
   expect({ code: second.code, out: second.stdout.slice(-2000) }).toMatchObject({ code: 0 });
   expect(await reconcile(fleetFile)).toMatchObject({ code: 0, report: { inSync: true } });
-});
-
-it("the pull-request workflow's plan step with layout: split: plans the copy stack and the new account's share stack; a new image's share stacks are listed to plan after the copies", async () => {
-  const v1 = await ec2.registerSource("us-east-1", "workflow-split-v1");
-  const v2 = await ec2.registerSource("us-east-1", "workflow-split-v2");
-  const fleetDoc = (images: Record<string, string>, accounts: string[]) =>
-    stringify({ name: "wf", source: { region: "us-east-1", images: Object.entries(images).map(([key, amiId]) => ({ key, amiId })) }, regions: ["eu-west-1"], share: { accounts } });
-  const groupOf = (account: string) => shareGroupOf({ kind: "account", value: account }, 4);
-  const { project, output, runStep, deployBase } = workflowProject(
-    "workflow-split",
-    fleetDoc({ v1 }, [A1]),
-    fleetDoc({ v1, v2 }, [A1, A2]),
-    "layout: split\nshareGroups: 4\n",
-  );
-  deployBase(["wf-eu-west-1", `wf-shares-v1-g${groupOf(A1)}`]);
-  const run = await runStep(moto.endpoint);
-  if (run.code !== 0) throw new Error(`the workflow step exited ${run.code}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
-  const changed = JSON.parse(fs.readFileSync(path.join(project, "changed.json"), "utf8"));
-  const waiting = [...new Set([A1, A2].map((a) => `wf-shares-v2-g${groupOf(a)}`))].sort();
-  const planned = ["wf-eu-west-1", ...(groupOf(A2) === groupOf(A1) ? [`wf-shares-v1-g${groupOf(A1)}`] : [`wf-shares-v1-g${groupOf(A2)}`])].sort();
-  expect(changed.plan.filter((s: any) => s.waitsFor.length === 0).map((s: any) => s.stack).sort()).toEqual(planned);
-  expect(changed.plan.filter((s: any) => s.waitsFor.length > 0).map((s: any) => [s.stack, s.waitsFor])).toEqual(waiting.map((stack) => [stack, ["wf-eu-west-1"]]));
-  // Planned: each plannable stack has its plan; the waiting ones have none and are named in the review.
-  for (const stack of planned) expect(fs.existsSync(path.join(project, "cdktf.out", "stacks", stack, "plan.json"))).toBe(true);
-  for (const stack of waiting) expect(fs.existsSync(path.join(project, "cdktf.out", "stacks", stack, "plan.json"))).toBe(false);
-  const review = fs.readFileSync(path.join(project, "review.md"), "utf8");
-  expect(review).toContain("| wf / v2 | + |");
-  expect(review).toContain(`| grant | account ${A2} | v1@eu-west-1 |`);
-  expect(review).toContain("**Planned after this change's copies are applied:**");
-  for (const stack of waiting) expect(review).toContain(`- \`${stack}\`: planned after the apply of \`wf-eu-west-1\` (it reads their new or replaced copies)`);
-  expect(fs.readFileSync(output, "utf8")).toMatch(/^status=[02]\n$/);
 });
 
 it("layout: split with the S3 backend: a share stack reads the copy ids from its copy stack's key, with the environment's endpoint and credentials", async () => {
