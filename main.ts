@@ -3,8 +3,7 @@ import * as path from "path";
 import { FleetSpecError } from "./lib/fleet/errors";
 import { DEFAULT_FLEET_DIR, loadFleets } from "./lib/fleet/load";
 import { loadProjectConfig } from "./lib/project/config";
-import { fleetStacks } from "./lib/project/layout";
-import { FleetStack } from "./stacks/fleet-stack";
+import { addFleetStacks, checkStackNames } from "./stacks/fleet-app";
 
 /**
  * The cdktf app: every fleet file under fleets/ (or the paths in AMI_FLEET_PATHS, separated by
@@ -17,34 +16,10 @@ function main(): void {
   const fleets = loadFleets(paths);
   const loaded = loadProjectConfig(process.cwd());
   if ("problems" in loaded) throw new FleetSpecError(loaded.problems);
-  const { layout, backend, shareGroups } = loaded.config;
   // Every stack name is checked before the app exists (it creates the output folder).
-  const owners = new Map<string, string>();
-  const parts = fleets.map((fleet) => fleetStacks(fleet, layout, shareGroups));
-  for (const [i, fleet] of fleets.entries()) {
-    for (const stack of parts[i]) {
-      const owner = owners.get(stack.name);
-      if (owner !== undefined) {
-        throw new FleetSpecError([
-          {
-            file: fleet.file,
-            path: "name",
-            message: `makes stack ${stack.name}, which ${owner} makes too (layout: ${layout})`,
-            fix: "Rename one of the fleets so their stack names differ",
-          },
-        ]);
-      }
-      owners.set(stack.name, fleet.file);
-    }
-  }
+  checkStackNames(fleets, loaded.config);
   const app = new App();
-  for (const stacks of parts) {
-    const built = new Map<string, FleetStack>();
-    for (const stack of stacks) {
-      const copyStacks = stack.copyStacks && new Map([...stack.copyStacks].map(([region, name]) => [region, built.get(name)!]));
-      built.set(stack.name, new FleetStack(app, stack.fleet, { backend, name: stack.name, holds: stack.holds, copyStacks, recipient: stack.recipient }));
-    }
-  }
+  addFleetStacks(app, fleets, loaded.config);
   app.synth();
 }
 

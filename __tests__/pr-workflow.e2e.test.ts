@@ -77,7 +77,7 @@ interface JobRun {
   readonly outputs: Record<string, Record<string, string>>;
 }
 
-const stepName = (step: any): string => step.name ?? step.run.trim().split("\n")[0];
+const stepName = (step: any): string => step.name ?? step.uses ?? step.run.trim().split("\n")[0];
 
 /** The gate's `if:`, the one expression of the job: evaluated as GitHub would. */
 function gateRuns(step: any, outputs: JobRun["outputs"], labels: readonly string[]): boolean {
