@@ -84,6 +84,43 @@ describe("ami-fleet changed", () => {
     expect((await json(tagged)).plan.map((p: any) => [p.stack, p.waitsFor])).toEqual([["golden", []], ["golden-recipient-222233334444", []]]);
   });
 
+  it("a source resolved at plan time (lookup, ssmParameter) may be replaced by any plan of its copy stack: the stacks that read those copies follow it", async () => {
+    const fleets = path.join(dir, "fleets");
+    fs.mkdirSync(fleets, { recursive: true });
+    const write = (tags: Record<string, string>) =>
+      fs.writeFileSync(
+        path.join(fleets, "golden.yaml"),
+        stringify({
+          name: "golden",
+          source: { region: "us-east-1", images: [{ key: "current", lookup: { owners: ["self"], name: "golden-*", mostRecent: true } }, { key: "pinned", amiId: "ami-0123456789abcdef0" }] },
+          regions: ["eu-west-1"],
+          share: { accounts: ["444455556666"] },
+          tags,
+        }),
+      );
+    const config = path.join(dir, "split.yaml");
+    fs.writeFileSync(config, stringify({ layout: "split", shareGroups: 1 }));
+    write({ team: "a" });
+    const base = path.join(dir, "base.out");
+    synth([fleets], base, { AMI_FLEET_CONFIG: config });
+    // The text of the lookup's copy is the same expression before and after; the plan of the copy
+    // stack (planned for its new tag) resolves the lookup again and replaces the copy when it finds a
+    // newer AMI. The share stack of that image reads the new id only after that apply; the pinned
+    // image's share stack reads ids no plan of this change can replace.
+    write({ team: "b" });
+    const head = path.join(dir, "head.out");
+    synth([fleets], head, { AMI_FLEET_CONFIG: config });
+    const report = JSON.parse((await runCli(["changed", "--base", base, head, "--format", "json"])).stdout);
+    expect(report.plan.map((p: any) => [p.stack, p.waitsFor])).toEqual([
+      ["golden-eu-west-1", []],
+      ["golden-shares-current-g0", ["golden-eu-west-1"]],
+    ]);
+    expect(report.unchanged.map((p: any) => p.stack)).toEqual(["golden-shares-pinned-g0"]);
+    // No plan of the copy stack, no new lookup: nothing follows.
+    const same = JSON.parse((await runCli(["changed", "--base", head, head, "--format", "json"])).stdout);
+    expect(same.plan).toEqual([]);
+  });
+
   it("is an error, saying what to do, without a base output", async () => {
     const result = await runCli(["changed", "--base", path.join(dir, "nowhere"), path.join(dir, "nowhere")]);
     expect(result.code).toBe(1);

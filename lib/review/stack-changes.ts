@@ -37,19 +37,24 @@ export function waitsFor(name: string, base: Readonly<Record<string, unknown>>, 
 const COPY_REPLACED_BY = ["name", "source_ami_id", "source_ami_region", "encrypted", "kms_key_id", "destination_outpost_arn"] as const;
 
 /**
- * The `copies_<image>` outputs of a stack whose ids this change gives new values: a copy whose
- * replacing arguments differ, or one removed. A stack that reads them (a recipient's, a share stack)
- * must be planned again once this one is applied, even when its own configuration did not change. A
- * copy added changes no id that was read (a new output is `waitsFor`'s other case).
+ * The `copies_<image>` outputs of a stack whose ids this change may give new values: a copy whose
+ * replacing arguments differ, or one removed; and, when the stack is planned at all (its
+ * configuration changed), a copy whose source resolves at plan time (`lookup`, `ssmParameter`: its
+ * `source_ami_id` is an expression, the same text before and after, and the plan may find a newer
+ * AMI and replace the copy). A stack that reads them (a recipient's, a share stack) must be planned
+ * again once this one is applied, even when its own configuration did not change. A copy added
+ * changes no id that was read (a new output is `waitsFor`'s other case).
  */
 export function replacedCopyOutputs(base: unknown, head: unknown): Set<string> {
   const copiesOf = (tf: unknown) => (tf as { resource?: { aws_ami_copy?: Record<string, Record<string, unknown>> } })?.resource?.aws_ami_copy ?? {};
   const before = copiesOf(base);
   const after = copiesOf(head);
   const forcing = (copy: Record<string, unknown> | undefined) => canonical(Object.fromEntries(COPY_REPLACED_BY.map((arg) => [arg, copy?.[arg] ?? null])));
+  const planned = canonical(base) !== canonical(head);
+  const resolvedAtPlan = (copy: Record<string, unknown> | undefined) => typeof copy?.source_ami_id === "string" && copy.source_ami_id.includes("${");
   const outputs = new Set<string>();
   for (const name of Object.keys(before)) {
-    if (name in after && forcing(before[name]) === forcing(after[name])) continue;
+    if (name in after && forcing(before[name]) === forcing(after[name]) && !(planned && resolvedAtPlan(after[name]))) continue;
     const address = parseAddress(`aws_ami_copy.${name}`);
     if (address?.type === "aws_ami_copy") outputs.add(copiesOutputName(address.image));
   }
