@@ -5,7 +5,9 @@ import { STACK_LAYOUTS, StackLayout } from "../lib/project/config";
 import { fleetChange } from "../lib/review/fleet-change";
 import { instanceAddresses } from "../lib/review/synth-summary";
 import { addFleetStacks } from "../stacks/fleet-app";
-import { fleetOf } from "./helpers/fleets";
+import { fleetOf, keyArn } from "./helpers/fleets";
+import { parseAddress } from "../lib/fleet/addresses";
+import { stackOf } from "../lib/project/layout";
 
 /**
  * The fleet change is what the review judges sharing by, for every stack, planned or waiting. Over
@@ -66,4 +68,35 @@ it("the fleet change's grants and revokes are the permission instances the stack
     }),
     { numRuns: 40 },
   );
+});
+
+it("stackOf names the stack that holds each resource instance, in every layout (remedies and the review rely on it)", () => {
+  const doc = (grants: boolean) =>
+    fleetOf({
+      name: "golden",
+      source: { region: "us-east-1", images: [{ key: "v1", amiId: SOURCES.v1 }, { key: "current", lookup: { owners: ["self"], name: "golden-*", mostRecent: true } }] },
+      regions: ["eu-west-1", { region: "us-west-2", share: { accounts: ["999988887777"] } }],
+      // A KMS grant names accounts only: with an Organization, the key policy must admit it instead.
+      encryption: { encrypted: true, kmsKeyIds: { "eu-west-1": keyArn("eu-west-1"), "us-west-2": keyArn("us-west-2") }, keyPolicyGrantsRecipients: !grants },
+      share: { accounts: ACCOUNTS.slice(0, 2), organizationArns: grants ? [] : [ORG] },
+      pointers: [{ key: "latest", parameter: "/golden/latest", image: "current" }],
+      recipients: [{ account: RECIPIENTS[0], regions: ["eu-west-1"] }],
+    });
+  const fleet = doc(false);
+  const withGrants = doc(true);
+  for (const subject of [fleet, withGrants]) {
+    for (const layout of STACK_LAYOUTS) {
+      const app = Testing.app();
+      const placed: string[] = [];
+      for (const stack of addFleetStacks(app, [subject], { layout, shareGroups: 3, backend: { type: "local" } })) {
+        for (const instance of instanceAddresses(JSON.parse(Testing.synth(stack)))) {
+          const address = parseAddress(instance.replace('["<unknown until plan>"]', ""));
+          expect({ instance, parsed: address !== undefined }).toEqual({ instance, parsed: true });
+          placed.push(`${instance} ${stackOf(subject.name, address!, layout, 3) === stack.node.id ? "in its stack" : `not in ${stack.node.id}`}`);
+        }
+      }
+      expect(placed.filter((p) => !p.endsWith("in its stack"))).toEqual([]);
+      expect(placed.some((p) => p.startsWith("aws_kms_grant."))).toBe(subject === withGrants);
+    }
+  }
 });

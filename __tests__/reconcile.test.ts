@@ -8,6 +8,7 @@ import { reconcileJson, runCli } from "./helpers/cli";
 import { startFaultProxy } from "./helpers/fault-proxy";
 import { Ec2 } from "./helpers/live";
 import { emulatorEnv, Moto, startMoto } from "./helpers/moto";
+import { shareGroupOf } from "../lib/project/layout";
 
 /** Reconciler against the real emulator: live state made with the SDK, the real CLI as a child process. */
 jest.setTimeout(120_000);
@@ -80,6 +81,27 @@ describe("reconcile against the emulator", () => {
     expect(findings(result.report)).toEqual([
       expect.objectContaining({ kind: "missing-copy", severity: "high", fleet: "golden", image: "v1", region: "eu-west-1", remedy: expect.stringContaining("cdktf deploy golden") }),
     ]);
+  });
+
+  it("names, in each remedy, the stack of the project's layout that holds the resource (ami-fleet.config.yaml)", async () => {
+    const { file, copies } = await deployedFleet();
+    await ec2.deregister("eu-west-1", copies.get("v1/eu-west-1")!);
+    await ec2.removePermission("us-west-2", copies.get("v1/us-west-2")!, { UserId: "777788889999" });
+    const config = path.join(path.dirname(file), "layout.yaml");
+    const remedies = async (layout: string) => {
+      fs.writeFileSync(config, layout === "split" ? "layout: split\nshareGroups: 4\n" : `layout: ${layout}\n`);
+      const result = await reconcile(file, [], { ...moto.env, AMI_FLEET_CONFIG: config });
+      return findings(result.report).map((f) => `${f.kind} ${f.remedy.split(" (")[0]}`).sort();
+    };
+    expect(await remedies("fleet")).toEqual(["missing-copy cdktf deploy golden", "missing-permission cdktf deploy golden"]);
+    expect(await remedies("fleet-region")).toEqual(["missing-copy cdktf deploy golden-eu-west-1", "missing-permission cdktf deploy golden-us-west-2"]);
+    const group = shareGroupOf({ kind: "account", value: "777788889999" }, 4);
+    expect(await remedies("split")).toEqual(["missing-copy cdktf deploy golden-eu-west-1", `missing-permission cdktf deploy golden-shares-v1-g${group}`]);
+    // A broken config is an error naming it, not a remedy naming a stack that does not exist.
+    fs.writeFileSync(config, "layout: sideways\n");
+    const broken = await reconcile(file, [], { ...moto.env, AMI_FLEET_CONFIG: config });
+    expect({ code: broken.code, stdout: broken.stdout }).toEqual({ code: 1, stdout: "" });
+    expect(broken.stderr).toMatch(/layout\.yaml: layout: .*Use layout: fleet/);
   });
 
   it("reports launch permissions added and removed out of band, and a public copy as critical", async () => {

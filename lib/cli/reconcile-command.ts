@@ -2,7 +2,9 @@ import { diffFleets } from "../drift/diff";
 import { DriftReport, exitCodeOf } from "../drift/findings";
 import { describeAwsError, SdkAwsReader } from "../live/aws";
 import { closestRegion, partitionOf } from "../fleet/regions";
-import { oneLine, quoteValue } from "../fleet/errors";
+import { FleetSpecError, oneLine, quoteValue } from "../fleet/errors";
+import { loadProjectConfig } from "../project/config";
+import { stackOf } from "../project/layout";
 import { readLiveState } from "../live/read";
 import { CallStats, LIVE_STATE_VERSION, LiveState } from "../live/state";
 import { renderDriftMarkdown } from "../report/markdown";
@@ -34,6 +36,13 @@ export interface ReconcileOptions {
 export async function reconcileCommand(paths: readonly string[], options: ReconcileOptions, io: CliIo): Promise<number> {
   const fleets = loadOrReport(paths, io);
   if (!fleets) return EXIT.error;
+  // The project's layout (ami-fleet.config.yaml): remedies name the stack that holds each resource.
+  const project = loadProjectConfig(io.cwd);
+  if ("problems" in project) {
+    io.stderr.write(new FleetSpecError(project.problems).report());
+    return EXIT.error;
+  }
+  const { layout, shareGroups } = project.config;
 
   let state: LiveState;
   let stats: CallStats | undefined;
@@ -93,7 +102,7 @@ export async function reconcileCommand(paths: readonly string[], options: Reconc
   }
   if (options.saveState) writeFileAtomic(options.saveState, `${JSON.stringify(state, null, 2)}\n`);
 
-  const diff = withRemedies(diffFleets(fleets, state, { pendingTimeoutMinutes: options.pendingTimeout }));
+  const diff = withRemedies(diffFleets(fleets, state, { pendingTimeoutMinutes: options.pendingTimeout }), (fleet, resource) => stackOf(fleet, resource, layout, shareGroups));
   const report: DriftReport = {
     ...diff,
     stats: {

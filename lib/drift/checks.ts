@@ -3,7 +3,7 @@ import { parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-pa
 import { formatAddress } from "../fleet/addresses";
 import { DesiredCopy, DesiredPointer } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, TargetRegion } from "../fleet/fleet";
-import { describePrincipal, Principal } from "../fleet/principals";
+import { describePrincipal, permissionAddressOf, Principal } from "../fleet/principals";
 import { DriftFinding, Fix } from "./findings";
 import { sourceOfCopy } from "./match";
 
@@ -87,7 +87,7 @@ export class CopyChecks {
       return;
     }
     const base = { image: desired.pointer.image, region, parameter: name };
-    const fix: Fix = { kind: "deploy", fleet: this.fleet.name, what: `restores ${formatAddress(desired.address)}` };
+    const fix: Fix = { kind: "deploy", fleet: this.fleet.name, what: `restores ${formatAddress(desired.address)}`, resource: desired.address };
     const value = live.parameters?.[name];
     if (value === undefined) {
       this.add({
@@ -118,7 +118,7 @@ export class CopyChecks {
     const { image, target } = desired;
     const region = target.region;
     const base = { image: image.key, region, amiId: copy.imageId };
-    const replace: Extract<Fix, { kind: "replace" }> = { kind: "replace", fleet: this.fleet.name, address: formatAddress(desired.address) };
+    const replace: Extract<Fix, { kind: "replace" }> = { kind: "replace", fleet: this.fleet.name, address: formatAddress(desired.address), resource: desired.address };
 
     const declaredSource = this.sources.get(image.key);
     const copySource = sourceOfCopy(copy);
@@ -297,7 +297,7 @@ export class CopyChecks {
         expected: "granted",
         actual: "not granted",
         message: `${describePrincipal(principal)} cannot launch ${copy.imageId}`,
-        fix: { kind: "deploy", fleet: this.fleet.name, what: "re-creates the launch permission" },
+        fix: { kind: "deploy", fleet: this.fleet.name, what: "re-creates the launch permission", resource: permissionAddressOf(image.key, region, principal) },
       });
     }
     for (const permission of copy.launchPermissions) {
@@ -352,7 +352,7 @@ export class CopyChecks {
       actual: wrong.map(([k]) => (k in copy.tags ? `${k}=${copy.tags[k]}` : `${k} missing`)).join(", "),
       message: `${copy.imageId} has ${wrong.length} tag${wrong.length > 1 ? "s" : ""} that differ from the fleet's`,
       fix: managed
-        ? { kind: "deploy", fleet: this.fleet.name, what: "restores the tags" }
+        ? { kind: "deploy", fleet: this.fleet.name, what: "restores the tags", resource: desired.address }
         : { kind: "tag", region: target.region, imageId: copy.imageId, tags: wrong },
     });
   }

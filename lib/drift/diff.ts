@@ -220,9 +220,11 @@ function forRecipient(fleet: Fleet, finding: DriftFinding): DriftFinding {
   return recipient ? { ...finding, account: recipient.account, fix: retarget(finding.fix, recipientStackName(fleet.name, recipient.account)) } : finding;
 }
 
-/** A fix that names the fleet's stack, pointed at the recipient's stack instead. */
+/** A fix that names the fleet's stack, pointed at the recipient's stack instead (the same in every layout). */
 function retarget(fix: DriftFinding["fix"], stack: string): DriftFinding["fix"] {
-  return fix.kind === "deploy" || fix.kind === "replace" ? { ...fix, fleet: stack } : fix;
+  if (fix.kind !== "deploy" && fix.kind !== "replace") return fix;
+  const { resource: _owners, ...rest } = fix;
+  return { ...rest, fleet: stack };
 }
 
 function diffRegion(
@@ -263,7 +265,7 @@ function missingCopy(fleet: Fleet, desired: DesiredCopy, source: string): DriftF
     expected: desired.name(source),
     actual: "none",
     message: `no copy of image ${image.key} in ${target.region}`,
-    fix: { kind: "deploy", fleet: fleet.name, what: `re-creates ${formatAddress(desired.address)}` },
+    fix: { kind: "deploy", fleet: fleet.name, what: `re-creates ${formatAddress(desired.address)}`, resource: desired.address },
   };
 }
 

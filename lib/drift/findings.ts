@@ -1,3 +1,4 @@
+import type { FleetAddress } from "../fleet/addresses";
 /** The drift report's model: findings, errors, and the report as JSON (a public contract). */
 
 import type { Principal } from "../fleet/principals";
@@ -62,11 +63,14 @@ export type DriftFinding = Omit<Finding, "remedy">;
 
 /**
  * What fixes a finding, as data. `deploy` and `replace` are Terraform's (the address is the
- * resource's); the others are for what Terraform cannot see or does not manage.
+ * resource's): `fleet` names the stack in the one-stack layout (a recipient's stack in every
+ * layout), and `resource`, when the fix is the owner's, the resource whose stack the configured
+ * layout puts it in (lib/project/layout `stackOf`). The others are for what Terraform cannot see or
+ * does not manage.
  */
 export type Fix =
-  | { readonly kind: "deploy"; readonly fleet: string; readonly what: string }
-  | { readonly kind: "replace"; readonly fleet: string; readonly address: string; readonly grantKeyIn?: string }
+  | { readonly kind: "deploy"; readonly fleet: string; readonly what: string; readonly resource?: FleetAddress }
+  | { readonly kind: "replace"; readonly fleet: string; readonly address: string; readonly grantKeyIn?: string; readonly resource?: FleetAddress }
   | { readonly kind: "deregister"; readonly region: string; readonly imageId: string }
   | { readonly kind: "remove-permission"; readonly region: string; readonly imageId: string; readonly permission: Principal }
   | { readonly kind: "remove-snapshot-permission"; readonly region: string; readonly snapshotId: string; readonly account: string }

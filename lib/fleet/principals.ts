@@ -79,6 +79,13 @@ export function permissionAddressOf(image: string, region: string, principal: Pr
   return principal.kind === "public" ? { type: "aws_ami_launch_permission", image, region, group } : { type: "aws_ami_launch_permission", image, region, group, key: principal.value };
 }
 
+/** The principal of a launch permission instance (its resource group and for_each key); undefined without a key (but public). */
+export function principalOfPermission(group: PermissionGroup, key: string | undefined): Principal | undefined {
+  if (group === PUBLIC.group) return { kind: "public", value: PUBLIC.value };
+  const kind = (Object.keys(LISTED_KINDS) as ListedKind[]).find((k) => LISTED_KINDS[k].group === group);
+  return kind && key !== undefined ? { kind, value: key } : undefined;
+}
+
 /** Human label of a principal, e.g. `account 444455556666`. */
 export function describePrincipal(principal: Principal): string {
   return principal.kind === "public" ? "public (group all)" : `${principal.kind} ${principal.value}`;

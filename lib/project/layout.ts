@@ -2,7 +2,8 @@ import { createHash } from "crypto";
 import { Advice } from "../fleet/advice";
 import { fleetCounts } from "../fleet/desired";
 import { Fleet, Recipient, Share } from "../fleet/fleet";
-import { Principal } from "../fleet/principals";
+import { Principal, principalOfPermission } from "../fleet/principals";
+import type { FleetAddress } from "../fleet/addresses";
 import { DEFAULT_SHARE_GROUPS, StackLayout } from "./config";
 
 /**
@@ -108,6 +109,29 @@ function ownerStacks(fleet: Fleet, layout: StackLayout, shareGroups: number): Fl
 export function shareGroupOf(principal: Principal, shareGroups: number): number {
   const digest = createHash("sha256").update(`${principal.kind}:${principal.value}`).digest();
   return digest.readUInt32BE(0) % shareGroups;
+}
+
+/**
+ * The stack that holds a fleet resource in a layout: the one a remedy deploys, and a plan of the
+ * change must cover. A recipient's resources are in its stack in every layout; in `split` a launch
+ * permission is in its image's share stack of its principal's group, a KMS grant in its account's
+ * grant stack, copies and pointers in their Region's stack.
+ */
+export function stackOf(fleetName: string, address: FleetAddress, layout: StackLayout, shareGroups = DEFAULT_SHARE_GROUPS): string {
+  if (address.recipient !== undefined) return recipientStackName(fleetName, address.recipient);
+  if (layout === "fleet") return fleetName;
+  if (layout === "fleet-region") return regionStackName(fleetName, address.region);
+  switch (address.type) {
+    case "aws_ami_launch_permission": {
+      const principal = principalOfPermission(address.group, address.key);
+      // The resource as a whole (no instance key) spans the groups: its Region's stack names the fleet's part there.
+      return principal ? shareStackName(fleetName, address.image, shareGroupOf(principal, shareGroups)) : regionStackName(fleetName, address.region);
+    }
+    case "aws_kms_grant":
+      return address.key !== undefined ? grantStackName(fleetName, shareGroupOf({ kind: "account", value: address.key }, shareGroups)) : regionStackName(fleetName, address.region);
+    default:
+      return regionStackName(fleetName, address.region);
+  }
 }
 
 function shareOfGroup(share: Share, group: number, shareGroups: number): Share {

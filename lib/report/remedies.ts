@@ -1,18 +1,27 @@
+import type { FleetAddress } from "../fleet/addresses";
+import { stackOf } from "../project/layout";
 import { DriftFinding, DriftReport, DriftResult, Finding, Fix } from "../drift/findings";
 import { RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
 import { launchPermissionShorthand } from "../fleet/principals";
+
+/** The stack of the project's layout that holds a fleet's resource (lib/project/layout `stackOf`, with the layout bound). */
+export type StackOf = (fleet: string, resource: FleetAddress) => string;
+
+/** The default layout: one stack per fleet, and one per recipient. */
+const oneStackLayout: StackOf = (fleet, resource) => stackOf(fleet, resource, "fleet");
 
 /**
  * Fixes written as the commands a reader runs: `cdktf deploy`, `tofu apply -replace`, or the exact
  * AWS CLI call for what Terraform cannot see. The pure diff says what fixes a finding; this says how
  * to type it.
  */
-export function remedyOf(fix: Fix): string {
+export function remedyOf(fix: Fix, stackOf: StackOf = oneStackLayout): string {
   switch (fix.kind) {
     case "deploy":
-      return `cdktf deploy ${fix.fleet} (Terraform ${fix.what})`;
+      return `cdktf deploy ${fix.resource ? stackOf(fix.fleet, fix.resource) : fix.fleet} (Terraform ${fix.what})`;
     case "replace": {
-      const replace = `cd cdktf.out/stacks/${fix.fleet} && tofu apply -replace='${fix.address}' (after cdktf synth)`;
+      const stack = fix.resource ? stackOf(fix.fleet, fix.resource) : fix.fleet;
+      const replace = `cd cdktf.out/stacks/${stack} && tofu apply -replace='${fix.address}' (after cdktf synth)`;
       return fix.grantKeyIn
         ? `Give this account access to the key in ${fix.grantKeyIn} (${RECIPIENT_KEY_OPERATIONS.map((op) => `kms:${op}`).join(", ")}), then ${replace}`
         : replace;
@@ -37,12 +46,12 @@ export function remedyOf(fix: Fix): string {
 }
 
 /** A finding with its remedy written. */
-export function withRemedy(finding: DriftFinding): Finding {
-  return { ...finding, remedy: remedyOf(finding.fix) };
+export function withRemedy(finding: DriftFinding, stackOf: StackOf = oneStackLayout): Finding {
+  return { ...finding, remedy: remedyOf(finding.fix, stackOf) };
 }
 
 /** The diff's result with every finding's remedy written: the report, less its stats. */
-export function withRemedies(result: DriftResult): Omit<DriftReport, "stats"> {
-  return { ...result, fleets: result.fleets.map((fleet) => ({ ...fleet, findings: fleet.findings.map(withRemedy) })) };
+export function withRemedies(result: DriftResult, stackOf: StackOf = oneStackLayout): Omit<DriftReport, "stats"> {
+  return { ...result, fleets: result.fleets.map((fleet) => ({ ...fleet, findings: fleet.findings.map((f) => withRemedy(f, stackOf)) })) };
 }
 
