@@ -38,7 +38,7 @@ const dangers = (c: ReturnType<typeof fleetChange>) => c.dangers.map((d) => `${d
 
 describe("the fleet change's verdicts", () => {
   it("no change, no verdict", () => {
-    expect(change([doc()], [doc()])).toEqual({ sharing: [], recipients: [], dangers: [] });
+    expect(change([doc()], [doc()])).toEqual({ copies: [], sharing: [], recipients: [], dangers: [] });
   });
 
   it("an account inside the Organization is granted on every copy, without danger", () => {
@@ -148,7 +148,7 @@ describe("the fleet change's verdicts", () => {
 
   it("a source resolved at plan time changes nothing the fleet files can tell: the plans judge its replacement", () => {
     const lookup = { source: { region: "us-east-1", images: [{ key: "v1", lookup: { owners: ["self"], name: "golden-*", mostRecent: true } }] } };
-    expect(change([doc(lookup)], [doc(lookup)])).toEqual({ sharing: [], recipients: [], dangers: [] });
+    expect(change([doc(lookup)], [doc(lookup)])).toEqual({ copies: [], sharing: [], recipients: [], dangers: [] });
   });
 });
 
@@ -163,9 +163,16 @@ describe("one review of a change: the plans with the fleet change", () => {
     const fleetChangeOnly = change([doc()], [doc({ share: { accounts: [MEMBER, OUTSIDER] }, recipients: [{ account: RECIPIENT }] })]);
     const review = reviewPlans([plan], { fleetChange: fleetChangeOnly });
     const categories = [...new Set(review.dangers.map((d) => d.category))];
-    expect(categories).toEqual(["replace", "outside-organization", "recipient"]);
+    // The plan does none of the change: the outsider's permissions and the recipient's copies are unplanned.
+    expect(categories).toEqual(["replace", "outside-organization", "recipient", "unplanned"]);
+    expect(review.dangers.filter((d) => d.category === "unplanned").map((d) => d.address)).toEqual(
+      expect.arrayContaining([`aws_ami_launch_permission.share_v1_eu-west-1_accounts["${OUTSIDER}"]`, `aws_ami_copy.recipient_${RECIPIENT}_copy_v1_eu-west-1`]),
+    );
     expect(review.blocked).toBe(true);
     expect(review.fleetChange!.recipients).toHaveLength(1);
+    // Listed as waiting for an apply, their stacks are judged from the fleet change and not planned: no longer unplanned.
+    const waitingStacks = { stackOf: (fleet: string, address: string) => (address.includes(`recipient_${RECIPIENT}_`) ? `${fleet}-recipient-${RECIPIENT}` : fleet), waiting: ["golden", `golden-recipient-${RECIPIENT}`] };
+    expect(reviewPlans([plan], { fleetChange: fleetChangeOnly, stacks: waitingStacks }).dangers.map((d) => d.category)).not.toContain("unplanned");
     const text = renderReviewText(review, { color: false });
     expect(text).toContain(`recipients (accounts with copies of their own):\n  + account ${RECIPIENT} (fleet golden): eu-west-1, us-west-2`);
     expect(text).toContain(`  + account ${OUTSIDER}: v1@eu-west-1, v1@us-west-2`);
@@ -174,9 +181,14 @@ describe("one review of a change: the plans with the fleet change", () => {
 
   it("a change whose stacks all wait has no plan, and is still judged; without the fleet change no plan is an error", () => {
     const c = change([], [doc({ name: "fresh", share: { accounts: [OUTSIDER] }, pointers: [] })]);
-    const review = reviewPlans([], { fleetChange: c });
+    const review = reviewPlans([], { fleetChange: c, stacks: { stackOf: (fleet) => fleet, waiting: ["fresh"] } });
     expect(review.blocked).toBe(true);
     expect(review.dangers.map((d) => d.category)).toEqual(["outside-organization", "outside-organization"]);
+    // Not waiting, and no plan: every copy and permission of the new fleet is unplanned.
+    const skipped = reviewPlans([], { fleetChange: c });
+    expect(skipped.dangers.filter((d) => d.category === "unplanned").map((d) => d.message)).toEqual(
+      expect.arrayContaining([`the fleet change creates the copy of image v1 in eu-west-1, but no reviewed plan does`]),
+    );
     expect(() => reviewPlans([])).toThrow("no plan to review");
   });
 

@@ -381,19 +381,20 @@ describe("ami-fleet review", () => {
 
   it("--base-fleets: one verdict for a change from its stacks' plans (--plan repeated) and the fleet change; an empty base is a first change", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-review-change-"));
-    const fleet = (accounts: string[]) =>
+    // The change the fixture's plan was made of (the e2e loop): v2 removed, ap-southeast-2 and account A2 added.
+    const fleet = (accounts: string[], images: string[], regions: string[]) =>
       [
         "name: golden",
-        "source: { region: us-east-1, images: [ { key: v1, amiId: ami-0123456789abcdef0 } ] }",
-        "regions: [eu-west-1, us-west-2, ap-southeast-2]",
+        `source: { region: us-east-1, images: [ ${images.map((key, i) => `{ key: ${key}, amiId: ami-0123456789abcdef${i} }`).join(", ")} ] }`,
+        `regions: [${regions.join(", ")}]`,
         `share: { accounts: [${accounts.map((a) => `"${a}"`).join(", ")}] }`,
         `organization: { arn: "arn:aws:organizations::111122223333:organization/o-abc123def4", memberAccounts: ["${A1}"] }`,
         "encryption: { acknowledgeUnencryptedSharing: true }",
       ].join("\n");
-    for (const [name, accounts] of [["base", [A1]], ["head", [A1, A2]]] as const) {
-      fs.mkdirSync(path.join(dir, name));
-      fs.writeFileSync(path.join(dir, name, "golden.yaml"), fleet([...accounts]));
-    }
+    fs.mkdirSync(path.join(dir, "base"));
+    fs.writeFileSync(path.join(dir, "base", "golden.yaml"), fleet([A1], ["v1", "v2"], ["eu-west-1", "us-west-2"]));
+    fs.mkdirSync(path.join(dir, "head"));
+    fs.writeFileSync(path.join(dir, "head", "golden.yaml"), fleet([A1, A2], ["v1"], ["eu-west-1", "us-west-2", "ap-southeast-2"]));
     // The change's plan as two stacks would plan it: its copies apart from everything else.
     const whole = plan("change");
     const parts = [
@@ -412,6 +413,23 @@ describe("ami-fleet review", () => {
     expect(JSON.parse(partsRun.stdout).dangers.filter((d: any) => !d.allowed).map((d: any) => `${d.category} ${d.address}`)).toEqual(
       ["ap-southeast-2", "eu-west-1", "us-west-2"].map((r) => `outside-organization aws_ami_launch_permission.share_v1_${r}_accounts["${A2}"]`),
     );
+    // Only the copies' plan: the permissions no plan makes are unplanned, unless `changed` says their stack waits.
+    const categories = (run: { stdout: string }) => [...new Set(JSON.parse(run.stdout).dangers.filter((d: any) => !d.allowed).map((d: any) => d.category))];
+    expect(categories(await runCli(args([parts[0]], path.join(dir, "base"))))).toEqual(["outside-organization", "unplanned"]);
+    const changedFile = path.join(dir, "changed.json");
+    fs.writeFileSync(changedFile, JSON.stringify({ plan: [{ stack: "golden", fleet: "golden", dir: "x", waitsFor: ["elsewhere"] }], removed: [], unchanged: [] }));
+    expect(categories(await runCli([...args([parts[0]], path.join(dir, "base")), "--changed", changedFile]))).toEqual(["outside-organization"]);
+    // A plan that grants what the fleet change does not (A2 was in the base already): unexplained, unless reconcile reported it missing.
+    fs.writeFileSync(path.join(dir, "base", "golden.yaml"), fleet([A1, A2], ["v1", "v2"], ["eu-west-1", "us-west-2"]));
+    const drifted = await runCli(args(parts, path.join(dir, "base")));
+    expect(JSON.parse(drifted.stdout).dangers.filter((d: any) => d.category === "unexplained").map((d: any) => d.address)).toEqual(
+      ["eu-west-1", "us-west-2"].map((r) => `aws_ami_launch_permission.share_v1_${r}_accounts["${A2}"]`),
+    );
+    const reconcileFile = path.join(dir, "reconcile.json");
+    const missing = (region: string) => ({ kind: "missing-permission", image: "v1", region, principal: `account ${A2}` });
+    fs.writeFileSync(reconcileFile, JSON.stringify({ fleets: [{ name: "golden", findings: [missing("eu-west-1"), missing("us-west-2")] }] }));
+    expect(categories(await runCli([...args(parts, path.join(dir, "base")), "--reconcile", reconcileFile]))).not.toContain("unexplained");
+    fs.writeFileSync(path.join(dir, "base", "golden.yaml"), fleet([A1], ["v1", "v2"], ["eu-west-1", "us-west-2"]));
     // A first change: nothing before it, so every principal of the head is granted.
     fs.mkdirSync(path.join(dir, "none"));
     const first = JSON.parse((await runCli(args(parts, path.join(dir, "none")))).stdout);

@@ -96,6 +96,8 @@ function registerReview(program: Command, io: CliIo, setExit: (code: number) => 
     .option("--allow <categories>", `accept these dangers (comma-separated, repeatable: ${DANGER_CATEGORIES.join(", ")})`, appendList, [])
     .option("--fleets <paths...>", "fleet files, for the declared Organization (default: fleets/ when present)")
     .option("--base-fleets <paths...>", "the fleet files before the change (e.g. the target branch's): judge sharing, recipients and pointers from the fleet change, in every stack")
+    .option("--changed <file>", "with --base-fleets: the JSON of `ami-fleet changed --format json`, whose waiting stacks are judged from the fleet change, not planned")
+    .option("--reconcile <file>", "with --base-fleets: the JSON of `ami-fleet reconcile` of the deployed fleets, whose drift explains a refreshed plan's repairs")
     .option("--live", "read source image sizes with DescribeImages when the plan lacks them")
     .option("--live-region <region>", "Region of source images whose Region the plan does not name, for --live (default: AWS_REGION)")
     .option("--timeout <seconds>", "seconds one AWS request (--live) may take before it fails", positiveInt, 30)

@@ -1,6 +1,10 @@
 import { describeAwsError, SdkAwsReader } from "../live/aws";
 import { oneLine } from "../fleet/errors";
-import { DANGER_CATEGORIES, DangerCategory, reviewPlans, sourcesNeedingSizes } from "../review/plan-review";
+import { DANGER_CATEGORIES, DangerCategory, DriftNote, reviewPlans, sourcesNeedingSizes } from "../review/plan-review";
+import { FleetSpecError } from "../fleet/errors";
+import { parseAddress } from "../fleet/addresses";
+import { DEFAULT_CONFIG, loadProjectConfig } from "../project/config";
+import { stackOf } from "../project/layout";
 import { fleetChange } from "../review/fleet-change";
 import { readPlan } from "../review/plan";
 import { renderReviewMarkdown, renderReviewText } from "../report/review";
@@ -21,6 +25,10 @@ export interface ReviewOptions {
   readonly fleets?: string[];
   /** The fleet files before the change: the sharing verdicts come from the fleet change. */
   readonly baseFleets?: string[];
+  /** `ami-fleet changed --format json` of the change: its waiting stacks. */
+  readonly changed?: string;
+  /** `ami-fleet reconcile --format json` of the deployed fleets: drift a refreshed plan repairs. */
+  readonly reconcile?: string;
   readonly live?: boolean;
   readonly liveRegion?: string;
   readonly priceStorage: number;
@@ -63,6 +71,19 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
   const basePaths = options.baseFleets?.filter((p) => !(fs.existsSync(p) && fs.statSync(p).isDirectory() && fs.readdirSync(p).length === 0));
   const baseFleets = basePaths === undefined ? undefined : basePaths.length === 0 ? [] : loadOrReport(basePaths, io);
   if (options.baseFleets && !baseFleets) return EXIT.error;
+  if (!baseFleets && (options.changed || options.reconcile)) {
+    io.stderr.write("ami-fleet review: --changed and --reconcile judge a fleet change: give --base-fleets too.\n");
+    return EXIT.error;
+  }
+  // Where each resource lives (the project's layout) and which stacks of the change wait for an apply.
+  const project = baseFleets ? loadProjectConfig(io.cwd) : { config: DEFAULT_CONFIG };
+  if ("problems" in project) {
+    io.stderr.write(new FleetSpecError(project.problems).report());
+    return EXIT.error;
+  }
+  const { layout, shareGroups } = project.config;
+  const waiting = options.changed ? waitingStacks(readJsonFile(options.changed), options.changed) : [];
+  const drift = options.reconcile ? driftNotes(readJsonFile(options.reconcile), options.reconcile) : [];
 
   let sourceSizesGb: Record<string, number> = {};
   const liveErrors: string[] = [];
@@ -99,8 +120,34 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
     sourceSizesGb,
     liveErrors,
     prices: { snapshotGbMonth: options.priceStorage, transferGb: options.priceTransfer },
-    ...(baseFleets ? { fleetChange: fleetChange(baseFleets, fleets) } : {}),
+    ...(baseFleets
+      ? {
+          fleetChange: fleetChange(baseFleets, fleets),
+          stacks: {
+            stackOf: (fleet: string, address: string) => {
+              const parsed = parseAddress(address);
+              return parsed && stackOf(fleet, parsed, layout, shareGroups);
+            },
+            waiting,
+          },
+          drift,
+        }
+      : {}),
   });
   writeReport(io, review, { text: renderReviewText, markdown: renderReviewMarkdown }, options);
   return review.blocked ? EXIT.changes : EXIT.ok;
+}
+
+/** The stacks of `ami-fleet changed --format json` that wait for another's apply. */
+function waitingStacks(json: unknown, file: string): string[] {
+  const plan = (json as { plan?: unknown })?.plan;
+  if (!Array.isArray(plan)) throw new Error(`${file}: not the JSON of \`ami-fleet changed --format json\` (no "plan" list)`);
+  return plan.filter((s) => Array.isArray(s?.waitsFor) && s.waitsFor.length > 0 && typeof s.stack === "string").map((s) => s.stack as string);
+}
+
+/** The findings of `ami-fleet reconcile --format json`, as much as explains a plan's repair. */
+function driftNotes(json: unknown, file: string): DriftNote[] {
+  const fleets = (json as { fleets?: unknown })?.fleets;
+  if (!Array.isArray(fleets)) throw new Error(`${file}: not the JSON of \`ami-fleet reconcile --format json\` (no "fleets" list)`);
+  return fleets.flatMap((f) => (Array.isArray(f?.findings) ? f.findings : []).map((x: DriftNote) => ({ ...x, fleet: f.name })));
 }

@@ -1,5 +1,5 @@
 import { formatAddress } from "../fleet/addresses";
-import { DesiredCopy, desiredCopies, desiredPointers, DesiredPointer, recipientPointers } from "../fleet/desired";
+import { DesiredCopy, desiredCopies, desiredPointers, DesiredPointer, recipientPointers, recipientView } from "../fleet/desired";
 import { Fleet } from "../fleet/fleet";
 import { describePrincipal, outsideOrganization, permissionAddressOf, Principal, sharePrincipals } from "../fleet/principals";
 import type { DangerCategory } from "./plan-review";
@@ -46,8 +46,20 @@ export interface RecipientChange {
   readonly regions: readonly string[];
 }
 
-/** What a fleet change does to sharing, recipients and pointers, with its dangers. */
+/** A copy the change adds or removes: the owner's, or a recipient's own. */
+export interface CopyChangeOfFleet {
+  readonly fleet: string;
+  readonly image: string;
+  readonly region: string;
+  /** The `aws_ami_copy` instance, the same in every layout. */
+  readonly address: string;
+  readonly action: "create" | "destroy";
+  readonly recipient?: string;
+}
+
+/** What a fleet change does to copies, sharing, recipients and pointers, with its dangers. */
 export interface FleetChange {
+  readonly copies: readonly CopyChangeOfFleet[];
   readonly sharing: readonly SharingChange[];
   readonly recipients: readonly RecipientChange[];
   readonly dangers: readonly ChangeDanger[];
@@ -77,6 +89,7 @@ const copyKey = (copy: DesiredCopy) => `${copy.image.key}\0${copy.target.region}
 
 /** Compares the fleets of the base and of the head (a fleet absent from one side is new, or removed). */
 export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): FleetChange {
+  const copies: CopyChangeOfFleet[] = [];
   const sharing: SharingChange[] = [];
   const recipients: RecipientChange[] = [];
   const dangers: ChangeDanger[] = [];
@@ -155,8 +168,34 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
     }
 
     dangers.push(...pointerDangers(old, now));
+    copies.push(...copyChanges(name, old, now));
   }
-  return { sharing, recipients, dangers };
+  return { copies, sharing, recipients, dangers };
+}
+
+/** Every copy of a fleet, the owner's and each recipient's own, by address. */
+function copiesOf(fleet: Fleet | undefined): Map<string, DesiredCopy> {
+  if (!fleet) return new Map();
+  const all = [...desiredCopies(fleet), ...fleet.recipients.flatMap((r) => desiredCopies(recipientView(fleet, r)))];
+  return new Map(all.map((c) => [formatAddress(c.address), c]));
+}
+
+/** The copies a change adds and removes (a copy replaced keeps its address: the plans judge that). */
+function copyChanges(fleet: string, old: Fleet | undefined, now: Fleet | undefined): CopyChangeOfFleet[] {
+  const was = copiesOf(old);
+  const is = copiesOf(now);
+  const entry = (address: string, c: DesiredCopy, action: CopyChangeOfFleet["action"]): CopyChangeOfFleet => ({
+    fleet,
+    image: c.image.key,
+    region: c.target.region,
+    address,
+    action,
+    ...(c.address.recipient !== undefined ? { recipient: c.address.recipient } : {}),
+  });
+  return [
+    ...[...is].filter(([address]) => !was.has(address)).map(([address, c]) => entry(address, c, "create")),
+    ...[...was].filter(([address]) => !is.has(address)).map(([address, c]) => entry(address, c, "destroy")),
+  ];
 }
 
 /** Every pointer of a fleet, the owner's and each recipient's, by address. */

@@ -28,6 +28,8 @@ export const DANGER_CATEGORIES = [
   "past-deprecation",
   "pointer-move",
   "recipient",
+  "unexplained",
+  "unplanned",
 ] as const;
 /** A danger category (contract). */
 export type DangerCategory = (typeof DANGER_CATEGORIES)[number];
@@ -147,6 +149,25 @@ export interface ReviewContext {
    * stacks the plans hold; the plans keep what only a plan knows (destroy, replace, deprecation, ...).
    */
   readonly fleetChange?: FleetChange;
+  /**
+   * With the fleet change: the stack that holds a fleet's resource in the project's layout, and the
+   * stacks of the change that wait for another's apply (not planned, judged from the fleet change).
+   * A copy or launch permission the fleet change adds or removes that no plan does, outside a
+   * waiting stack, is `unplanned`.
+   */
+  readonly stacks?: { readonly stackOf: (fleet: string, address: string) => string | undefined; readonly waiting: readonly string[] };
+  /** What reconcile reported of the deployed fleets: a refreshed plan's repair of it is explained, not `unexplained`. */
+  readonly drift?: readonly DriftNote[];
+}
+
+/** A reconcile finding, as much of it as explains a plan's repair. */
+export interface DriftNote {
+  readonly kind: string;
+  readonly fleet: string;
+  readonly image?: string;
+  readonly region: string;
+  readonly principal?: string;
+  readonly account?: string;
 }
 
 /** The fleet resource behind a plan entry's type and name (the construct's naming rules, parsed back). */
@@ -352,7 +373,9 @@ export function reviewPlans(jsons: readonly unknown[], context: ReviewContext = 
     }
   }
 
-  const judged = context.fleetChange ? withFleetChange(dangers, context.fleetChange) : dangers;
+  const judged: (Omit<Danger, "allowed"> & { acknowledged?: boolean })[] = context.fleetChange
+    ? [...withFleetChange(dangers, context.fleetChange), ...agreement(copies, namedPermissions, context.fleetChange, context)]
+    : dangers;
   const allowedDangers = judged.map(({ acknowledged, ...d }) => ({ ...d, allowed: allow.has(d.category) || acknowledged === true }));
   return {
     version: 1,
@@ -363,7 +386,7 @@ export function reviewPlans(jsons: readonly unknown[], context: ReviewContext = 
     pointers: sortBy(pointers, (p) => `${p.fleet}\0${p.pointer}\0${p.region}`),
     notes,
     ...(context.fleetChange ? { fleetChange: { sharing: context.fleetChange.sharing, recipients: context.fleetChange.recipients } } : {}),
-    dangers: sortBy(allowedDangers, (d) => `${DANGER_CATEGORIES.indexOf(d.category)}\0${d.address}`),
+    dangers: sortBy(allowedDangers, (d) => `${String(DANGER_CATEGORIES.indexOf(d.category)).padStart(2, "0")}\0${d.address}`),
     cost: estimateCost(plan, copies, context.prices ?? DEFAULT_PRICES, context.sourceSizesGb, context.liveErrors),
     blocked: allowedDangers.some((d) => !d.allowed),
   };
@@ -378,6 +401,58 @@ function withFleetChange<D extends Omit<Danger, "allowed"> & { acknowledged?: bo
   const kept = dangers.filter((d) => !FLEET_CHANGE_CATEGORIES.has(d.category));
   const seen = new Set(kept.map((d) => `${d.category}\0${d.address}`));
   return [...kept, ...change.dangers.filter((d) => !seen.has(`${d.category}\0${d.address}`))];
+}
+
+/**
+ * The plans against the fleet change, for copies and launch permissions: a plan that creates,
+ * destroys, grants or revokes what the fleet change does not (and reconcile did not report as drift
+ * the plan repairs) is `unexplained`; what the fleet change adds or removes that no plan does, outside
+ * a stack that waits, is `unplanned`. This is what makes a stack skipped by the flow visible.
+ */
+function agreement(copies: readonly CopyChange[], permissions: readonly PermissionChange[], change: FleetChange, context: ReviewContext): Omit<Danger, "allowed">[] {
+  const dangers: Omit<Danger, "allowed">[] = [];
+  const drift = context.drift ?? [];
+  const planned = new Map<string, string>();
+  for (const c of copies) if (c.action === "create" || c.action === "destroy") planned.set(c.address, c.action);
+  for (const p of permissions) planned.set(p.address, p.action);
+  const implied = new Map<string, string>([...change.copies.map((c) => [c.address, c.action] as const), ...change.sharing.map((s) => [s.address, s.action] as const)]);
+
+  for (const c of copies) {
+    if ((c.action !== "create" && c.action !== "destroy") || implied.get(c.address) === c.action) continue;
+    const repairs = c.action === "create" && drift.some((d) => d.kind === "missing-copy" && d.image === c.image && d.region === c.region && (d.account ?? undefined) === c.account);
+    if (repairs) continue;
+    dangers.push({
+      category: "unexplained",
+      address: c.address,
+      message: `the plans ${c.action === "create" ? "create" : "destroy"} the copy of image ${c.image} in ${c.region}${c.account !== undefined ? ` of account ${c.account}` : ""}, which the fleet change does not: drift reconcile did not report, or a stack not applied as its branch says; reconcile, and check the target branch is deployed`,
+    });
+  }
+  for (const p of permissions) {
+    if (implied.get(p.address) === p.action) continue;
+    const repairs = p.action === "grant" && drift.some((d) => d.kind === "missing-permission" && d.image === p.image && d.region === p.region && d.principal === p.principal);
+    if (repairs) continue;
+    dangers.push({
+      category: "unexplained",
+      address: p.address,
+      message: `the plans ${p.action} ${p.principal} on image ${p.image} in ${p.region}, which the fleet change does not: drift reconcile did not report, or a stack not applied as its branch says; reconcile, and check the target branch is deployed`,
+    });
+  }
+  const waiting = new Set(context.stacks?.waiting ?? []);
+  const implications = [
+    ...change.copies.map((c) => ({ ...c, what: `${c.action === "create" ? "creates" : "destroys"} the copy of image ${c.image} in ${c.region}${c.recipient !== undefined ? ` of account ${c.recipient}` : ""}` })),
+    ...change.sharing.map((s) => ({ ...s, what: `${s.action === "grant" ? "grants" : "revokes"} ${s.principal} on image ${s.image} in ${s.region}` })),
+  ];
+  for (const i of implications) {
+    if (planned.get(i.address) === i.action) continue;
+    const stack = context.stacks?.stackOf(i.fleet, i.address);
+    if (stack !== undefined && waiting.has(stack)) continue;
+    dangers.push({
+      category: "unplanned",
+      address: i.address,
+      message: `the fleet change ${i.what}, but no reviewed plan does${stack !== undefined ? `, and stack ${stack} is not listed to plan after an apply: plan ${stack} too (ami-fleet changed lists it)` : ""}`,
+    });
+  }
+  return dangers;
 }
 
 /** `${image}\0${region}` of copies that have, or will have, a launch permission for someone. */
