@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { DriftReport } from "../lib/drift/findings";
-import { PROJECT_ROOT, runCli } from "./helpers/cli";
+import { PROJECT_ROOT, runCli, spawnAsync } from "./helpers/cli";
 import { Ec2 } from "./helpers/live";
 import { Moto, startMoto } from "./helpers/moto";
 import { shareGroupOf } from "../lib/project/layout";
@@ -23,6 +23,7 @@ const WRITE_FIXTURES = process.env.AMI_FLEET_WRITE_FIXTURES === "1";
 const A1 = "444455556666";
 const A2 = "777788889999";
 const OUTSIDER = "999988887777";
+const MIGRATION_RECIPIENT = "555566667777";
 
 let moto: Moto;
 let toolchain: Toolchain;
@@ -445,17 +446,6 @@ it("shares state in S3 with S3-native locking: a second apply fails naming the h
 });
 
 /** Runs a command without blocking the event loop; resolves with its exit code and output. */
-function spawnAsync(command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { env, cwd });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 it("cdktf deploy '*' --parallelism 2 (the users' own command) deploys every fleet's stack; cdktf diff then plans no change", async () => {
   const fleetDir = path.join(work, "cdktf-fleets");
   fs.mkdirSync(fleetDir);
@@ -525,6 +515,8 @@ it("moves a deployed fleet to layout: fleet-region, then to split, with the READ
       regions: ["eu-west-1", { region: "us-west-2", kmsKeyId: key, share: { accounts: [A2] } }],
       share: { accounts: [A1] },
       pointers: [{ key: "current", parameter: "/golden-base/current", image: "v1" }],
+      // A recipient: its stack reads the copies' stack, so the block must refresh it after the stacks it reads.
+      recipients: [{ account: MIGRATION_RECIPIENT, regions: ["eu-west-1"] }],
     }),
   );
   // `npx ami-fleet` finds the installed package's bin, as after `npm ci` in a team's repository.
@@ -536,10 +528,17 @@ it("moves a deployed fleet to layout: fleet-region, then to split, with the READ
   fs.writeFileSync(config, "layout: fleet\n");
   timed("synth", () => synth([fleetDir], out, { AMI_FLEET_CONFIG: config }));
   const fleetStack = path.join(out, "stacks", "golden-base");
-  timed("init", () => tofuOk(toolchain, fleetStack, ["init", "-no-color"], moto.env));
-  timed("apply", () => tofuOk(toolchain, fleetStack, ["apply", "-no-color", "-auto-approve"], moto.env));
+  const recipientStack = path.join(out, "stacks", `golden-base-recipient-${MIGRATION_RECIPIENT}`);
+  for (const stack of [fleetStack, recipientStack]) {
+    timed("init", () => tofuOk(toolchain, stack, ["init", "-no-color"], moto.env));
+    timed("apply", () => tofuOk(toolchain, stack, ["apply", "-no-color", "-auto-approve"], moto.env));
+  }
   const before = JSON.parse(tofuOk(toolchain, fleetStack, ["output", "-json"], moto.env).stdout).copies_v1.value;
-  const instancesBefore = tofuOk(toolchain, fleetStack, ["state", "list"], moto.env).stdout.trim().split("\n").filter((a) => !a.startsWith("data.")).sort();
+  const instancesBefore = [fleetStack, recipientStack]
+    .flatMap((stack) => tofuOk(toolchain, stack, ["state", "list"], moto.env).stdout.trim().split("\n"))
+    .filter((a) => !a.startsWith("data."))
+    .sort();
+  expect(instancesBefore).toContain(`aws_ami_copy.recipient_${MIGRATION_RECIPIENT}_copy_v1_eu-west-1`);
 
   // The README's block, run as written, but for its synth line: the same synth, of this fleet's file alone.
   const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
@@ -572,7 +571,7 @@ it("moves a deployed fleet to layout: fleet-region, then to split, with the READ
   };
 
   const byRegion = await migrateTo("fleet-region");
-  expect(Object.keys(byRegion)).toEqual(["golden-base-eu-west-1", "golden-base-us-west-2"]);
+  expect(Object.keys(byRegion)).toEqual(["golden-base-eu-west-1", `golden-base-recipient-${MIGRATION_RECIPIENT}`, "golden-base-us-west-2"]);
   for (const region of ["eu-west-1", "us-west-2"]) {
     const stack = path.join(migrated, "stacks", `golden-base-${region}`);
     expect(JSON.parse(tofuOk(toolchain, stack, ["output", "-json"], moto.env).stdout).copies_v1.value).toEqual({ [region]: before[region] });

@@ -1,9 +1,9 @@
-import { execFileSync, spawn } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { PROJECT_ROOT } from "./helpers/cli";
+import { PROJECT_ROOT, spawnAsync } from "./helpers/cli";
 import { startFaultProxy } from "./helpers/fault-proxy";
 import { Ec2 } from "./helpers/live";
 import { emulatorEnv, Moto, startMoto } from "./helpers/moto";
@@ -42,17 +42,6 @@ afterAll(async () => {
   await moto?.stop();
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
-
-function spawnAsync(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** This project's files as a clone has them (tracked, and new ones not ignored), in `dir`, with `fleets` as its fleet files and `config` as its ami-fleet.config.yaml. */
 function checkout(dir: string, fleets: Record<string, string>, config: string): void {

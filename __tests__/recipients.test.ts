@@ -137,11 +137,27 @@ describe("recipients: what a recipient stack holds", () => {
     expect(strip(withRecipients)).toEqual(strip(without));
   });
 
-  it("reads the Region stacks in the split layout, and deploys after them", () => {
+  it("makes no share stack that would hold nothing: a recipient's launch permission is in its own stack", () => {
+    const { share: _none, ...unshared } = fleetDoc() as Record<string, unknown>;
+    const stacks = synthWith("split", unshared, "unshared");
+    expect(Object.keys(stacks).sort()).toEqual(["golden-eu-west-1", `golden-recipient-${A}`, `golden-recipient-${B}`, "golden-us-west-2"]);
+    for (const [name, tf] of Object.entries(stacks)) expect(`${name}: ${Object.keys(tf.resource ?? {}).length > 0 ? "holds resources" : "empty"}`).toBe(`${name}: holds resources`);
+  });
+
+  it("reads the Region stacks in the split layout, and deploys after them", async () => {
     const stacks = synthWith("split", fleetDoc());
     expect(Object.keys(stacks)).toEqual(expect.arrayContaining([`golden-recipient-${A}`, `golden-recipient-${B}`, "golden-eu-west-1", "golden-us-west-2"]));
     expect(manifestDependencies()[`golden-recipient-${A}`]).toEqual(["golden-eu-west-1", "golden-us-west-2"]);
     expect(manifestDependencies()[`golden-recipient-${B}`]).toEqual(["golden-us-west-2"]);
+    // `show` (and so the README's migration block) lists every stack after those it reads: a recipient
+    // stack, though it holds copies (its own), after the Region stacks.
+    const shown = await runCli(["show", path.join(dir, "out")]);
+    const order = [...shown.stdout.matchAll(/^([^ \n][^:]*):/gm)].map((m) => m[1]);
+    expect(order.sort()).toEqual(Object.keys(stacks).sort());
+    const listed = [...shown.stdout.matchAll(/^([^ \n][^:]*):/gm)].map((m) => m[1]);
+    for (const [stack, dependencies] of Object.entries(manifestDependencies())) {
+      for (const dependency of dependencies) expect(`${dependency} before ${stack}: ${listed.indexOf(dependency) < listed.indexOf(stack)}`).toBe(`${dependency} before ${stack}: true`);
+    }
     const remote = stacks[`golden-recipient-${A}`].data.terraform_remote_state;
     expect(remote["copies_eu-west-1"].config.path).toMatch(/terraform\.golden-eu-west-1\.tfstate$/);
     expect(stacks[`golden-recipient-${A}`]["//"]["ami-fleet"].reads).toEqual([

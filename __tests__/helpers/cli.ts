@@ -40,3 +40,15 @@ export async function reconcileJson(file: string, args: readonly string[], env: 
   }
   return { ...result, report: report! };
 }
+
+/** Runs a command to its end with no standard input, collecting its output. */
+export function spawnAsync(command: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -84,7 +84,8 @@ function ownerStacks(fleet: Fleet, layout: StackLayout, shareGroups: number): Fl
   for (const image of fleet.images) {
     for (let group = 0; group < shareGroups; group++) {
       const part: Fleet = { ...grouped(group), images: [image] };
-      if (fleetCounts(part).permissions === 0) continue;
+      // A recipient's launch permission is in its own stack: a group of recipients alone holds nothing here.
+      if (fleetCounts({ ...part, recipients: [] }).permissions === 0) continue;
       stacks.push({
         name: shareStackName(fleet.name, image.key, group),
         fleet: part,

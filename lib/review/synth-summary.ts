@@ -49,3 +49,25 @@ export function describeStack(stackName: string, tf: any): string {
   const header = `${stackName}: ${[...counts].map(([type, n]) => `${n} ${type}`).join(", ") || "nothing"} would be created`;
   return [header, ...addresses.map((a) => `  + ${a}`)].join("\n");
 }
+
+/**
+ * The stacks in the order they deploy: each after the stacks it depends on (cdktf's manifest.json
+ * `dependencies`: a share or recipient stack after the copy stacks it reads), ties by name. A
+ * dependency on a stack that is not there is ignored; a cycle is an error naming its stacks.
+ */
+export function deployOrder(stacks: readonly string[], dependencies: Readonly<Record<string, readonly string[]>>): string[] {
+  const names = new Set(stacks);
+  const order: string[] = [];
+  const placed = new Set<string>();
+  let remaining = [...stacks].sort();
+  while (remaining.length > 0) {
+    const ready = remaining.filter((name) => (dependencies[name] ?? []).every((d) => placed.has(d) || !names.has(d)));
+    if (ready.length === 0) throw new Error(`the stacks ${remaining.join(", ")} depend on each other in a cycle`);
+    for (const name of ready) {
+      order.push(name);
+      placed.add(name);
+    }
+    remaining = remaining.filter((name) => !placed.has(name));
+  }
+  return order;
+}
