@@ -516,7 +516,8 @@ it("moves a deployed fleet to layout: fleet-region, then to split, with the READ
       share: { accounts: [A1] },
       pointers: [{ key: "current", parameter: "/golden-base/current", image: "v1" }],
       // A recipient: its stack reads the copies' stack, so the block must refresh it after the stacks it reads.
-      recipients: [{ account: MIGRATION_RECIPIENT, regions: ["eu-west-1"] }],
+      // Its Region sorts after its stack's name: an order by name or by "holds copies" would refresh it first.
+      recipients: [{ account: MIGRATION_RECIPIENT, regions: ["us-west-2"] }],
     }),
   );
   // `npx ami-fleet` finds the installed package's bin, as after `npm ci` in a team's repository.
@@ -538,7 +539,7 @@ it("moves a deployed fleet to layout: fleet-region, then to split, with the READ
     .flatMap((stack) => tofuOk(toolchain, stack, ["state", "list"], moto.env).stdout.trim().split("\n"))
     .filter((a) => !a.startsWith("data."))
     .sort();
-  expect(instancesBefore).toContain(`aws_ami_copy.recipient_${MIGRATION_RECIPIENT}_copy_v1_eu-west-1`);
+  expect(instancesBefore).toContain(`aws_ami_copy.recipient_${MIGRATION_RECIPIENT}_copy_v1_us-west-2`);
 
   // The README's block, run as written, but for its synth line: the same synth, of this fleet's file alone.
   const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
