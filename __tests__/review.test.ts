@@ -430,6 +430,12 @@ describe("ami-fleet review", () => {
     fs.writeFileSync(reconcileFile, JSON.stringify({ fleets: [{ name: "golden", findings: [missing("eu-west-1"), missing("us-west-2")] }] }));
     expect(categories(await runCli([...args(parts, path.join(dir, "base")), "--reconcile", reconcileFile]))).not.toContain("unexplained");
     fs.writeFileSync(path.join(dir, "base", "golden.yaml"), fleet([A1], ["v1", "v2"], ["eu-west-1", "us-west-2"]));
+    // Bad input: the wrong file for --changed, or --changed without the fleet change, is an error saying so.
+    const wrong = await runCli([...args(parts, path.join(dir, "base")), "--changed", reconcileFile]);
+    expect({ code: wrong.code, stdout: wrong.stdout }).toEqual({ code: 1, stdout: "" });
+    expect(wrong.stderr).toContain(`${reconcileFile}: not the JSON of \`ami-fleet changed --format json\` (no "plan" list)`);
+    const alone = await runCli(["review", "--plan", parts[0], "--changed", changedFile, "--format", "json"]);
+    expect({ code: alone.code, stderr: alone.stderr }).toEqual({ code: 1, stderr: expect.stringContaining("give --base-fleets too") });
     // A first change: nothing before it, so every principal of the head is granted.
     fs.mkdirSync(path.join(dir, "none"));
     const first = JSON.parse((await runCli(args(parts, path.join(dir, "none")))).stdout);
