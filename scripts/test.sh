@@ -2,27 +2,30 @@
 # Runs every test suite on a fresh machine: installs the npm packages and the emulator (moto in
 # .venv), type-checks the whole project (tsc --noEmit), runs the unit and emulator tests (jest),
 # then the OpenTofu end-to-end loop. OpenTofu and the AWS provider are built into ~/.cache/ami-fleet
-# on first use, in the background while the type-check and the unit suites run.
+# on first use, in the background while the installs, the type-check and the unit suites run.
 # Ends with the line `N passed, M failed` (totals of every suite run).
 #
 #   AMI_FLEET_SKIP_E2E=1   skip the end-to-end loop
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+setup_log=$(mktemp)
+setup_pid=
+if [ "${AMI_FLEET_SKIP_E2E:-}" != "1" ]; then
+  # On a new machine the toolchain build is most of the run: it needs only Go, so it starts first and
+  # overlaps the installs and the suites that need no toolchain.
+  echo "building the end-to-end toolchain in the background (scripts/e2e-setup.sh)" >&2
+  # In its own process group, so that an early exit stops the compile too.
+  setsid bash scripts/e2e-setup.sh >/dev/null 2>"$setup_log" &
+  setup_pid=$!
+  trap 'kill -- "-$setup_pid" 2>/dev/null' EXIT
+fi
 bash scripts/ensure-node-modules.sh || exit 1
 bash scripts/ensure-venv.sh || exit 1
 export CHECKPOINT_DISABLE=1
 
 results=$(mktemp -d)
 status=0
-setup_log=$(mktemp)
-setup_pid=
-if [ "${AMI_FLEET_SKIP_E2E:-}" != "1" ]; then
-  # On a new machine the toolchain build is most of the run: it overlaps the suites that need no toolchain.
-  echo "building the end-to-end toolchain in the background (scripts/e2e-setup.sh)" >&2
-  bash scripts/e2e-setup.sh >/dev/null 2>"$setup_log" &
-  setup_pid=$!
-fi
 # The whole project, tests included, type-checks under the strict tsconfig (jest and the CLI only
 # transpile): a type error fails the run and counts as one failed test.
 echo "type-checking the project (tsc --noEmit)" >&2
