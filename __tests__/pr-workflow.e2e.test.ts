@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { PROJECT_ROOT, spawnAsync } from "./helpers/cli";
+import { PROJECT_ROOT, runCli, spawnAsync } from "./helpers/cli";
 import { startFaultProxy } from "./helpers/fault-proxy";
 import { Ec2 } from "./helpers/live";
 import { emulatorEnv, Moto, startMoto } from "./helpers/moto";
@@ -222,4 +222,65 @@ it("layout: split, the whole job as written: installs; plans the changed stacks 
   expect(brokenBase.steps.map((s) => s.step)).toEqual(["synthesize the target branch"]);
   expect(brokenBase.steps[0].output).toMatch(/wf\.yaml[\s\S]*nothing was synthesized/);
   expect(fs.existsSync(path.join(repo, "base.out", "stacks"))).toBe(false);
+});
+
+it("a lookup source that finds a newer AMI, through the flow (split): changed lists the share stacks after the copy stack; applied in that order, every declared principal can launch the new copy", async () => {
+  const { DescribeImageAttributeCommand, DescribeImagesCommand } = await import("@aws-sdk/client-ec2");
+  await ec2.registerSource("us-east-1", "lk-golden-1");
+  const dir = path.join(work, "lookup-flow");
+  const fleets = path.join(dir, "fleets");
+  fs.mkdirSync(fleets, { recursive: true });
+  const fleetFile = path.join(fleets, "lk.yaml");
+  const writeFleet = (tags: Record<string, string>) =>
+    fs.writeFileSync(
+      fleetFile,
+      stringify({
+        name: "lk",
+        source: { region: "us-east-1", images: [{ key: "cur", lookup: { owners: ["self"], name: "lk-golden-*", mostRecent: true } }] },
+        regions: ["eu-west-1"],
+        share: { accounts: [A1, A2] },
+        encryption: { acknowledgeUnencryptedSharing: true },
+        tags,
+      }),
+    );
+  const config = path.join(dir, "ami-fleet.config.yaml");
+  fs.writeFileSync(config, "layout: split\nshareGroups: 2\n");
+  const env = { AMI_FLEET_CONFIG: config, AMI_FLEET_STATE_DIR: dir };
+  const applyInOrder = (out: string, stacks: string[]) => {
+    for (const stack of stacks) {
+      tofuOk(toolchain, path.join(out, "stacks", stack), ["init", "-no-color"], moto.env);
+      tofuOk(toolchain, path.join(out, "stacks", stack), ["apply", "-no-color", "-auto-approve"], moto.env);
+    }
+  };
+  const copyOf = (out: string) => JSON.parse(tofuOk(toolchain, path.join(out, "stacks", "lk-eu-west-1"), ["output", "-json"], moto.env).stdout).copies_cur.value["eu-west-1"] as string;
+
+  writeFleet({ team: "a" });
+  const base = path.join(dir, "base.out");
+  synth([fleets], base, env);
+  const shareStacks = fs.readdirSync(path.join(base, "stacks")).filter((s) => s.includes("-shares-")).sort();
+  expect(shareStacks.length).toBeGreaterThan(0);
+  applyInOrder(base, ["lk-eu-west-1", ...shareStacks]);
+  const oldCopy = copyOf(base);
+
+  // A newer image matches the lookup; the pull request changes only the copies' tags.
+  await new Promise((r) => setTimeout(r, 1100));
+  const newer = await ec2.registerSource("us-east-1", "lk-golden-2");
+  writeFleet({ team: "b" });
+  const head = path.join(dir, "head.out");
+  synth([fleets], head, env);
+  const changed = await runCli(["changed", "--base", base, head, "--format", "json"]);
+  expect(changed.code).toBe(2);
+  const plan = JSON.parse(changed.stdout).plan.map((s: any) => [s.stack, s.waitsFor]);
+  expect(plan).toEqual([["lk-eu-west-1", []], ...shareStacks.map((stack) => [stack, ["lk-eu-west-1"]])]);
+
+  // The flow: the stacks to plan now, then those that wait for them.
+  applyInOrder(head, [...plan.filter(([, w]: any) => w.length === 0), ...plan.filter(([, w]: any) => w.length > 0)].map(([stack]: any) => stack));
+  const newCopy = copyOf(head);
+  expect(newCopy).not.toBe(oldCopy);
+  const [image] = (await ec2.in("eu-west-1").send(new DescribeImagesCommand({ ImageIds: [newCopy] }))).Images!;
+  expect(image.Tags?.find((t) => t.Key === "ami-fleet:source-ami")?.Value).toBe(newer);
+  const permissions = await ec2.in("eu-west-1").send(new DescribeImageAttributeCommand({ ImageId: newCopy, Attribute: "launchPermission" }));
+  expect(permissions.LaunchPermissions!.map((p) => p.UserId).sort()).toEqual([A1, A2]);
+  const reconciled = await runCli(["reconcile", fleetFile, "--format", "json"], { env: moto.env });
+  expect({ code: reconciled.code, findings: JSON.parse(reconciled.stdout).fleets[0].findings }).toEqual({ code: 0, findings: [] });
 });
