@@ -108,10 +108,12 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
       const had = was ? granteesOf(old!, was) : [];
       const has = is ? granteesOf(now!, is) : [];
       const copy = (is ?? was)!;
+      const image = copy.image.key;
+      const region = copy.target.region;
       const entry = (g: Grantee, action: SharingChange["action"]): SharingChange => ({
         fleet: name,
-        image: copy.image.key,
-        region: copy.target.region,
+        image,
+        region,
         principal: describePrincipal(g.principal),
         address: g.address,
         action,
@@ -123,7 +125,6 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
       for (const g of has) {
         if (hadAddresses.has(g.address)) continue;
         sharing.push(entry(g, "grant"));
-        const { image, region } = entry(g, "grant");
         if (g.principal.kind === "public") {
           dangers.push({ category: "public", address: g.address, message: `makes image ${image} in ${region} PUBLIC: every AWS account can launch it` });
         }
