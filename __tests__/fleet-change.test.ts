@@ -38,7 +38,7 @@ const dangers = (c: ReturnType<typeof fleetChange>) => c.dangers.map((d) => `${d
 
 describe("the fleet change's verdicts", () => {
   it("no change, no verdict", () => {
-    expect(change([doc()], [doc()])).toEqual({ copies: [], sharing: [], recipients: [], dangers: [] });
+    expect(change([doc()], [doc()])).toEqual({ copies: [], pointers: [], sharing: [], recipients: [], dangers: [] });
   });
 
   it("an account inside the Organization is granted on every copy, without danger", () => {
@@ -148,7 +148,7 @@ describe("the fleet change's verdicts", () => {
 
   it("a source resolved at plan time changes nothing the fleet files can tell: the plans judge its replacement", () => {
     const lookup = { source: { region: "us-east-1", images: [{ key: "v1", lookup: { owners: ["self"], name: "golden-*", mostRecent: true } }] } };
-    expect(change([doc(lookup)], [doc(lookup)])).toEqual({ copies: [], sharing: [], recipients: [], dangers: [] });
+    expect(change([doc(lookup)], [doc(lookup)])).toEqual({ copies: [], pointers: [], sharing: [], recipients: [], dangers: [] });
   });
 });
 
@@ -190,6 +190,27 @@ describe("one review of a change: the plans with the fleet change", () => {
       expect.arrayContaining([`the fleet change creates the copy of image v1 in eu-west-1, but no reviewed plan does`]),
     );
     expect(() => reviewPlans([])).toThrow("no plan to review");
+  });
+
+  it("a pointer the fleet change removes that no plan deletes is unplanned; one a plan creates that the change does not is unexplained", () => {
+    const plan = fixture("pointer-move");
+    const pointed = (pointers: object[]) => doc({ name: "pointed", encryption: undefined, share: undefined, organization: undefined, pointers });
+    const latest = { key: "latest", parameter: "/golden/pointed/latest", image: "v1" };
+    // The fixture's plan moves the pointer in place (no create, no delete): removing it in the file is not what it does.
+    const removed = reviewPlans([plan], { fleetChange: change([pointed([latest])], [pointed([])]) });
+    expect(removed.dangers.filter((d) => d.category === "unplanned").map((d) => d.address)).toEqual([
+      "aws_ssm_parameter.pointer_latest_eu-west-1",
+      "aws_ssm_parameter.pointer_latest_us-west-2",
+    ]);
+    const created = { ...plan, resource_changes: plan.resource_changes.map((rc: any) => (rc.type === "aws_ssm_parameter" ? { ...rc, change: { ...rc.change, actions: ["create"], before: null } } : rc)) };
+    const unexplained = reviewPlans([created], { fleetChange: change([pointed([latest])], [pointed([latest])]) });
+    expect(unexplained.dangers.filter((d) => d.category === "unexplained").map((d) => d.message)).toEqual([
+      expect.stringMatching(/^the plans create pointer \/golden\/pointed\/latest in eu-west-1, which the fleet change does not/),
+      expect.stringMatching(/^the plans create pointer \/golden\/pointed\/latest in us-west-2/),
+    ]);
+    // Reconcile reported them missing: the plan repairs drift.
+    const drift = ["eu-west-1", "us-west-2"].map((region) => ({ kind: "pointer-missing", fleet: "pointed", region }));
+    expect(reviewPlans([created], { fleetChange: change([pointed([latest])], [pointed([latest])]), drift }).dangers.map((d) => d.category)).not.toContain("unexplained");
   });
 
   it("two stacks' plans are one review: the same dangers as the plans of one stack", () => {

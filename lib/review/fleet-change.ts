@@ -57,9 +57,20 @@ export interface CopyChangeOfFleet {
   readonly recipient?: string;
 }
 
+/** A pointer the change adds or removes (in the owner's account or a recipient's). */
+export interface PointerChangeOfFleet {
+  readonly fleet: string;
+  readonly pointer: string;
+  readonly region: string;
+  /** The `aws_ssm_parameter` instance, the same in every layout. */
+  readonly address: string;
+  readonly action: "create" | "destroy";
+}
+
 /** What a fleet change does to copies, sharing, recipients and pointers, with its dangers. */
 export interface FleetChange {
   readonly copies: readonly CopyChangeOfFleet[];
+  readonly pointers: readonly PointerChangeOfFleet[];
   readonly sharing: readonly SharingChange[];
   readonly recipients: readonly RecipientChange[];
   readonly dangers: readonly ChangeDanger[];
@@ -90,6 +101,7 @@ const copyKey = (copy: DesiredCopy) => `${copy.image.key}\0${copy.target.region}
 /** Compares the fleets of the base and of the head (a fleet absent from one side is new, or removed). */
 export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): FleetChange {
   const copies: CopyChangeOfFleet[] = [];
+  const pointers: PointerChangeOfFleet[] = [];
   const sharing: SharingChange[] = [];
   const recipients: RecipientChange[] = [];
   const dangers: ChangeDanger[] = [];
@@ -170,8 +182,9 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
 
     dangers.push(...pointerDangers(old, now));
     copies.push(...copyChanges(name, old, now));
+    pointers.push(...pointerChanges(name, old, now));
   }
-  return { copies, sharing, recipients, dangers };
+  return { copies, pointers, sharing, recipients, dangers };
 }
 
 /** Every copy of a fleet, the owner's and each recipient's own, by address. */
@@ -204,6 +217,17 @@ function pointersOf(fleet: Fleet | undefined): Map<string, DesiredPointer> {
   if (!fleet) return new Map();
   const all = [...desiredPointers(fleet), ...fleet.recipients.flatMap((r) => recipientPointers(fleet, r))];
   return new Map(all.map((p) => [formatAddress(p.address), p]));
+}
+
+/** The pointers a change adds and removes (one renamed or moved keeps its address: the plans judge it). */
+function pointerChanges(fleet: string, old: Fleet | undefined, now: Fleet | undefined): PointerChangeOfFleet[] {
+  const was = pointersOf(old);
+  const is = pointersOf(now);
+  const entry = (address: string, p: DesiredPointer, action: PointerChangeOfFleet["action"]) => ({ fleet, pointer: p.pointer.key, region: p.target.region, address, action });
+  return [
+    ...[...is].filter(([address]) => !was.has(address)).map(([address, p]) => entry(address, p, "create")),
+    ...[...was].filter(([address]) => !is.has(address)).map(([address, p]) => entry(address, p, "destroy")),
+  ];
 }
 
 /** A pointer renamed or removed (the name consumers resolve is deleted), or moved to another image. */

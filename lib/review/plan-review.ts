@@ -374,7 +374,7 @@ export function reviewPlans(jsons: readonly unknown[], context: ReviewContext = 
   }
 
   const judged: (Omit<Danger, "allowed"> & { acknowledged?: boolean })[] = context.fleetChange
-    ? [...withFleetChange(dangers, context.fleetChange), ...agreement(copies, namedPermissions, context.fleetChange, context)]
+    ? [...withFleetChange(dangers, context.fleetChange), ...agreement(copies, namedPermissions, pointers, context.fleetChange, context)]
     : dangers;
   const allowedDangers = judged.map(({ acknowledged, ...d }) => ({ ...d, allowed: allow.has(d.category) || acknowledged === true }));
   return {
@@ -409,13 +409,24 @@ function withFleetChange<D extends Omit<Danger, "allowed"> & { acknowledged?: bo
  * the plan repairs) is `unexplained`; what the fleet change adds or removes that no plan does, outside
  * a stack that waits, is `unplanned`. This is what makes a stack skipped by the flow visible.
  */
-function agreement(copies: readonly CopyChange[], permissions: readonly PermissionChange[], change: FleetChange, context: ReviewContext): Omit<Danger, "allowed">[] {
+function agreement(
+  copies: readonly CopyChange[],
+  permissions: readonly PermissionChange[],
+  pointers: readonly PointerChange[],
+  change: FleetChange,
+  context: ReviewContext,
+): Omit<Danger, "allowed">[] {
   const dangers: Omit<Danger, "allowed">[] = [];
   const drift = context.drift ?? [];
   const planned = new Map<string, string>();
   for (const c of copies) if (c.action === "create" || c.action === "destroy") planned.set(c.address, c.action);
+  for (const p of pointers) if (p.action === "create" || p.action === "destroy") planned.set(p.address, p.action);
   for (const p of permissions) planned.set(p.address, p.action);
-  const implied = new Map<string, string>([...change.copies.map((c) => [c.address, c.action] as const), ...change.sharing.map((s) => [s.address, s.action] as const)]);
+  const implied = new Map<string, string>([
+    ...change.copies.map((c) => [c.address, c.action] as const),
+    ...change.pointers.map((p) => [p.address, p.action] as const),
+    ...change.sharing.map((s) => [s.address, s.action] as const),
+  ]);
 
   for (const c of copies) {
     if ((c.action !== "create" && c.action !== "destroy") || implied.get(c.address) === c.action) continue;
@@ -425,6 +436,16 @@ function agreement(copies: readonly CopyChange[], permissions: readonly Permissi
       category: "unexplained",
       address: c.address,
       message: `the plans ${c.action === "create" ? "create" : "destroy"} the copy of image ${c.image} in ${c.region}${c.account !== undefined ? ` of account ${c.account}` : ""}, which the fleet change does not: drift reconcile did not report, or a stack not applied as its branch says; reconcile, and check the target branch is deployed`,
+    });
+  }
+  for (const p of pointers) {
+    if ((p.action !== "create" && p.action !== "destroy") || implied.get(p.address) === p.action) continue;
+    const repairs = p.action === "create" && drift.some((d) => d.kind === "pointer-missing" && d.region === p.region && (d.account ?? undefined) === p.account);
+    if (repairs) continue;
+    dangers.push({
+      category: "unexplained",
+      address: p.address,
+      message: `the plans ${p.action === "create" ? "create" : "delete"} pointer ${p.parameter} in ${p.region}${p.account !== undefined ? ` of account ${p.account}` : ""}, which the fleet change does not: drift reconcile did not report, or a stack not applied as its branch says; reconcile, and check the target branch is deployed`,
     });
   }
   for (const p of permissions) {
@@ -441,6 +462,7 @@ function agreement(copies: readonly CopyChange[], permissions: readonly Permissi
   const implications = [
     ...change.copies.map((c) => ({ ...c, what: `${c.action === "create" ? "creates" : "destroys"} the copy of image ${c.image} in ${c.region}${c.recipient !== undefined ? ` of account ${c.recipient}` : ""}` })),
     ...change.sharing.map((s) => ({ ...s, what: `${s.action === "grant" ? "grants" : "revokes"} ${s.principal} on image ${s.image} in ${s.region}` })),
+    ...change.pointers.map((p) => ({ ...p, what: `${p.action === "create" ? "creates" : "deletes"} pointer ${p.pointer} in ${p.region}` })),
   ];
   for (const i of implications) {
     if (planned.get(i.address) === i.action) continue;
