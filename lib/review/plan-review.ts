@@ -418,54 +418,51 @@ function agreement(
 ): Omit<Danger, "allowed">[] {
   const dangers: Omit<Danger, "allowed">[] = [];
   const drift = context.drift ?? [];
-  const planned = new Map<string, string>();
-  for (const c of copies) if (c.action === "create" || c.action === "destroy") planned.set(c.address, c.action);
-  for (const p of pointers) if (p.action === "create" || p.action === "destroy") planned.set(p.address, p.action);
-  for (const p of permissions) planned.set(p.address, p.action);
-  const implied = new Map<string, string>([
-    ...change.copies.map((c) => [c.address, c.action] as const),
-    ...change.pointers.map((p) => [p.address, p.action] as const),
-    ...change.sharing.map((s) => [s.address, s.action] as const),
-  ]);
+  const of = (account: string | undefined) => (account !== undefined ? ` of account ${account}` : "");
+  // What the plans create, destroy, grant or revoke; `repairs`: reconcile reported it missing.
+  const done = [
+    ...copies
+      .filter((c) => c.action === "create" || c.action === "destroy")
+      .map((c) => ({
+        address: c.address,
+        action: c.action,
+        what: `${c.action} the copy of image ${c.image} in ${c.region}${of(c.account)}`,
+        repairs: c.action === "create" && drift.some((d) => d.kind === "missing-copy" && d.image === c.image && d.region === c.region && (d.account ?? undefined) === c.account),
+      })),
+    ...pointers
+      .filter((p) => p.action === "create" || p.action === "destroy")
+      .map((p) => ({
+        address: p.address,
+        action: p.action,
+        what: `${p.action === "create" ? "create" : "delete"} pointer ${p.parameter} in ${p.region}${of(p.account)}`,
+        repairs: p.action === "create" && drift.some((d) => d.kind === "pointer-missing" && d.region === p.region && (d.account ?? undefined) === p.account),
+      })),
+    ...permissions.map((p) => ({
+      address: p.address,
+      action: p.action,
+      what: `${p.action} ${p.principal} on image ${p.image} in ${p.region}`,
+      repairs: p.action === "grant" && drift.some((d) => d.kind === "missing-permission" && d.image === p.image && d.region === p.region && d.principal === p.principal),
+    })),
+  ];
+  const implied = [
+    ...change.copies.map((c) => ({ ...c, what: `${c.action === "create" ? "creates" : "destroys"} the copy of image ${c.image} in ${c.region}${of(c.recipient)}` })),
+    ...change.pointers.map((p) => ({ ...p, what: `${p.action === "create" ? "creates" : "deletes"} pointer ${p.pointer} in ${p.region}` })),
+    ...change.sharing.map((s) => ({ ...s, what: `${s.action === "grant" ? "grants" : "revokes"} ${s.principal} on image ${s.image} in ${s.region}` })),
+  ];
+  const impliedAt = new Map(implied.map((i) => [i.address, i.action as string]));
+  const doneAt = new Map(done.map((d) => [d.address, d.action as string]));
 
-  for (const c of copies) {
-    if ((c.action !== "create" && c.action !== "destroy") || implied.get(c.address) === c.action) continue;
-    const repairs = c.action === "create" && drift.some((d) => d.kind === "missing-copy" && d.image === c.image && d.region === c.region && (d.account ?? undefined) === c.account);
-    if (repairs) continue;
+  for (const d of done) {
+    if (impliedAt.get(d.address) === d.action || d.repairs) continue;
     dangers.push({
       category: "unexplained",
-      address: c.address,
-      message: `the plans ${c.action === "create" ? "create" : "destroy"} the copy of image ${c.image} in ${c.region}${c.account !== undefined ? ` of account ${c.account}` : ""}, which the fleet change does not: drift reconcile did not report, or a stack not applied as its branch says; reconcile, and check the target branch is deployed`,
-    });
-  }
-  for (const p of pointers) {
-    if ((p.action !== "create" && p.action !== "destroy") || implied.get(p.address) === p.action) continue;
-    const repairs = p.action === "create" && drift.some((d) => d.kind === "pointer-missing" && d.region === p.region && (d.account ?? undefined) === p.account);
-    if (repairs) continue;
-    dangers.push({
-      category: "unexplained",
-      address: p.address,
-      message: `the plans ${p.action === "create" ? "create" : "delete"} pointer ${p.parameter} in ${p.region}${p.account !== undefined ? ` of account ${p.account}` : ""}, which the fleet change does not: drift reconcile did not report, or a stack not applied as its branch says; reconcile, and check the target branch is deployed`,
-    });
-  }
-  for (const p of permissions) {
-    if (implied.get(p.address) === p.action) continue;
-    const repairs = p.action === "grant" && drift.some((d) => d.kind === "missing-permission" && d.image === p.image && d.region === p.region && d.principal === p.principal);
-    if (repairs) continue;
-    dangers.push({
-      category: "unexplained",
-      address: p.address,
-      message: `the plans ${p.action} ${p.principal} on image ${p.image} in ${p.region}, which the fleet change does not: drift reconcile did not report, or a stack not applied as its branch says; reconcile, and check the target branch is deployed`,
+      address: d.address,
+      message: `the plans ${d.what}, which the fleet change does not: drift reconcile did not report, or a stack not applied as its branch says; reconcile, and check the target branch is deployed`,
     });
   }
   const waiting = new Set(context.stacks?.waiting ?? []);
-  const implications = [
-    ...change.copies.map((c) => ({ ...c, what: `${c.action === "create" ? "creates" : "destroys"} the copy of image ${c.image} in ${c.region}${c.recipient !== undefined ? ` of account ${c.recipient}` : ""}` })),
-    ...change.sharing.map((s) => ({ ...s, what: `${s.action === "grant" ? "grants" : "revokes"} ${s.principal} on image ${s.image} in ${s.region}` })),
-    ...change.pointers.map((p) => ({ ...p, what: `${p.action === "create" ? "creates" : "deletes"} pointer ${p.pointer} in ${p.region}` })),
-  ];
-  for (const i of implications) {
-    if (planned.get(i.address) === i.action) continue;
+  for (const i of implied) {
+    if (doneAt.get(i.address) === i.action) continue;
     const stack = context.stacks?.stackOf(i.fleet, i.address);
     if (stack !== undefined && waiting.has(stack)) continue;
     dangers.push({
@@ -476,6 +473,7 @@ function agreement(
   }
   return dangers;
 }
+
 
 /** `${image}\0${region}` of copies that have, or will have, a launch permission for someone. */
 function sharedCopyKeys(plan: Plan, permissions: readonly PermissionChange[]): string[] {
