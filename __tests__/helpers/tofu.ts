@@ -66,9 +66,16 @@ export function synth(fleetPaths: string[], outdir: string, extraEnv: NodeJS.Pro
     encoding: "utf8",
   });
   if (result.status !== 0) throw new Error(`synth failed: ${result.stderr}`);
-  // Test-only provider setting as a Terraform override file beside each stack: the provider
-  // retries a failed call 25 times by default (AWS_MAX_ATTEMPTS does not change that), so an
-  // emulator error would cost minutes instead of failing fast.
+  writeEmulatorOverrides(outdir);
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Test-only provider setting as a Terraform override file beside each stack of `outdir`: the
+ * provider retries a failed call 25 times by default (AWS_MAX_ATTEMPTS does not change that), so an
+ * emulator error would cost minutes instead of failing fast.
+ */
+export function writeEmulatorOverrides(outdir: string): void {
   for (const stack of fs.readdirSync(path.join(outdir, "stacks"))) {
     // Every AWS provider block of the stack, the recipient's (alias) too: an override matches by alias.
     const tf = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", stack, "cdk.tf.json"), "utf8"));
@@ -78,7 +85,6 @@ export function synth(fleetPaths: string[], outdir: string, extraEnv: NodeJS.Pro
       JSON.stringify({ provider: { aws: providers.map((p) => ({ ...(p.alias ? { alias: p.alias } : {}), max_retries: 1 })) } }, null, 2),
     );
   }
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 /**
