@@ -33,36 +33,53 @@ const fleetArb = fc
     public: fc.boolean(),
     regionAccount: fc.option(fc.constantFrom(...ACCOUNTS), { nil: undefined }),
     recipients: fc.subarray(RECIPIENTS),
+    // Encrypted with each Region's key: KMS grants for the accounts (or, with an Organization, the key policy admits them).
+    encrypted: fc.boolean(),
   })
   .map((f) => {
     const doc = {
       name: "golden",
       source: { region: "us-east-1", images: f.images.map((key) => ({ key, amiId: SOURCES[key] })) },
       regions: f.regions.map((region, i) => (i === 0 && f.regionAccount ? { region, share: { accounts: [f.regionAccount] } } : region)),
-      share: { accounts: f.accounts, organizationArns: f.organization ? [ORG] : [], ...(f.public ? { public: true, acknowledgePublic: true } : {}) },
-      encryption: { acknowledgeUnencryptedSharing: true },
+      share: { accounts: f.accounts, organizationArns: f.organization ? [ORG] : [], ...(f.public && !f.encrypted ? { public: true, acknowledgePublic: true } : {}) },
+      encryption: f.encrypted
+        ? { encrypted: true, kmsKeyIds: Object.fromEntries(f.regions.map((region) => [region, keyArn(region)])), keyPolicyGrantsRecipients: f.organization }
+        : { acknowledgeUnencryptedSharing: true },
       recipients: f.recipients.map((account) => ({ account })),
     };
     return fleetOf(doc);
   });
 
-/** The launch permission instances of a fleet's stacks in a layout (every stack, synthesized). */
-function permissionInstances(fleet: Fleet, layout: StackLayout): string[] {
+/**
+ * The instances of a fleet's stacks in a layout (every stack, synthesized) that give someone access:
+ * launch permissions, KMS grants, and snapshot permissions as resources (their instances are
+ * snapshot ids, known only to a plan).
+ */
+function accessInstances(fleet: Fleet, layout: StackLayout): string[] {
   const app = Testing.app();
   const stacks = addFleetStacks(app, [fleet], { layout, shareGroups: 2, backend: { type: "local" } });
-  return stacks.flatMap((stack) => instanceAddresses(JSON.parse(Testing.synth(stack)))).filter((a) => a.startsWith("aws_ami_launch_permission.")).sort();
+  return stacks
+    .flatMap((stack) => instanceAddresses(JSON.parse(Testing.synth(stack))))
+    .filter((a) => /^aws_(ami_launch_permission|kms_grant|snapshot_create_volume_permission)\./.test(a))
+    .map((a) => a.replace('["<unknown until plan>"]', ""))
+    .sort();
 }
 
-it("the fleet change's grants and revokes are the permission instances the stacks add and drop, the same in every layout", () => {
+it("the fleet change's grants and revokes (launch permissions, KMS grants, snapshot readers) are the instances the stacks add and drop, the same in every layout", () => {
   fc.assert(
     fc.property(fleetArb, fleetArb, (base, head) => {
       const [before, after] = [base, head].map((fleet) => {
-        const byLayout = STACK_LAYOUTS.map((layout) => permissionInstances(fleet, layout));
+        const byLayout = STACK_LAYOUTS.map((layout) => accessInstances(fleet, layout));
         for (const instances of byLayout) expect(instances).toEqual(byLayout[0]);
         return new Set(byLayout[0]);
       });
       const change = fleetChange([base], [head]);
-      const addresses = (action: "grant" | "revoke") => change.sharing.filter((s) => s.action === action).map((s) => s.address).sort();
+      const addresses = (action: "grant" | "revoke") =>
+        [
+          ...change.sharing.filter((s) => s.action === action).map((s) => s.address),
+          ...change.grants.filter((g) => g.action === action).map((g) => g.address),
+          ...change.snapshotReaders.filter((r) => r.action === action).map((r) => r.resource),
+        ].sort();
       expect(addresses("grant")).toEqual([...after].filter((a) => !before.has(a)).sort());
       expect(addresses("revoke")).toEqual([...before].filter((a) => !after.has(a)).sort());
     }),

@@ -38,7 +38,7 @@ const dangers = (c: ReturnType<typeof fleetChange>) => c.dangers.map((d) => `${d
 
 describe("the fleet change's verdicts", () => {
   it("no change, no verdict", () => {
-    expect(change([doc()], [doc()])).toEqual({ copies: [], pointers: [], sharing: [], recipients: [], dangers: [] });
+    expect(change([doc()], [doc()])).toEqual({ copies: [], pointers: [], sharing: [], grants: [], snapshotReaders: [], recipients: [], dangers: [] });
   });
 
   it("an account inside the Organization is granted on every copy, without danger", () => {
@@ -48,6 +48,25 @@ describe("the fleet change's verdicts", () => {
       'grant account 777788889999 v1@us-west-2 aws_ami_launch_permission.share_v1_us-west-2_accounts["777788889999"]',
     ]);
     expect(c.dangers).toEqual([]);
+  });
+
+  it("an account added to an encrypted fleet gets a grant on each Region's key; a recipient its grants and its read access to each copy's snapshots", () => {
+    const c = change([doc()], [doc({ share: { accounts: [MEMBER, "777788889999"] }, recipients: [{ account: RECIPIENT, regions: ["eu-west-1"] }] })]);
+    expect(c.grants.map((g) => `${g.action} ${g.account} ${g.region} ${g.address}`)).toEqual([
+      'grant 777788889999 eu-west-1 aws_kms_grant.key_grants_eu-west-1["777788889999"]',
+      'grant 777788889999 us-west-2 aws_kms_grant.key_grants_us-west-2["777788889999"]',
+      `grant ${RECIPIENT} eu-west-1 aws_kms_grant.recipient_${RECIPIENT}_key_grants_eu-west-1`,
+    ]);
+    expect(c.snapshotReaders).toEqual([
+      { fleet: "golden", image: "v1", region: "eu-west-1", recipient: RECIPIENT, resource: `aws_snapshot_create_volume_permission.recipient_${RECIPIENT}_snapshots_v1_eu-west-1`, action: "grant" },
+    ]);
+    // Taken back: each is retired; a key policy that admits the accounts needs no grant at all.
+    expect(change([doc({ share: { accounts: [MEMBER, "777788889999"] } })], [doc()]).grants.map((g) => `${g.action} ${g.address}`)).toEqual([
+      'revoke aws_kms_grant.key_grants_eu-west-1["777788889999"]',
+      'revoke aws_kms_grant.key_grants_us-west-2["777788889999"]',
+    ]);
+    const byPolicy = (d: Record<string, any>) => ({ ...d, encryption: { ...d.encryption, keyPolicyGrantsRecipients: true } });
+    expect(change([byPolicy(doc())], [byPolicy(doc({ share: { accounts: [MEMBER, "777788889999"] } }))]).grants).toEqual([]);
   });
 
   it("an account outside the fleet's Organization is outside-organization on each copy it may launch", () => {
@@ -148,7 +167,7 @@ describe("the fleet change's verdicts", () => {
 
   it("a source resolved at plan time changes nothing the fleet files can tell: the plans judge its replacement", () => {
     const lookup = { source: { region: "us-east-1", images: [{ key: "v1", lookup: { owners: ["self"], name: "golden-*", mostRecent: true } }] } };
-    expect(change([doc(lookup)], [doc(lookup)])).toEqual({ copies: [], pointers: [], sharing: [], recipients: [], dangers: [] });
+    expect(change([doc(lookup)], [doc(lookup)])).toEqual({ copies: [], pointers: [], sharing: [], grants: [], snapshotReaders: [], recipients: [], dangers: [] });
   });
 });
 
@@ -211,6 +230,64 @@ describe("one review of a change: the plans with the fleet change", () => {
     // Reconcile reported them missing: the plan repairs drift.
     const drift = ["eu-west-1", "us-west-2"].map((region) => ({ kind: "pointer-missing", fleet: "pointed", region }));
     expect(reviewPlans([created], { fleetChange: change([pointed([latest])], [pointed([latest])]), drift }).dangers.map((d) => d.category)).not.toContain("unexplained");
+  });
+
+  it("a recipient stack's KMS grant and snapshot permissions agree with the fleet change that adds the recipient; without it they are unexplained, unless reconcile reported them missing", () => {
+    // The real plan of a new recipient's stack (plan-apply.e2e: fleet `crossed`, the owner's key in eu-west-1).
+    const plan = fixture("recipient-first");
+    const RA = "222233334444";
+    const crossed = (recipients: object[]) => ({
+      name: "crossed",
+      source: { region: "us-east-1", images: [{ key: "v1", amiId: "ami-3198f1757d3d64526" }] },
+      regions: [{ region: "eu-west-1", kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/61a07edf-43b0-4612-bad0-d48215804a47" }, "us-west-2"],
+      tags: { team: "platform" },
+      pointers: [{ key: "current", parameter: "/crossed/current", image: "v1" }],
+      recipients,
+    });
+    const recipient = {
+      account: RA,
+      kmsKeyIds: { "eu-west-1": `arn:aws:kms:eu-west-1:${RA}:key/ca0bdab3-71bc-4f0d-92f7-c7cfd3a9015d`, "us-west-2": `arn:aws:kms:us-west-2:${RA}:key/f5993f5e-4f5d-4c2b-90cf-0447884bf68b` },
+    };
+    const agreeing = (review: ReturnType<typeof reviewPlans>) => review.dangers.filter((d) => d.category === "unexplained" || d.category === "unplanned").map((d) => `${d.category} ${d.address}`);
+    expect(agreeing(reviewPlans([plan], { fleetChange: change([crossed([])], [crossed([recipient])]) }))).toEqual([]);
+
+    // The same plan when the fleet files did not change: everything it makes is unexplained, the grant and snapshot permissions too.
+    const unchanged = change([crossed([recipient])], [crossed([recipient])]);
+    const unexplained = agreeing(reviewPlans([plan], { fleetChange: unchanged }));
+    expect(unexplained).toEqual(
+      expect.arrayContaining([
+        `unexplained aws_kms_grant.recipient_${RA}_key_grants_eu-west-1`,
+        `unexplained aws_snapshot_create_volume_permission.recipient_${RA}_snapshots_v1_eu-west-1`,
+        `unexplained aws_snapshot_create_volume_permission.recipient_${RA}_snapshots_v1_us-west-2`,
+      ]),
+    );
+    const review = reviewPlans([plan], { fleetChange: unchanged });
+    expect(review.dangers.find((d) => d.address === `aws_kms_grant.recipient_${RA}_key_grants_eu-west-1`)?.message).toMatch(
+      new RegExp(`^the plans create the KMS grant for account ${RA} in eu-west-1, which the fleet change does not`),
+    );
+    // Reconcile reported the grant and one snapshot's access missing: the plan repairs that drift.
+    const drift = [
+      { kind: "missing-grant", fleet: "crossed", region: "eu-west-1", account: RA },
+      { kind: "missing-snapshot-permission", fleet: "crossed", image: "v1", region: "eu-west-1", account: RA },
+    ];
+    const repaired = agreeing(reviewPlans([plan], { fleetChange: unchanged, drift }));
+    expect(repaired).not.toContain(`unexplained aws_kms_grant.recipient_${RA}_key_grants_eu-west-1`);
+    expect(repaired).not.toContain(`unexplained aws_snapshot_create_volume_permission.recipient_${RA}_snapshots_v1_eu-west-1`);
+    expect(repaired).toContain(`unexplained aws_snapshot_create_volume_permission.recipient_${RA}_snapshots_v1_us-west-2`);
+  });
+
+  it("a KMS grant the fleet change implies that no plan makes, outside a waiting stack, is unplanned", () => {
+    const plan = fixture("replace");
+    const c = change([doc()], [doc({ share: { accounts: [MEMBER, "777788889999"] } })]);
+    expect(c.grants).toHaveLength(2);
+    const stackOf = (fleet: string, address: string) => (address.startsWith("aws_kms_grant.") ? `${fleet}-grants-g0` : fleet);
+    const unplanned = (waiting: string[]) =>
+      reviewPlans([plan], { fleetChange: c, stacks: { stackOf, waiting } }).dangers.filter((d) => d.category === "unplanned" && d.address.startsWith("aws_kms_grant."));
+    expect(unplanned([]).map((d) => d.message)).toEqual([
+      "the fleet change creates the KMS grant for account 777788889999 in eu-west-1, but no reviewed plan does, and stack golden-grants-g0 is not listed to plan after an apply: plan golden-grants-g0 too (ami-fleet changed lists it)",
+      "the fleet change creates the KMS grant for account 777788889999 in us-west-2, but no reviewed plan does, and stack golden-grants-g0 is not listed to plan after an apply: plan golden-grants-g0 too (ami-fleet changed lists it)",
+    ]);
+    expect(unplanned(["golden-grants-g0"])).toEqual([]);
   });
 
   it("two stacks' plans are one review: the same dangers as the plans of one stack", () => {

@@ -1,5 +1,5 @@
 import { formatAddress } from "../fleet/addresses";
-import { DesiredCopy, desiredCopies, desiredPointers, DesiredPointer, recipientPointers, recipientView } from "../fleet/desired";
+import { DesiredCopy, desiredCopies, desiredGrants, desiredPointers, DesiredPointer, recipientGrantKey, recipientPointers, recipientView } from "../fleet/desired";
 import { Fleet } from "../fleet/fleet";
 import { describePrincipal, outsideOrganization, permissionAddressOf, Principal, sharePrincipals } from "../fleet/principals";
 import type { DangerCategory } from "./plan-review";
@@ -67,11 +67,41 @@ export interface PointerChangeOfFleet {
   readonly action: "create" | "destroy";
 }
 
-/** What a fleet change does to copies, sharing, recipients and pointers, with its dangers. */
+/**
+ * A KMS grant the change creates or retires on the owner's key: for a share account of an encrypted
+ * Region (`aws_kms_grant.key_grants_<region>["<account>"]`), or for a recipient.
+ */
+export interface GrantChangeOfFleet {
+  readonly fleet: string;
+  readonly region: string;
+  readonly account: string;
+  /** The `aws_kms_grant` instance, the same in every layout. */
+  readonly address: string;
+  readonly action: "grant" | "revoke";
+}
+
+/**
+ * A recipient's read access to the snapshots of one owner's copy, given or taken: the
+ * `aws_snapshot_create_volume_permission` resource as a whole (its instances are the copy's
+ * snapshots, known only to a plan).
+ */
+export interface SnapshotReadersChange {
+  readonly fleet: string;
+  readonly image: string;
+  readonly region: string;
+  readonly recipient: string;
+  /** The resource's address, without an instance key. */
+  readonly resource: string;
+  readonly action: "grant" | "revoke";
+}
+
+/** What a fleet change does to copies, sharing, key grants, snapshot readers, recipients and pointers, with its dangers. */
 export interface FleetChange {
   readonly copies: readonly CopyChangeOfFleet[];
   readonly pointers: readonly PointerChangeOfFleet[];
   readonly sharing: readonly SharingChange[];
+  readonly grants: readonly GrantChangeOfFleet[];
+  readonly snapshotReaders: readonly SnapshotReadersChange[];
   readonly recipients: readonly RecipientChange[];
   readonly dangers: readonly ChangeDanger[];
 }
@@ -104,6 +134,8 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
   const pointers: PointerChangeOfFleet[] = [];
   const sharing: SharingChange[] = [];
   const recipients: RecipientChange[] = [];
+  const grants: GrantChangeOfFleet[] = [];
+  const snapshotReaders: SnapshotReadersChange[] = [];
   const dangers: ChangeDanger[] = [];
   const before = new Map(base.map((f) => [f.name, f]));
   const after = new Map(head.map((f) => [f.name, f]));
@@ -183,8 +215,46 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
     dangers.push(...pointerDangers(old, now));
     copies.push(...copyChanges(name, old, now));
     pointers.push(...pointerChanges(name, old, now));
+    grants.push(...added(grantsOf(old), grantsOf(now), (g, action) => ({ fleet: name, ...g, action })));
+    snapshotReaders.push(...added(snapshotReadersOf(old), snapshotReadersOf(now), (r, action) => ({ fleet: name, ...r, action })));
   }
-  return { copies, pointers, sharing, recipients, dangers };
+  return { copies, pointers, sharing, grants, snapshotReaders, recipients, dangers };
+}
+
+/** What `now` has that `was` lacks (grant), then what it no longer has (revoke), by key. */
+function added<T, R>(was: ReadonlyMap<string, T>, now: ReadonlyMap<string, T>, entry: (item: T, action: "grant" | "revoke") => R): R[] {
+  return [
+    ...[...now].filter(([key]) => !was.has(key)).map(([, item]) => entry(item, "grant")),
+    ...[...was].filter(([key]) => !now.has(key)).map(([, item]) => entry(item, "revoke")),
+  ];
+}
+
+/** Every KMS grant a fleet wants, by address (and key: a new key is a new grant, which the plans replace). */
+function grantsOf(fleet: Fleet | undefined): Map<string, { region: string; account: string; address: string }> {
+  if (!fleet) return new Map();
+  const shared = desiredGrants(fleet).flatMap(({ target, keyId, accounts }) =>
+    accounts.map((account) => ({ region: target.region, account, keyId, address: formatAddress({ type: "aws_kms_grant", region: target.region, key: account }) })),
+  );
+  const recipients = fleet.recipients.flatMap((r) =>
+    r.regions.flatMap(({ region }) => {
+      const keyId = recipientGrantKey(fleet, region);
+      return keyId === undefined ? [] : [{ region, account: r.account, keyId, address: formatAddress({ type: "aws_kms_grant", region, recipient: r.account }) }];
+    }),
+  );
+  return new Map([...shared, ...recipients].map(({ keyId, ...g }) => [g.address, g]));
+}
+
+/** Every recipient's read access to the snapshots of an owner's copy, by resource address. */
+function snapshotReadersOf(fleet: Fleet | undefined): Map<string, Omit<SnapshotReadersChange, "fleet" | "action">> {
+  if (!fleet) return new Map();
+  const readers = fleet.recipients.flatMap((r) =>
+    desiredCopies(recipientView(fleet, r)).map((c) => {
+      const { key: image } = c.image;
+      const { region } = c.target;
+      return { image, region, recipient: r.account, resource: formatAddress({ type: "aws_snapshot_create_volume_permission", image, region, recipient: r.account }) };
+    }),
+  );
+  return new Map(readers.map((r) => [r.resource, r]));
 }
 
 /** Every copy of a fleet, the owner's and each recipient's own, by address. */

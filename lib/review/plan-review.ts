@@ -1,5 +1,5 @@
 import { MANAGEMENT_TAGS } from "../fleet/fleet";
-import { FleetAddress, parseAddress } from "../fleet/addresses";
+import { FleetAddress, formatAddress, parseAddress } from "../fleet/addresses";
 import { accountOfPrincipalArn, describePrincipal, fromPlanValues, outsideOrganization, Principal } from "../fleet/principals";
 import { LONG_ACCOUNT_LIST } from "../fleet/advice";
 import { CostEstimate, DEFAULT_PRICES, estimateCost, Prices } from "./cost";
@@ -374,7 +374,7 @@ export function reviewPlans(jsons: readonly unknown[], context: ReviewContext = 
   }
 
   const judged: (Omit<Danger, "allowed"> & { acknowledged?: boolean })[] = context.fleetChange
-    ? [...withFleetChange(dangers, context.fleetChange), ...agreement(copies, namedPermissions, pointers, context.fleetChange, context)]
+    ? [...withFleetChange(dangers, context.fleetChange), ...agreement({ copies, permissions: namedPermissions, pointers, grants, snapshotPermissions }, context.fleetChange, context)]
     : dangers;
   const allowedDangers = judged.map(({ acknowledged, ...d }) => ({ ...d, allowed: allow.has(d.category) || acknowledged === true }));
   return {
@@ -404,18 +404,26 @@ function withFleetChange<D extends Omit<Danger, "allowed"> & { acknowledged?: bo
 }
 
 /**
- * The plans against the fleet change, for copies and launch permissions: a plan that creates,
- * destroys, grants or revokes what the fleet change does not (and reconcile did not report as drift
- * the plan repairs) is `unexplained`; what the fleet change adds or removes that no plan does, outside
- * a stack that waits, is `unplanned`. This is what makes a stack skipped by the flow visible.
+ * The plans against the fleet change, for copies, pointers, launch permissions, KMS grants and
+ * snapshot permissions: a plan that creates, destroys, grants or revokes what the fleet change does
+ * not (and reconcile did not report as drift the plan repairs) is `unexplained`; what the fleet change
+ * adds or removes that no plan does, outside a stack that waits, is `unplanned`. This is what makes a
+ * stack skipped by the flow visible. A snapshot permission is judged by its resource (its instances
+ * are the copy's snapshots, which only a plan knows), and only one way: a copy without EBS snapshots
+ * has none to grant.
  */
 function agreement(
-  copies: readonly CopyChange[],
-  permissions: readonly PermissionChange[],
-  pointers: readonly PointerChange[],
+  planned: {
+    readonly copies: readonly CopyChange[];
+    readonly permissions: readonly PermissionChange[];
+    readonly pointers: readonly PointerChange[];
+    readonly grants: readonly GrantChange[];
+    readonly snapshotPermissions: readonly SnapshotPermissionChange[];
+  },
   change: FleetChange,
   context: ReviewContext,
 ): Omit<Danger, "allowed">[] {
+  const { copies, permissions, pointers, grants, snapshotPermissions } = planned;
   const dangers: Omit<Danger, "allowed">[] = [];
   const drift = context.drift ?? [];
   const of = (account: string | undefined) => (account !== undefined ? ` of account ${account}` : "");
@@ -443,13 +451,28 @@ function agreement(
       what: `${p.action} ${p.principal} on image ${p.image} in ${p.region}`,
       repairs: p.action === "grant" && drift.some((d) => d.kind === "missing-permission" && d.image === p.image && d.region === p.region && d.principal === p.principal),
     })),
+    ...grants.map((g) => ({
+      address: g.address,
+      action: g.action,
+      what: `${g.action === "grant" ? "create" : "retire"} the KMS grant for account ${g.account} in ${g.region}`,
+      repairs: g.action === "grant" && drift.some((d) => d.kind === "missing-grant" && d.region === g.region && d.account === g.account),
+    })),
+    ...snapshotPermissions.map((p) => ({
+      address: resourceOf(p.address),
+      action: p.action,
+      what: `${p.action} account ${p.account} read access to the snapshots of image ${p.image} in ${p.region}`,
+      repairs: p.action === "grant" && drift.some((d) => d.kind === "missing-snapshot-permission" && d.image === p.image && d.region === p.region && d.account === p.account),
+    })),
   ];
   const implied = [
     ...change.copies.map((c) => ({ ...c, what: `${c.action === "create" ? "creates" : "destroys"} the copy of image ${c.image} in ${c.region}${of(c.recipient)}` })),
     ...change.pointers.map((p) => ({ ...p, what: `${p.action === "create" ? "creates" : "deletes"} pointer ${p.pointer} in ${p.region}` })),
     ...change.sharing.map((s) => ({ ...s, what: `${s.action === "grant" ? "grants" : "revokes"} ${s.principal} on image ${s.image} in ${s.region}` })),
+    ...change.grants.map((g) => ({ ...g, what: `${g.action === "grant" ? "creates" : "retires"} the KMS grant for account ${g.account} in ${g.region}` })),
   ];
-  const impliedAt = new Map(implied.map((i) => [i.address, i.action as string]));
+  // Explains a plan's snapshot permissions; never unplanned (see above).
+  const readers = change.snapshotReaders.map((r) => ({ address: r.resource, action: r.action }));
+  const impliedAt = new Map([...implied, ...readers].map((i) => [i.address, i.action as string]));
   const doneAt = new Map(done.map((d) => [d.address, d.action as string]));
 
   for (const d of done) {
@@ -474,6 +497,14 @@ function agreement(
   return dangers;
 }
 
+
+/** The resource of an instance address (`...snapshots_v1_eu-west-1["snap-1"]` -> `...snapshots_v1_eu-west-1`). */
+function resourceOf(address: string): string {
+  const parsed = parseAddress(address);
+  if (!parsed || !("key" in parsed)) return address;
+  const { key, ...resource } = parsed;
+  return formatAddress(resource as FleetAddress);
+}
 
 /** `${image}\0${region}` of copies that have, or will have, a launch permission for someone. */
 function sharedCopyKeys(plan: Plan, permissions: readonly PermissionChange[]): string[] {

@@ -1,0 +1,4 @@
+import { changeCorpus } from "./helpers/change-corpus";
+
+/** The corpus of fleet changes (helpers/change-corpus.ts) reviewed with `layout: fleet`: every verdict the corpus's. */
+changeCorpus("fleet");
