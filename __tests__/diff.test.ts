@@ -8,6 +8,7 @@ import { withRemedies } from "../lib/report/remedies";
 import { renderDriftText } from "../lib/report/text";
 import { Fleet, MANAGEMENT_TAGS } from "../lib/fleet/fleet";
 import { fleetOf, keyArn } from "./helpers/fleets";
+import { RECIPIENT_KEY_OPERATIONS } from "../lib/fleet/desired";
 
 /** The pure diff on plain fixtures: the finding kinds the emulator cannot produce, and edge cases. */
 
@@ -165,7 +166,12 @@ describe("diff: what could not be read is an error, never drift", () => {
 
   it("unreadable snapshots give an error and no encryption finding", () => {
     const f = fleet((d) => (d.regions = [{ region: "eu-west-1", kmsKeyId: keyArn("eu-west-1") }]));
-    const s: LiveState = { ...state([copy()]), regions: { "eu-west-1": { images: [copy()], snapshots: {}, snapshotErrors: { "snap-1": "Throttling" }, encryptionByDefault: false } } };
+    // The share accounts' grants on the key are there: the only thing unread is the snapshot.
+    const grants = f.share.accounts.map((account) => ({ granteePrincipal: `arn:aws:iam::${account}:root`, operations: [...RECIPIENT_KEY_OPERATIONS] }));
+    const s: LiveState = {
+      ...state([copy()]),
+      regions: { "eu-west-1": { images: [copy()], snapshots: {}, snapshotErrors: { "snap-1": "Throttling" }, keyGrants: { [keyArn("eu-west-1")]: grants }, encryptionByDefault: false } },
+    };
     const { report } = diff(f, s);
     expect(report.fleets[0].findings).toEqual([]);
     expect(report.errors.map((e) => e.message)).toEqual([expect.stringMatching(/cannot read the snapshots of .*: Throttling/)]);

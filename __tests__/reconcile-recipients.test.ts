@@ -194,3 +194,64 @@ describe("reconcile: recipients", () => {
     }
   });
 });
+
+describe("reconcile: the KMS grants of the accounts an encrypted fleet shares with", () => {
+  const S1 = "444455556666";
+  const S2 = "777788889999";
+
+  /** An encrypted fleet shared with two accounts, each Region's copies under its own key, deployed with its grants as the stacks make them. */
+  async function encryptedShared() {
+    const source = await owner.registerSource("us-east-1", "golden-shared-source");
+    const keys = { "eu-west-1": await keyIn("eu-west-1"), "us-west-2": await keyIn("us-west-2") };
+    const file = path.join(dir, "shared.yaml");
+    fs.writeFileSync(
+      file,
+      stringify({
+        name: "shared",
+        source: { region: "us-east-1", images: [{ key: "v1", amiId: source }] },
+        regions: ["eu-west-1", "us-west-2"],
+        encryption: { encrypted: true, kmsKeyIds: keys },
+        share: { accounts: [S1, S2] },
+      }),
+    );
+    const [fleet] = loadFleets([file]);
+    await owner.applyFleet(fleet, { v1: source });
+    return { file, keys };
+  }
+
+  it("reads each key's grants once and is in sync; a grant revoked by hand is missing-grant naming the account, fixed by the stack that holds it in the layout; unlisted grants are an error", async () => {
+    const { file, keys } = await encryptedShared();
+    const clean = await reconcile(file);
+    expect({ code: clean.code, findings: findings(clean.report), errors: clean.report.errors }).toEqual({ code: 0, findings: [], errors: [] });
+    expect((clean.report.stats as { calls: Record<string, number> }).calls.ListGrants).toBe(2);
+
+    // Out of band: S2's grant on the us-west-2 key is revoked. The plan would skip the refresh on an in-sync verdict.
+    const kms = new KMSClient({ region: "us-west-2", endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const { Grants } = await kms.send(new ListGrantsCommand({ KeyId: keys["us-west-2"] }));
+    const grant = Grants!.find((g) => g.GranteePrincipal === `arn:aws:iam::${S2}:root`)!;
+    await kms.send(new RevokeGrantCommand({ KeyId: keys["us-west-2"], GrantId: grant.GrantId! }));
+    const result = await reconcile(file);
+    expect(result.code).toBe(2);
+    expect(summary(result.report)).toEqual([`missing-grant us-west-2 ${S2}`]);
+    const [missing] = findings(result.report);
+    expect(missing.remedy).toBe(`cdktf deploy shared (Terraform re-creates aws_kms_grant.key_grants_us-west-2["${S2}"])`);
+    // With layout: split the grant lives in its share group's grants stack, and the remedy names it.
+    const config = path.join(dir, "split.yaml");
+    fs.writeFileSync(config, "layout: split\nshareGroups: 4\n");
+    const split = await reconcile(file, [], { ...moto.env, AMI_FLEET_CONFIG: config });
+    expect(findings(split.report)[0].remedy).toMatch(new RegExp(`^cdktf deploy shared-grants-g\\d \\(Terraform re-creates aws_kms_grant\\.key_grants_us-west-2\\["${S2}"\\]\\)$`));
+
+    // Grants that cannot be listed: an error, never in sync.
+    const proxy = await startFaultProxy(moto.endpoint);
+    try {
+      proxy.failAction("ListGrants", "deny");
+      const denied = await reconcile(file, [], emulatorEnv(proxy.endpoint));
+      expect({ code: denied.code, inSync: denied.report.inSync, findings: findings(denied.report) }).toEqual({ code: 1, inSync: false, findings: [] });
+      expect(denied.report.errors.map((e) => e.message)).toEqual(
+        expect.arrayContaining([expect.stringMatching(new RegExp(`^cannot list the grants of key ${keys["eu-west-1"].replace(/[/]/g, "\\/")}`))]),
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+});

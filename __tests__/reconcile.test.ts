@@ -1,3 +1,4 @@
+import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -15,7 +16,9 @@ jest.setTimeout(120_000);
 
 const ACCOUNTS = ["444455556666", "777788889999"];
 const REGIONS = ["ap-southeast-2", "eu-west-1", "us-west-2"];
-const KEY_EU = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555";
+/** Keys in the emulator (the stacks' grants are made on them): the declared one, and another. */
+let KEY_EU: string;
+let OTHER_KEY_EU: string;
 
 let moto: Moto;
 let ec2: Ec2;
@@ -28,6 +31,9 @@ beforeAll(async () => {
 afterAll(async () => moto?.stop());
 beforeEach(async () => {
   await moto.reset();
+  const kms = new KMSClient({ region: "eu-west-1", endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  KEY_EU = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+  OTHER_KEY_EU = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-reconcile-"));
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -150,15 +156,17 @@ describe("reconcile against the emulator", () => {
   });
 
   it("reports a copy encrypted with another key than declared (encryption-mismatch)", async () => {
-    const other = "arn:aws:kms:eu-west-1:123456789012:key/99999999-8888-7777-6666-555555555555";
+    const other = OTHER_KEY_EU;
     const { file, doc } = await deployedFleet((d) => (d.regions = [{ region: "eu-west-1", kmsKeyId: other }, "us-west-2"]));
     doc.regions = [{ region: "eu-west-1", kmsKeyId: KEY_EU }, "us-west-2"];
     fs.writeFileSync(file, stringify(doc));
     const result = await reconcile(file);
     expect(result.code).toBe(2);
-    expect(findings(result.report)).toEqual([
-      expect.objectContaining({ kind: "encryption-mismatch", region: "eu-west-1", expected: `encrypted with ${KEY_EU}`, actual: `encrypted with ${other}` }),
-    ]);
+    // The declared key carries no grant for the share accounts yet either (the deployed ones are on the other key).
+    expect(kinds(result.report)).toEqual(["encryption-mismatch eu-west-1", "missing-grant eu-west-1", "missing-grant eu-west-1"]);
+    expect(findings(result.report)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: "encryption-mismatch", region: "eu-west-1", expected: `encrypted with ${KEY_EU}`, actual: `encrypted with ${other}` })]),
+    );
   });
 
   it("reports an unencrypted copy where the fleet declares a key", async () => {
@@ -166,8 +174,8 @@ describe("reconcile against the emulator", () => {
     doc.regions = [{ region: "eu-west-1", kmsKeyId: KEY_EU }];
     fs.writeFileSync(file, stringify(doc));
     const result = await reconcile(file);
-    expect(kinds(result.report)).toEqual(["encryption-mismatch eu-west-1"]);
-    expect(findings(result.report)[0].actual).toBe("unencrypted");
+    expect(kinds(result.report)).toEqual(["encryption-mismatch eu-west-1", "missing-grant eu-west-1", "missing-grant eu-west-1"]);
+    expect(findings(result.report).find((f) => f.kind === "encryption-mismatch")!.actual).toBe("unencrypted");
   });
 
   it("is in sync for copies encrypted with the declared key", async () => {

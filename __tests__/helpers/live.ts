@@ -14,7 +14,8 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import pLimit = require("p-limit");
 import { CreateGrantCommand, KMSClient } from "@aws-sdk/client-kms";
-import { desiredCopies, desiredPointers, RECIPIENT_KEY_OPERATIONS, recipientCopies, recipientGrantKey, recipientPointers } from "../../lib/fleet/desired";
+import { desiredCopies, desiredGrants, desiredPointers, RECIPIENT_KEY_OPERATIONS, recipientCopies, recipientGrantKey, recipientPointers } from "../../lib/fleet/desired";
+import { keyGrantName } from "../../lib/fleet/addresses";
 import { Fleet } from "../../lib/fleet/fleet";
 import { toLaunchPermission } from "../../lib/fleet/principals";
 
@@ -91,6 +92,13 @@ export class Ec2 {
     );
     for (const pointer of desiredPointers(fleet)) {
       await this.putPointer(pointer.target.region, pointer.pointer.parameter, copies.get(`${pointer.copy.image.key}/${pointer.target.region}`)!);
+    }
+    // The grants on each Region's key for the accounts the encrypted copies are shared with.
+    for (const { target, keyId, accounts } of desiredGrants(fleet)) {
+      const kms = new KMSClient({ region: target.region, endpoint: this.env.AWS_ENDPOINT_URL, credentials: this.credentials });
+      for (const account of accounts) {
+        await kms.send(new CreateGrantCommand({ KeyId: keyId, Name: keyGrantName(fleet.name, account), GranteePrincipal: `arn:aws:iam::${account}:root`, Operations: [...RECIPIENT_KEY_OPERATIONS] }));
+      }
     }
     return copies;
   }

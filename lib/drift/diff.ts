@@ -1,6 +1,6 @@
 import type { LiveImage, LiveState, LiveRegion } from "../live/state";
 import { formatAddress } from "../fleet/addresses";
-import { DesiredCopy, desiredPointers, RECIPIENT_KEY_OPERATIONS, recipientGrantKey, recipientView } from "../fleet/desired";
+import { DesiredCopy, desiredGrants, desiredPointers, RECIPIENT_KEY_OPERATIONS, recipientGrantKey, recipientView } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, OWNER_COPY_TAG, Recipient, TargetRegion } from "../fleet/fleet";
 import { accountRootArn, describePrincipal } from "../fleet/principals";
 import { recipientStackName } from "../project/layout";
@@ -118,26 +118,8 @@ function diffRecipient(fleet: Fleet, recipient: Recipient, state: LiveState, own
     }
     const key = recipientGrantKey(fleet, region);
     if (key === undefined) continue;
-    const grants = live.keyGrants?.[key];
-    if (grants === undefined) {
-      error(region, `cannot list the grants of key ${key}: ${live.keyGrantErrors?.[key] ?? "not in the live state (read it again)"}`);
-      continue;
-    }
-    const grantee = new Set([account, accountRootArn(fleet.partition, account)]);
-    const granted = grants.some((g) => g.granteePrincipal !== undefined && grantee.has(g.granteePrincipal) && RECIPIENT_KEY_OPERATIONS.every((op) => g.operations.includes(op)));
-    if (!granted) {
-      findings.push({
-        fleet: fleet.name,
-        kind: "missing-grant",
-        severity: "high",
-        region,
-        account,
-        expected: `a grant on ${key} to account ${account} (${RECIPIENT_KEY_OPERATIONS.join(", ")})`,
-        actual: "none (revoked or retired)",
-        message: `account ${account} has no grant on the key of the copies in ${region}: it cannot copy them, nor launch them`,
-        fix: deploy("re-creates the KMS grant"),
-      });
-    }
+    const missing = missingGrant(fleet, live, region, key, account, deploy("re-creates the KMS grant"), error);
+    if (missing) findings.push(missing);
   }
   const view = recipientView(fleet, recipient);
   const live = state.accounts?.[account];
@@ -165,6 +147,55 @@ function diffRecipient(fleet: Fleet, recipient: Recipient, state: LiveState, own
         message: `account ${account}'s copy ${copy.imageId} of image ${image} was copied from ${from}; the owner's copy is now ${ownerCopy.imageId}`,
         fix: { kind: "replace", fleet: stack, address: formatAddress({ type: "aws_ami_copy", image, region, recipient: account }) },
       });
+    }
+  }
+  return findings;
+}
+
+/**
+ * The grant one account needs on the key of a Region's copies, when ListGrants shows none with the
+ * operations it needs (`missing-grant`); undefined when it is there. Keys whose grants could not be
+ * listed are an error: whether the account can use the copies is unknown.
+ */
+function missingGrant(
+  fleet: Fleet,
+  live: LiveRegion,
+  region: string,
+  key: string,
+  account: string,
+  fix: DriftFinding["fix"],
+  error: (region: string, message: string) => void,
+): DriftFinding | undefined {
+  const grants = live.keyGrants?.[key];
+  if (grants === undefined) {
+    error(region, `cannot list the grants of key ${key}: ${live.keyGrantErrors?.[key] ?? "not in the live state (read it again)"}`);
+    return undefined;
+  }
+  const grantee = new Set([account, accountRootArn(fleet.partition, account)]);
+  const granted = grants.some((g) => g.granteePrincipal !== undefined && grantee.has(g.granteePrincipal) && RECIPIENT_KEY_OPERATIONS.every((op) => g.operations.includes(op)));
+  if (granted) return undefined;
+  return {
+    fleet: fleet.name,
+    kind: "missing-grant",
+    severity: "high",
+    region,
+    account,
+    expected: `a grant on ${key} to account ${account} (${RECIPIENT_KEY_OPERATIONS.join(", ")})`,
+    actual: "none (revoked or retired)",
+    message: `account ${account} has no grant on the key of the copies in ${region}: it cannot copy them, nor launch them`,
+    fix,
+  };
+}
+
+/** The grants of a target Region's key for the accounts the fleet shares its encrypted copies with (`desiredGrants`). */
+function shareGrants(fleet: Fleet, target: TargetRegion, live: LiveRegion, error: (region: string, message: string) => void): DriftFinding[] {
+  const findings: DriftFinding[] = [];
+  for (const { keyId, accounts } of desiredGrants(fleet).filter((g) => g.target.region === target.region)) {
+    for (const account of accounts) {
+      const resource = { type: "aws_kms_grant" as const, region: target.region, key: account };
+      const fix = { kind: "deploy" as const, fleet: fleet.name, what: `re-creates ${formatAddress(resource)}`, resource };
+      const missing = missingGrant(fleet, live, target.region, keyId, account, fix, error);
+      if (missing) findings.push(missing);
     }
   }
   return findings;
@@ -251,6 +282,7 @@ function diffRegion(
   for (const pointer of desiredPointers(fleet).filter((p) => p.target.region === region)) {
     checks.checkPointer(pointer, live, kept.get(pointer.pointer.image));
   }
+  findings.push(...shareGrants(fleet, target, live, error));
   return kept;
 }
 

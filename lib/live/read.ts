@@ -1,6 +1,6 @@
 import { Image } from "@aws-sdk/client-ec2";
 import pLimit = require("p-limit");
-import { desiredCopies, desiredPointers, recipientGrantKey, recipientView } from "../fleet/desired";
+import { desiredCopies, desiredGrants, desiredPointers, recipientGrantKey, recipientView } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, SourceImage } from "../fleet/fleet";
 import { fromLaunchPermission } from "../fleet/principals";
 import { AwsReader, awsErrorCode, describeAwsError, FILTER_VALUES_MAX, PARAMETERS_BATCH, SNAPSHOT_BATCH } from "./aws";
@@ -291,10 +291,18 @@ async function readRegion(
   };
 }
 
+/** The owner's keys in a Region that carry the fleets' KMS grants: for the share accounts of encrypted copies, and for recipients. */
+export function grantKeysIn(region: string, fleets: readonly Fleet[]): string[] {
+  const shared = fleets.flatMap((fleet) => desiredGrants(fleet).filter((g) => g.target.region === region).map((g) => g.keyId));
+  const recipients = fleets.flatMap((fleet) => (fleet.recipients.some((r) => r.regions.some((x) => x.region === region)) ? recipientGrantKey(fleet, region) ?? [] : []));
+  return [...new Set([...shared, ...recipients])].sort();
+}
+
 /**
- * What the recipients in a Region need on the owner's side beyond a launch permission: read access
- * to each snapshot of the fleets' copies (one DescribeSnapshotAttribute per snapshot, there is no
- * batch form) and the grants on each key a recipient needs (ListGrants, per key).
+ * What the fleets' accounts need on the owner's side beyond a launch permission: the grants on each
+ * key that carries the fleets' KMS grants (ListGrants, per key: the share accounts' and the
+ * recipients'), and, for recipients, read access to each snapshot of the fleets' copies (one
+ * DescribeSnapshotAttribute per snapshot, there is no batch form).
  */
 async function readRecipientAccess(
   region: string,
@@ -304,10 +312,10 @@ async function readRecipientAccess(
   limit: Limit,
 ): Promise<Pick<LiveRegion, "snapshotPermissions" | "snapshotPermissionErrors" | "keyGrants" | "keyGrantErrors">> {
   const withRecipients = fleets.filter((fleet) => fleet.recipients.some((r) => r.regions.some((x) => x.region === region)));
-  if (withRecipients.length === 0) return {};
+  const keys = grantKeysIn(region, fleets);
+  if (withRecipients.length === 0 && keys.length === 0) return {};
   // Every copy read here: one found by name (its tags lost) may be the one a recipient copies.
-  const snapshotIds = [...new Set(images.flatMap((i) => i.snapshotIds))].sort();
-  const keys = [...new Set(withRecipients.flatMap((fleet) => recipientGrantKey(fleet, region) ?? []))].sort();
+  const snapshotIds = withRecipients.length === 0 ? [] : [...new Set(images.flatMap((i) => i.snapshotIds))].sort();
   const snapshotPermissions: Record<string, string[]> = {};
   const snapshotPermissionErrors: Record<string, string> = {};
   const keyGrants: Record<string, LiveGrant[]> = {};
@@ -329,7 +337,7 @@ async function readRecipientAccess(
     }),
   ]);
   return {
-    snapshotPermissions: sortKeys(snapshotPermissions),
+    ...(withRecipients.length > 0 ? { snapshotPermissions: sortKeys(snapshotPermissions) } : {}),
     ...(Object.keys(snapshotPermissionErrors).length > 0 ? { snapshotPermissionErrors: sortKeys(snapshotPermissionErrors) } : {}),
     ...(keys.length > 0 ? { keyGrants: sortKeys(keyGrants) } : {}),
     ...(Object.keys(keyGrantErrors).length > 0 ? { keyGrantErrors: sortKeys(keyGrantErrors) } : {}),
