@@ -196,6 +196,41 @@ describe("diff: duplicates and other fleets", () => {
     expect(findings).toEqual([expect.objectContaining({ kind: "orphan-copy", amiId: "ami-0bbbbbbbbbbbbbbbb" })]);
   });
 
+  it("the fleet's own copy is the one with the expected name: a newer hand-made copy with the fleet's tags is the orphan, never the copy Terraform manages", () => {
+    // Someone copied the source by hand and tagged it as the fleet's: same source, newer, another name.
+    const stranger = copy({ imageId: "ami-0eeeeeeeeeeeeeeee", name: "hand-made-golden", creationDate: "2026-11-22T11:30:00.000Z", launchPermissions: [{ kind: "account", value: "999988887777" }] });
+    const { findings } = diff(fleet(), state([copy(), stranger]));
+    const orphans = findings.filter((f) => f.kind === "orphan-copy");
+    expect(orphans.map((f) => f.amiId)).toEqual(["ami-0eeeeeeeeeeeeeeee"]);
+    // Its remedy deregisters the stranger's copy; nothing points at the fleet's.
+    expect(findings.filter((f) => f.amiId === "ami-0aaaaaaaaaaaaaaaa")).toEqual([]);
+    expect(orphans[0].remedy).toContain("--image-id ami-0eeeeeeeeeeeeeeee");
+  });
+
+  it("a recipient's copy that lost its tags, found by name, was copied from the owner's kept copy (EC2's SourceImageId): tag-drift, not stale-copy", () => {
+    const R = "222233334444";
+    const f = fleet((d) => (d.recipients = [{ account: R }]));
+    const owner = copy();
+    const own = copy({ imageId: "ami-0bbbbbbbbbbbbbbbb", tags: {}, sourceImageId: owner.imageId, launchPermissions: [], snapshotIds: ["snap-2"] });
+    const s: LiveState = {
+      ...state([owner]),
+      regions: { "eu-west-1": { images: [owner], snapshots: { "snap-1": { snapshotId: "snap-1", encrypted: false, state: "completed" } }, snapshotPermissions: { "snap-1": [R] }, encryptionByDefault: false } },
+      accounts: {
+        [R]: {
+          roleArn: `arn:aws:iam::${R}:role/ami-fleet-recipient`,
+          regions: { "eu-west-1": { images: [own], snapshots: { "snap-2": { snapshotId: "snap-2", encrypted: false, state: "completed" } }, encryptionByDefault: false, parameters: {} } },
+        },
+      },
+    };
+    const owned = { ...s, regions: { "eu-west-1": { ...s.regions["eu-west-1"], images: [{ ...owner, launchPermissions: [...owner.launchPermissions!, { kind: "account" as const, value: R }] }] } } };
+    const { findings, report } = diff(f, owned);
+    expect(report.errors).toEqual([]);
+    expect(findings.map((x) => `${x.kind} ${x.account ?? "owner"} ${x.amiId}`)).toEqual([`tag-drift ${R} ami-0bbbbbbbbbbbbbbbb`]);
+    // Copied from an older copy of the owner's: that one is stale.
+    const older = { ...owned, accounts: { [R]: { ...owned.accounts![R], regions: { "eu-west-1": { ...owned.accounts![R].regions["eu-west-1"], images: [{ ...own, sourceImageId: "ami-0cccccccccccccccc" }] } } } } };
+    expect(diff(f, older).findings.map((x) => `${x.kind} ${x.account ?? "owner"}`)).toContain(`stale-copy ${R}`);
+  });
+
   it("ignores copies of other fleets", () => {
     const other = copy({ imageId: "ami-0ddddddddddddddddd".slice(0, 21), name: "other-v1", tags: { ...copy().tags, [MANAGEMENT_TAGS.fleet]: "other" } });
     expect(diff(fleet(), state([copy(), other])).findings).toEqual([]);

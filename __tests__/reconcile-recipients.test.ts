@@ -1,5 +1,5 @@
 import { ListGrantsCommand, KMSClient, CreateKeyCommand, RevokeGrantCommand } from "@aws-sdk/client-kms";
-import { CopyImageCommand, DescribeImagesCommand, ModifySnapshotAttributeCommand } from "@aws-sdk/client-ec2";
+import { CopyImageCommand, DeleteTagsCommand, DescribeImagesCommand, ModifySnapshotAttributeCommand } from "@aws-sdk/client-ec2";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -192,6 +192,20 @@ describe("reconcile: recipients", () => {
     } finally {
       await grantsDenied.close();
     }
+  });
+});
+
+describe("reconcile: a recipient's copy that lost its tags", () => {
+  it("is found by name and judged as its own copy of the owner's kept copy: tag-drift, never stale-copy (whose remedy would replace the AMI it launches)", async () => {
+    const { file, recipientCopies } = await deployed();
+    const a = new Ec2(moto.env, await assumeRole(moto.env, roleOf(A)));
+    const copyId = recipientCopies.get(`${A}/v1/us-west-2`)!;
+    const [image] = (await a.in("us-west-2").send(new DescribeImagesCommand({ ImageIds: [copyId] }))).Images!;
+    await a.in("us-west-2").send(new DeleteTagsCommand({ Resources: [copyId], Tags: image.Tags!.map((t) => ({ Key: t.Key })) }));
+    const result = await reconcile(file);
+    expect(result.report.errors).toEqual([]);
+    expect(summary(result.report)).toEqual([`tag-drift us-west-2 ${A}`]);
+    expect(findings(result.report)[0].amiId).toBe(copyId);
   });
 });
 

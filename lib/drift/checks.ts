@@ -33,6 +33,11 @@ export class CopyChecks {
     private readonly now: number,
     private readonly options: DiffOptions,
     private readonly sink: CheckSink,
+    /**
+     * For a recipient's view: the owner's copy it copies, by image key and Region. A copy without
+     * its source tag whose EC2 `SourceImageId` is that copy was copied from the declared source.
+     */
+    private readonly copiedFrom?: (imageKey: string, region: string) => string | undefined,
   ) {}
 
   private add(finding: Omit<DriftFinding, "fleet">): void {
@@ -122,7 +127,9 @@ export class CopyChecks {
 
     const declaredSource = this.sources.get(image.key);
     const copySource = sourceOfCopy(copy);
-    if (declaredSource && copySource && declaredSource !== copySource) {
+    const viaOwner = this.copiedFrom?.(image.key, region);
+    const fromOwnersCopy = viaOwner !== undefined && !(MANAGEMENT_TAGS.sourceAmi in copy.tags) && copy.sourceImageId === viaOwner;
+    if (declaredSource && copySource && declaredSource !== copySource && !fromOwnersCopy) {
       this.add({
         kind: "stale-copy",
         severity: "high",

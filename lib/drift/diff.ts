@@ -39,7 +39,8 @@ export function diffFleets(fleets: readonly Fleet[], state: LiveState, options: 
 /** The live copy the fleet keeps of each image, by Region then image key: what the checks matched. */
 type Kept = Map<string, Map<string, LiveImage>>;
 
-function diffFleet(fleet: Fleet, state: LiveState, options: DiffOptions, errors: DriftError[]): { findings: DriftFinding[]; kept: Kept } {
+/** `ownerKept`: for a recipient's view, the owner's copies it copies (see CopyChecks). */
+function diffFleet(fleet: Fleet, state: LiveState, options: DiffOptions, errors: DriftError[], ownerKept?: Kept): { findings: DriftFinding[]; kept: Kept } {
   const findings: DriftFinding[] = [];
   const kept: Kept = new Map();
   const error = (region: string, message: string) => errors.push({ fleet: fleet.name, region, message, ...(fleet.account !== undefined ? { account: fleet.account } : {}) });
@@ -52,10 +53,14 @@ function diffFleet(fleet: Fleet, state: LiveState, options: DiffOptions, errors:
     if (source.error) error(fleet.sourceRegion, `source image ${key}: ${source.error}`);
   }
   const resolved = new Map(fleet.images.map((image) => [image.key, sources[image.key]?.amiId]));
-  const checks = new CopyChecks(fleet, resolved, Date.parse(state.readAt), options, {
-    add: (finding) => findings.push({ fleet: fleet.name, ...finding }),
-    error,
-  });
+  const checks = new CopyChecks(
+    fleet,
+    resolved,
+    Date.parse(state.readAt),
+    options,
+    { add: (finding) => findings.push({ fleet: fleet.name, ...finding }), error },
+    ownerKept && ((image, region) => ownerKept.get(region)?.get(image)?.imageId),
+  );
 
   for (const target of fleet.regions) {
     const live = state.regions[target.region];
@@ -127,7 +132,7 @@ function diffRecipient(fleet: Fleet, recipient: Recipient, state: LiveState, own
     for (const { region } of recipient.regions) error(region, live?.error ?? `account ${account} is not in the live state (read it again)`);
     return findings;
   }
-  const own = diffFleet(view, { ...state, regions: live.regions, scanError: undefined }, options, errors);
+  const own = diffFleet(view, { ...state, regions: live.regions, scanError: undefined }, options, errors, ownerKept);
   for (const finding of own.findings) findings.push({ ...finding, fleet: fleet.name, account, fix: retarget(finding.fix, stack) });
   for (const [region, copies] of own.kept) {
     for (const [image, copy] of copies) {

@@ -65,7 +65,7 @@ export function matchRegion(fleet: Fleet, target: TargetRegion, live: LiveRegion
       (source === undefined ? unknown : missing).push(copy);
       continue;
     }
-    const [current, ...extra] = rankCopies(candidates, source);
+    const [current, ...extra] = rankCopies(candidates, source, source === undefined ? undefined : copy.name(source));
     for (const duplicate of extra) {
       orphans.push({ image: duplicate, why: `a second copy of image ${copy.image.key}; the fleet keeps ${current.imageId}`, key: copy.image.key });
     }
@@ -79,8 +79,13 @@ export function sourceOfCopy(copy: LiveImage): string | undefined {
   return copy.tags[MANAGEMENT_TAGS.sourceAmi] ?? copy.sourceImageId;
 }
 
-/** The copy that matches the declared source first, then the newest. */
-function rankCopies(copies: readonly LiveImage[], source: string | undefined): LiveImage[] {
-  const score = (c: LiveImage) => (sourceOfCopy(c) === source ? 1 : 0);
+/**
+ * The fleet's own copy first: the one with the name the fleet gives it (unique per account and
+ * Region, so Terraform's), then one of the declared source, then the newest. A copy made by hand
+ * with the fleet's tags is never preferred to the one Terraform manages, whose remedy as an orphan
+ * would be to deregister it.
+ */
+function rankCopies(copies: readonly LiveImage[], source: string | undefined, expectedName: string | undefined): LiveImage[] {
+  const score = (c: LiveImage) => (expectedName !== undefined && c.name === expectedName ? 2 : 0) + (sourceOfCopy(c) === source ? 1 : 0);
   return [...copies].sort((a, b) => score(b) - score(a) || (b.creationDate ?? "").localeCompare(a.creationDate ?? ""));
 }
