@@ -49,7 +49,7 @@ function state(images: LiveImage[], overrides: Partial<LiveState> = {}, snapshot
   return {
     version: LIVE_STATE_VERSION,
     readAt: NOW,
-    regions: { "eu-west-1": { images, snapshots: { "snap-1": snapshot }, encryptionByDefault: false } },
+    regions: { "eu-west-1": { images, snapshots: { "snap-1": snapshot }, encryptionByDefault: false, publicSnapshots: [] } },
     sources: { golden: { v1: { amiId: SOURCE } } },
     ...overrides,
   };
@@ -170,7 +170,7 @@ describe("diff: what could not be read is an error, never drift", () => {
     const grants = f.share.accounts.map((account) => ({ granteePrincipal: `arn:aws:iam::${account}:root`, operations: [...RECIPIENT_KEY_OPERATIONS] }));
     const s: LiveState = {
       ...state([copy()]),
-      regions: { "eu-west-1": { images: [copy()], snapshots: {}, snapshotErrors: { "snap-1": "Throttling" }, keyGrants: { [keyArn("eu-west-1")]: grants }, encryptionByDefault: false } },
+      regions: { "eu-west-1": { images: [copy()], snapshots: {}, snapshotErrors: { "snap-1": "Throttling" }, keyGrants: { [keyArn("eu-west-1")]: grants }, encryptionByDefault: false, publicSnapshots: [] } },
     };
     const { report } = diff(f, s);
     expect(report.fleets[0].findings).toEqual([]);
@@ -214,11 +214,11 @@ describe("diff: duplicates and other fleets", () => {
     const own = copy({ imageId: "ami-0bbbbbbbbbbbbbbbb", tags: {}, sourceImageId: owner.imageId, launchPermissions: [], snapshotIds: ["snap-2"] });
     const s: LiveState = {
       ...state([owner]),
-      regions: { "eu-west-1": { images: [owner], snapshots: { "snap-1": { snapshotId: "snap-1", encrypted: false, state: "completed" } }, snapshotPermissions: { "snap-1": [R] }, encryptionByDefault: false } },
+      regions: { "eu-west-1": { images: [owner], snapshots: { "snap-1": { snapshotId: "snap-1", encrypted: false, state: "completed" } }, snapshotPermissions: { "snap-1": [R] }, encryptionByDefault: false, publicSnapshots: [] } },
       accounts: {
         [R]: {
           roleArn: `arn:aws:iam::${R}:role/ami-fleet-recipient`,
-          regions: { "eu-west-1": { images: [own], snapshots: { "snap-2": { snapshotId: "snap-2", encrypted: false, state: "completed" } }, encryptionByDefault: false, parameters: {} } },
+          regions: { "eu-west-1": { images: [own], snapshots: { "snap-2": { snapshotId: "snap-2", encrypted: false, state: "completed" } }, encryptionByDefault: false, parameters: {}, publicSnapshots: [] } },
         },
       },
     };
@@ -229,6 +229,25 @@ describe("diff: duplicates and other fleets", () => {
     // Copied from an older copy of the owner's: that one is stale.
     const older = { ...owned, accounts: { [R]: { ...owned.accounts![R], regions: { "eu-west-1": { ...owned.accounts![R].regions["eu-west-1"], images: [{ ...own, sourceImageId: "ami-0cccccccccccccccc" }] } } } } };
     expect(diff(f, older).findings.map((x) => `${x.kind} ${x.account ?? "owner"}`)).toContain(`stale-copy ${R}`);
+  });
+
+  it("a copy's or an orphan's snapshot that every account may copy is critical, with the call that takes it back; public snapshots that could not be listed are an error", () => {
+    const orphan = copy({ imageId: "ami-0bbbbbbbbbbbbbbbb", name: "golden-old", tags: { ...copy().tags, [MANAGEMENT_TAGS.image]: "old" }, snapshotIds: ["snap-9"] });
+    const s = state([copy(), orphan]);
+    const snapshots = { ...s.regions["eu-west-1"].snapshots, "snap-9": { snapshotId: "snap-9", encrypted: false, state: "completed" } };
+    const open: LiveState = { ...s, regions: { "eu-west-1": { ...s.regions["eu-west-1"], snapshots, publicSnapshots: ["snap-1", "snap-9"] } } };
+    const { findings, report } = diff(fleet(), open);
+    const exposed = findings.filter((f) => f.kind === "extra-snapshot-permission");
+    expect(exposed.map((f) => `${f.severity} ${f.amiId} ${f.actual}`).sort()).toEqual([
+      "critical ami-0aaaaaaaaaaaaaaaa public: every account may copy it",
+      "critical ami-0bbbbbbbbbbbbbbbb public: every account may copy it",
+    ]);
+    expect(exposed.find((f) => f.amiId === "ami-0aaaaaaaaaaaaaaaa")!.remedy).toBe("aws ec2 modify-snapshot-attribute --region eu-west-1 --snapshot-id snap-1 --attribute createVolumePermission --operation-type remove --group-names all");
+    expect(exitCodeOf(report)).toBe(2);
+    const unlisted: LiveState = { ...s, regions: { "eu-west-1": { ...s.regions["eu-west-1"], publicSnapshots: undefined, publicSnapshotsError: "UnauthorizedOperation" } } };
+    const { report: unread } = diff(fleet(), unlisted);
+    expect(unread.inSync).toBe(false);
+    expect(unread.errors.map((e) => e.message)).toContainEqual(expect.stringMatching(/^cannot list the public snapshots .*: UnauthorizedOperation$/));
   });
 
   it("ignores copies of other fleets", () => {
@@ -318,7 +337,7 @@ describe("reports of unreadable Regions", () => {
     const s = state([copy()], {
       regions: {
         "us-west-2": { error: "ECONNREFUSED", images: [], snapshots: {} },
-        "eu-west-1": { images: [copy()], snapshots: { "snap-1": { snapshotId: "snap-1", encrypted: false, state: "completed" } }, encryptionByDefault: false },
+        "eu-west-1": { images: [copy()], snapshots: { "snap-1": { snapshotId: "snap-1", encrypted: false, state: "completed" } }, encryptionByDefault: false, publicSnapshots: [] },
       },
     });
     const report = { ...withRemedies(diffFleets([f], s)), stats: {} };
@@ -349,14 +368,14 @@ describe("diff: the reconcile invariant, case by case (each failed before the fi
   });
 
   it("unreadable snapshots are an error even when the fleet says nothing about encryption", () => {
-    const s: LiveState = { ...state([copy()]), regions: { "eu-west-1": { images: [copy()], snapshots: {}, snapshotErrors: { "snap-1": "Throttling" }, encryptionByDefault: false } } };
+    const s: LiveState = { ...state([copy()]), regions: { "eu-west-1": { images: [copy()], snapshots: {}, snapshotErrors: { "snap-1": "Throttling" }, encryptionByDefault: false, publicSnapshots: [] } } };
     const { report } = diff(fleet(), s);
     expect(report.inSync).toBe(false);
     expect(report.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/cannot read the snapshots of ami-0aaaaaaaaaaaaaaaa \(snap-1\): Throttling/) })]);
   });
 
   it("a snapshot that no longer exists is reported on its copy, the copy's other checks still run", () => {
-    const s: LiveState = { ...state([copy({ launchPermissions: [] })]), regions: { "eu-west-1": { images: [copy({ launchPermissions: [] })], snapshots: {}, missingSnapshots: ["snap-1"], encryptionByDefault: false } } };
+    const s: LiveState = { ...state([copy({ launchPermissions: [] })]), regions: { "eu-west-1": { images: [copy({ launchPermissions: [] })], snapshots: {}, missingSnapshots: ["snap-1"], encryptionByDefault: false, publicSnapshots: [] } } };
     const { findings, report } = diff(fleet(), s);
     expect(report.errors).toEqual([]);
     expect(findings.map((f) => f.kind).sort()).toEqual(["copy-state", "missing-permission"]);

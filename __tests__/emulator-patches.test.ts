@@ -21,6 +21,32 @@ jest.setTimeout(60_000);
 
 const KEY = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555";
 
+/**
+ * Three copies' snapshots: one private, one another account may restore, one public. Returns which
+ * DescribeSnapshots(OwnerIds=self, RestorableByUserIds=all) lists, and which that account may restore.
+ */
+async function publicSnapshotsListed(moto: Moto): Promise<{ listed: string[]; byAccount: string[] }> {
+  const ec2 = new Ec2(moto.env);
+  const source = await ec2.registerSource("us-east-1", "public-snapshot-probe");
+  const snapshotOf: Record<string, string> = {};
+  for (const name of ["private", "private-shared", "public"]) {
+    const copy = await ec2.in("eu-west-1").send(new CopyImageCommand({ SourceImageId: source, SourceRegion: "us-east-1", Name: name }));
+    const [image] = (await ec2.in("eu-west-1").send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] }))).Images!;
+    snapshotOf[image.BlockDeviceMappings![0].Ebs!.SnapshotId!] = name;
+  }
+  const ids = Object.keys(snapshotOf);
+  const add = (snapshotId: string, permission: { UserId?: string; Group?: "all" }) =>
+    ec2.in("eu-west-1").send(new ModifySnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: "createVolumePermission", OperationType: "add", ...(permission.UserId ? { UserIds: [permission.UserId] } : { GroupNames: ["all"] }) }));
+  await add(ids.find((id) => snapshotOf[id] === "private-shared")!, { UserId: "444455556666" });
+  await add(ids.find((id) => snapshotOf[id] === "public")!, { Group: "all" });
+  const names = async (restorableBy: string) =>
+    ((await ec2.in("eu-west-1").send(new DescribeSnapshotsCommand({ OwnerIds: ["self"], RestorableByUserIds: [restorableBy] }))).Snapshots ?? [])
+      .map((s) => snapshotOf[s.SnapshotId!] ?? s.SnapshotId!)
+      .filter((name) => ids.some((id) => snapshotOf[id] === name))
+      .sort();
+  return { listed: await names("all"), byAccount: await names("444455556666") };
+}
+
 async function copyEncryptedAndTagged(moto: Moto) {
   const ec2 = new Ec2(moto.env);
   const source = await ec2.registerSource("us-east-1", "patch-probe");
@@ -190,6 +216,18 @@ describe("emulator patch layer", () => {
       expect(await attributeOfDeregistered(moto)).toBe("InvalidAMIID.NotFound");
     } finally {
       await moto.stop();
+    }
+  });
+
+  it("patched: DescribeSnapshots with OwnerIds=self and RestorableByUserIds=all lists only the account's public snapshots; plain moto still lists every snapshot (when that fails, drop the patch)", async () => {
+    const patched = await startMoto();
+    const plain = await startMoto({ patched: false });
+    try {
+      expect(await publicSnapshotsListed(patched)).toEqual({ listed: ["public"], byAccount: ["private-shared", "public"] });
+      expect((await publicSnapshotsListed(plain)).listed).toEqual(["private", "private-shared", "public"]);
+    } finally {
+      await patched.stop();
+      await plain.stop();
     }
   });
 

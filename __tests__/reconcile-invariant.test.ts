@@ -67,7 +67,7 @@ const copyArb = fc.record({
   accounts: fc.subarray(ACCOUNTS),
   encrypted: fc.boolean(),
   snapshotState: fc.constantFrom("completed" as const, "completed" as const, "error" as const),
-  readers: fc.subarray([RECIPIENT, "999988887777"]),
+  readers: fc.subarray([RECIPIENT, "999988887777", "all"]),
   from: fc.nat(7),
 });
 
@@ -104,6 +104,8 @@ const faultArb: fc.Arbitrary<Fault[]> = fc.subarray([
   "DescribeSnapshotAttribute@us-west-2",
   "ListGrants@eu-west-1",
   "ListGrants@us-west-2",
+  "DescribePublicSnapshots@eu-west-1",
+  "DescribePublicSnapshots@us-west-2",
   // In the recipient's account: its role, and its reads.
   `AssumeRole@${RECIPIENT}`,
   `${RECIPIENT}:DescribeImages@eu-west-1`,
@@ -111,6 +113,7 @@ const faultArb: fc.Arbitrary<Fault[]> = fc.subarray([
   `${RECIPIENT}:DescribeSnapshots@us-west-2`,
   `${RECIPIENT}:GetEbsEncryptionByDefault@eu-west-1`,
   `${RECIPIENT}:GetParameters@us-west-2`,
+  `${RECIPIENT}:DescribePublicSnapshots@eu-west-1`,
 ]);
 
 function fleetOfWorld(world: World): Fleet {
@@ -230,6 +233,11 @@ class WorldReader implements AwsReader {
   async describeSnapshotPermissions(region: string, snapshotId: string): Promise<string[]> {
     this.fail(`DescribeSnapshotAttribute@${region}`);
     return [...(this.readers.get(snapshotId) ?? [])];
+  }
+
+  async describePublicSnapshots(region: string): Promise<string[]> {
+    this.fail(`DescribePublicSnapshots@${region}`);
+    return [...this.readers].filter(([id, readers]) => readers.includes("all") && this.snapshots.get(id)?.region === region).map(([id]) => id).sort();
   }
 
   async listGrants(region: string): Promise<{ granteePrincipal?: string; operations: string[] }[]> {

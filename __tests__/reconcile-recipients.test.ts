@@ -84,6 +84,7 @@ describe("reconcile: recipients", () => {
     expect(aCopy.OwnerId).toBe(A);
     const result = await reconcile(file);
     expect({ code: result.code, findings: findings(result.report), errors: result.report.errors }).toEqual({ code: 0, findings: [], errors: [] });
+    // DescribeSnapshots twice per Region read, in every account: the copies' snapshots, and the public ones.
     // Owner: 2 Regions x (DescribeImages + GetEbsEncryptionByDefault + GetParameters) + 2 copies' DescribeImageAttribute
     // + 2 DescribeSnapshots + 2 DescribeSnapshotAttribute (one snapshot per copy) + 1 ListGrants (eu-west-1's key).
     // A: 2 Regions x (DescribeImages + GetEbsEncryptionByDefault + GetParameters + DescribeSnapshots) + 2 DescribeImageAttribute.
@@ -93,7 +94,7 @@ describe("reconcile: recipients", () => {
       GetEbsEncryptionByDefault: 2 + 2 + 1,
       GetParameters: 2 + 2 + 1,
       DescribeImageAttribute: 2 + 2 + 1,
-      DescribeSnapshots: 2 + 2 + 1,
+      DescribeSnapshots: 2 * (2 + 2 + 1),
       DescribeSnapshotAttribute: 2,
       ListGrants: 1,
     });

@@ -114,7 +114,9 @@ describe("state that could not be read is an error, never in sync and never drif
       expect(result.code).toBe(1);
       expect(result.report.inSync).toBe(false);
       expect(findings(result.report)).toEqual([]);
+      // Both reads of DescribeSnapshots there: the copy's snapshots, and the Region's public snapshots.
       expect(result.report.errors).toEqual([
+        expect.objectContaining({ region: "eu-west-1", message: expect.stringMatching(/^cannot list the public snapshots /) }),
         expect.objectContaining({ region: "eu-west-1", message: expect.stringMatching(/^cannot read the snapshots of ami-/) }),
       ]);
     },

@@ -1,4 +1,5 @@
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { DescribeImagesCommand, ModifySnapshotAttributeCommand } from "@aws-sdk/client-ec2";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -288,16 +289,35 @@ describe("reconcile when AWS does not answer", () => {
 });
 
 describe("reconcile API calls", () => {
-  it("makes one DescribeImages, one GetEbsEncryptionByDefault and one DescribeSnapshots batch per Region, one DescribeImageAttribute per copy", async () => {
+  it("makes one DescribeImages, one GetEbsEncryptionByDefault, one DescribeSnapshots batch and one public-snapshot listing per Region, one DescribeImageAttribute per copy", async () => {
     const { file } = await deployedFleet(undefined, ["v1", "v2"]);
     const result = await reconcile(file, ["--stats"]);
     expect(result.report.inSync).toBe(true);
     const regions = REGIONS.length;
     const copies = 2 * regions;
     expect(result.report.stats).toMatchObject({
-      calls: { DescribeImages: regions, DescribeImageAttribute: copies, DescribeSnapshots: regions, GetEbsEncryptionByDefault: regions },
-      totalCalls: 3 * regions + copies,
+      calls: { DescribeImages: regions, DescribeImageAttribute: copies, DescribeSnapshots: 2 * regions, GetEbsEncryptionByDefault: regions },
+      totalCalls: 4 * regions + copies,
     });
-    expect(result.stderr).toContain(`stats: ${3 * regions + copies} calls (`);
+    expect(result.stderr).toContain(`stats: ${4 * regions + copies} calls (`);
+  });
+
+  it("reports a copy's snapshot made public by hand as critical, with the call that takes it back (fleets without recipients too)", async () => {
+    const { file, copies } = await deployedFleet();
+    const copyId = copies.get("v1/us-west-2")!;
+    const [image] = (await ec2.in("us-west-2").send(new DescribeImagesCommand({ ImageIds: [copyId] }))).Images!;
+    const snapshotId = image.BlockDeviceMappings![0].Ebs!.SnapshotId!;
+    await ec2.in("us-west-2").send(new ModifySnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: "createVolumePermission", OperationType: "add", GroupNames: ["all"] }));
+    const result = await reconcile(file);
+    expect(result.code).toBe(2);
+    expect(findings(result.report)).toEqual([
+      expect.objectContaining({
+        kind: "extra-snapshot-permission",
+        severity: "critical",
+        region: "us-west-2",
+        amiId: copyId,
+        remedy: `aws ec2 modify-snapshot-attribute --region us-west-2 --snapshot-id ${snapshotId} --attribute createVolumePermission --operation-type remove --group-names all`,
+      }),
+    ]);
   });
 });

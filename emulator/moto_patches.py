@@ -193,6 +193,36 @@ def _describe_images_paged(self):
     return ActionResult(result)
 
 
+_describe_snapshots = ElasticBlockStore.describe_snapshots
+
+
+def _describe_snapshots_owned_and_restorable(self):
+    """DescribeSnapshots honours OwnerIds and RestorableByUserIds.
+
+    AWS (EC2 API reference, DescribeSnapshots): OwnerIds (`self`, or account ids) keeps the
+    snapshots those accounts own; RestorableByUserIds (account ids, or `all` for public) keeps the
+    snapshots those accounts may create volumes from, so `OwnerIds=self, RestorableByUserIds=all`
+    lists the account's public snapshots. moto ignores both and answers every snapshot, so each
+    would look public.
+    """
+    owners = self._get_param("OwnerIds", [])
+    restorable = self._get_param("RestorableByUserIds", [])
+    if not owners and not restorable:
+        return _describe_snapshots(self)
+    snapshots = self.ec2_backend.describe_snapshots(snapshot_ids=self._get_param("SnapshotIds", []), filters=self._filters_from_querystring())
+    if owners:
+        accounts = {self.current_account if owner == "self" else owner for owner in owners}
+        snapshots = [s for s in snapshots if s.owner_id in accounts]
+    if restorable:
+        def restorable_by(snapshot, user):
+            return ("all" in snapshot.create_volume_permission_groups) if user == "all" else (
+                user == snapshot.owner_id or user in snapshot.create_volume_permission_userids or "all" in snapshot.create_volume_permission_groups
+            )
+
+        snapshots = [s for s in snapshots if any(restorable_by(s, user) for user in restorable)]
+    return ActionResult({"Snapshots": snapshots})
+
+
 def _put_parameter_keeping_data_type(self):
     """PutParameter with Overwrite keeps the parameter's DataType when the request omits it.
 
@@ -229,6 +259,7 @@ if os.environ.get("AMI_FLEET_MOTO_PATCHES", "on") != "off":
     AmisResponse.copy_image = _copy_image_with_encryption_and_tags
     AmisResponse.describe_image_attribute = _describe_image_attribute_of_unknown_image
     ElasticBlockStore.modify_snapshot_attribute = _modify_snapshot_attribute_structured
+    ElasticBlockStore.describe_snapshots = _describe_snapshots_owned_and_restorable
 
 if __name__ == "__main__":
     sys.exit(main())

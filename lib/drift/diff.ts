@@ -226,7 +226,8 @@ function snapshotReaders(fleet: Fleet, state: LiveState, ownerKept: Kept, errors
           errors.push({ fleet: fleet.name, region, message: `cannot tell who may copy snapshot ${snapshotId} of ${copy.imageId}: not in the live state (read it again)` });
         }
         for (const reader of live.snapshotPermissions?.[snapshotId] ?? []) {
-          if (declared.has(reader)) continue;
+          // Everyone (`all`) is judged from the public listing, for every copy alike (publicSnapshots).
+          if (declared.has(reader) || reader === "all") continue;
           findings.push({
             fleet: fleet.name,
             kind: "extra-snapshot-permission",
@@ -284,11 +285,57 @@ function diffRegion(
   for (const desired of match.missing) findings.push(missingCopy(fleet, desired, sources.get(desired.image.key)!));
   for (const { desired, copy } of match.pairs) checks.checkCopy(desired, copy, live);
   const kept = new Map(match.pairs.map(({ desired, copy }) => [desired.image.key, copy]));
+  findings.push(
+    ...publicSnapshots(
+      fleet,
+      region,
+      live,
+      [...match.pairs.map(({ desired, copy }) => ({ image: copy, key: desired.image.key })), ...match.orphans.map((o) => ({ image: o.image, key: o.key ?? o.image.tags[MANAGEMENT_TAGS.image] }))],
+      error,
+    ),
+  );
   for (const pointer of desiredPointers(fleet).filter((p) => p.target.region === region)) {
     checks.checkPointer(pointer, live, kept.get(pointer.pointer.image));
   }
   findings.push(...shareGrants(fleet, target, live, error));
   return kept;
+}
+
+/**
+ * The fleet's images in a Region (its copies and its orphans) with a snapshot every AWS account may
+ * copy: anyone can copy the image's data, whoever may launch it (critical). A Region whose public
+ * snapshots could not be listed is an error.
+ */
+function publicSnapshots(
+  fleet: Fleet,
+  region: string,
+  live: LiveRegion,
+  images: readonly { image: LiveImage; key?: string }[],
+  error: (region: string, message: string) => void,
+): DriftFinding[] {
+  if (live.publicSnapshots === undefined) {
+    error(region, `cannot list the public snapshots (whether anyone can copy the copies' data is unknown): ${live.publicSnapshotsError ?? "not in the live state (read it again)"}`);
+    return [];
+  }
+  const open = new Set(live.publicSnapshots);
+  return images.flatMap(({ image, key }) =>
+    image.snapshotIds
+      .filter((id) => open.has(id))
+      .map(
+        (snapshotId): DriftFinding => ({
+          fleet: fleet.name,
+          kind: "extra-snapshot-permission",
+          severity: "critical",
+          ...(key !== undefined ? { image: key } : {}),
+          region,
+          amiId: image.imageId,
+          expected: "not granted",
+          actual: "public: every account may copy it",
+          message: `snapshot ${snapshotId} of ${image.imageId} is PUBLIC: every AWS account can copy it, and so the image's data (made public outside Terraform)`,
+          fix: { kind: "remove-snapshot-permission", region, snapshotId, account: "all" },
+        }),
+      ),
+  );
 }
 
 function missingCopy(fleet: Fleet, desired: DesiredCopy, source: string): DriftFinding {

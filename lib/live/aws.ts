@@ -9,6 +9,7 @@ import {
   Image,
   LaunchPermission,
   paginateDescribeImages,
+  paginateDescribeSnapshots,
   Snapshot,
 } from "@aws-sdk/client-ec2";
 import { KMSClient, paginateListGrants } from "@aws-sdk/client-kms";
@@ -31,6 +32,8 @@ export interface AwsReader {
   describeLaunchPermissions(region: string, imageId: string): Promise<LaunchPermission[]>;
   /** Snapshots by id (one call). */
   describeSnapshots(region: string, snapshotIds: readonly string[]): Promise<Snapshot[]>;
+  /** The ids of the account's snapshots that every account may create volumes from (all pages of DescribeSnapshots, OwnerIds=self, RestorableByUserIds=all). */
+  describePublicSnapshots(region: string): Promise<string[]>;
   /** An SSM parameter's value. */
   getParameter(region: string, name: string): Promise<string | undefined>;
   /** SSM parameters' values by name (one call, at most PARAMETERS_BATCH names), and the names that do not exist. */
@@ -119,6 +122,16 @@ export class SdkAwsReader implements AwsReader {
     );
     if (!Array.isArray(out.Snapshots)) throw new MalformedResponseError("DescribeSnapshots", "a snapshotSet");
     return out.Snapshots;
+  }
+
+  async describePublicSnapshots(region: string): Promise<string[]> {
+    const ids: string[] = [];
+    const client = this.counting(this.ec2Client(region), "DescribeSnapshots");
+    for await (const page of paginateDescribeSnapshots({ client, pageSize: 1000 }, { OwnerIds: ["self"], RestorableByUserIds: ["all"] })) {
+      if (!Array.isArray(page.Snapshots)) throw new MalformedResponseError("DescribeSnapshots", "a snapshotSet");
+      for (const snapshot of page.Snapshots) if (snapshot.SnapshotId) ids.push(snapshot.SnapshotId);
+    }
+    return ids.sort();
   }
 
   async getParameter(region: string, name: string): Promise<string | undefined> {

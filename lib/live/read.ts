@@ -231,6 +231,13 @@ async function readRegion(
         (error) => ({ encryptionByDefaultError: describeAwsError(error) }),
       );
   const parameters = readParameters(region, pointerNames(region, expecting), aws, limit);
+  // Public snapshots: anyone can copy the image's data, whoever may launch the image.
+  const publicSnapshots = scanned
+    ? Promise.resolve({})
+    : limit(() => aws.describePublicSnapshots(region)).then(
+        (ids) => ({ publicSnapshots: ids }),
+        (error) => ({ publicSnapshotsError: describeAwsError(error) }),
+      );
   let images: Image[];
   try {
     images = await describeOwnImages(aws, limit, region, `tag:${MANAGEMENT_TAGS.fleet}`, fleets.map((f) => f.name).sort());
@@ -243,7 +250,7 @@ async function readRegion(
       images = [...images, ...byName.filter((i) => !known.has(i.ImageId))];
     }
   } catch (error) {
-    return { error: describeAwsError(error), ...(scanned ? { scanned } : {}), images: [], snapshots: {}, ...(await encryptionByDefault), ...(await parameters) };
+    return { error: describeAwsError(error), ...(scanned ? { scanned } : {}), images: [], snapshots: {}, ...(await encryptionByDefault), ...(await parameters), ...(await publicSnapshots) };
   }
 
   const liveImages = await Promise.all(
@@ -288,6 +295,7 @@ async function readRegion(
     ...(Object.keys(snapshotErrors).length > 0 ? { snapshotErrors: sortKeys(snapshotErrors) } : {}),
     ...(await encryptionByDefault),
     ...(await parameters),
+    ...(await publicSnapshots),
   };
 }
 

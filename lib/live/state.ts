@@ -71,6 +71,9 @@ export interface LiveRegion {
   readonly keyGrants?: Readonly<Record<string, readonly LiveGrant[]>>;
   /** Keys whose grants could not be listed, with the error. */
   readonly keyGrantErrors?: Readonly<Record<string, string>>;
+  /** The account's snapshots here that every AWS account may copy (public), by id; undefined when not read (see the error). */
+  readonly publicSnapshots?: readonly string[];
+  readonly publicSnapshotsError?: string;
   /** The account's EBS encryption by default in this Region (undefined: not read, see the error). */
   readonly encryptionByDefault?: boolean;
   readonly encryptionByDefaultError?: string;

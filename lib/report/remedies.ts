@@ -31,7 +31,8 @@ export function remedyOf(fix: Fix, stackOf: StackOf = oneStackLayout): string {
     case "remove-permission":
       return `aws ec2 modify-image-attribute --region ${fix.region} --image-id ${fix.imageId} --launch-permission "Remove=[{${launchPermissionShorthand(fix.permission)}}]"`;
     case "remove-snapshot-permission":
-      return `aws ec2 modify-snapshot-attribute --region ${fix.region} --snapshot-id ${fix.snapshotId} --attribute createVolumePermission --operation-type remove --user-ids ${fix.account}`;
+      // `all` is the group of every account (a public snapshot), not an account id.
+      return `aws ec2 modify-snapshot-attribute --region ${fix.region} --snapshot-id ${fix.snapshotId} --attribute createVolumePermission --operation-type remove ${fix.account === "all" ? "--group-names all" : `--user-ids ${fix.account}`}`;
     case "enable-image":
       return `aws ec2 enable-image --region ${fix.region} --image-id ${fix.imageId}`;
     case "deprecation":
