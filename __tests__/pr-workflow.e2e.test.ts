@@ -36,12 +36,25 @@ beforeAll(async () => {
   toolchain = loadToolchain();
   moto = await startMoto();
   ec2 = new Ec2(moto.env);
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-workflow-"));
+  // In memory where the machine has it: the job's three `npm ci` write about 1 GB each.
+  work = fs.mkdtempSync(path.join(memoryTmpdir(), "ami-fleet-workflow-"));
 });
 afterAll(async () => {
   await moto?.stop();
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
+
+/** /dev/shm when it is a writable folder with 4 GiB free, else the system's temporary folder. */
+function memoryTmpdir(): string {
+  try {
+    const stats = fs.statfsSync("/dev/shm");
+    fs.accessSync("/dev/shm", fs.constants.W_OK);
+    if (stats.bavail * stats.bsize >= 4 * 1024 ** 3) return "/dev/shm";
+  } catch {
+    // no /dev/shm here
+  }
+  return os.tmpdir();
+}
 
 /** This project's files as a clone has them (tracked, and new ones not ignored), in `dir`, with `fleets` as its fleet files and `config` as its ami-fleet.config.yaml. */
 function checkout(dir: string, fleets: Record<string, string>, config: string): void {
