@@ -30,6 +30,7 @@ function copy(overrides: Partial<LiveImage> = {}): LiveImage {
   return {
     imageId: "ami-0aaaaaaaaaaaaaaaa",
     name: `golden-v1-${SOURCE}`,
+    description: `golden v1: copy of ${SOURCE} from us-east-1`,
     state: "available",
     public: false,
     creationDate: "2026-11-22T10:00:00.000Z",
@@ -63,7 +64,7 @@ function diff(f: Fleet, s: LiveState) {
 describe("diff: in sync", () => {
   it("reports nothing for a copy as declared, and exit code 0", () => {
     const { report } = diff(fleet(), state([copy()]));
-    expect(report).toEqual({ version: 1, inSync: true, fleets: [{ name: "golden", findings: [], coverage: { regions: 1, unreadRegions: 0 } }], errors: [] });
+    expect(report).toEqual({ version: 1, inSync: true, fleets: [{ name: "golden", findings: [], coverage: { regions: 1, unreadRegions: 0, unreadArguments: [] } }], errors: [] });
     expect(exitCodeOf(report)).toBe(0);
   });
 });
@@ -211,7 +212,14 @@ describe("diff: duplicates and other fleets", () => {
     const R = "222233334444";
     const f = fleet((d) => (d.recipients = [{ account: R }]));
     const owner = copy();
-    const own = copy({ imageId: "ami-0bbbbbbbbbbbbbbbb", tags: {}, sourceImageId: owner.imageId, launchPermissions: [], snapshotIds: ["snap-2"] });
+    const own = copy({
+      imageId: "ami-0bbbbbbbbbbbbbbbb",
+      description: `golden v1: copy of ${SOURCE} from us-east-1 (account ${R}'s own copy)`,
+      tags: {},
+      sourceImageId: owner.imageId,
+      launchPermissions: [],
+      snapshotIds: ["snap-2"],
+    });
     const s: LiveState = {
       ...state([owner]),
       regions: { "eu-west-1": { images: [owner], snapshots: { "snap-1": { snapshotId: "snap-1", encrypted: false, state: "completed" } }, snapshotPermissions: { "snap-1": [R] }, encryptionByDefault: false, publicSnapshots: [] } },
@@ -248,6 +256,29 @@ describe("diff: duplicates and other fleets", () => {
     const { report: unread } = diff(fleet(), unlisted);
     expect(unread.inSync).toBe(false);
     expect(unread.errors.map((e) => e.message)).toContainEqual(expect.stringMatching(/^cannot list the public snapshots .*: UnauthorizedOperation$/));
+  });
+
+  it("a tag the fleet does not declare, a changed description and a pointer of another type are drift Terraform would set back", () => {
+    const f = fleet((d) => (d.pointers = [{ key: "latest", parameter: "/golden/latest", image: "v1" }]));
+    const edited = copy({ tags: { ...copy().tags, "owner-x": "someone" }, description: "edited by hand" });
+    const s = state([edited]);
+    const region = {
+      ...s.regions["eu-west-1"],
+      publicSnapshots: [],
+      parameters: { "/golden/latest": edited.imageId },
+      parameterKinds: { "/golden/latest": { type: "SecureString", dataType: "text" } },
+    };
+    const { findings, report } = diff(f, { ...s, regions: { "eu-west-1": region } });
+    expect(report.errors).toEqual([]);
+    expect(findings.map((x) => `${x.kind} ${x.expected} | ${x.actual}`).sort()).toEqual([
+      "description-drift golden v1: copy of ami-0123456789abcdef0 from us-east-1 | edited by hand",
+      "pointer-drift type String, data type aws:ec2:image | type SecureString, data type text",
+      "tag-drift no owner-x | owner-x=someone",
+    ]);
+    expect(findings.find((x) => x.kind === "description-drift")!.remedy).toBe("cdktf deploy golden (Terraform restores the description)");
+    // As the stacks leave them: nothing.
+    const clean = { ...region, parameterKinds: { "/golden/latest": { type: "String", dataType: "aws:ec2:image" } } };
+    expect(diff(f, { ...state([copy()]), regions: { "eu-west-1": { ...clean, images: [copy()] } } }).findings).toEqual([]);
   });
 
   it("ignores copies of other fleets", () => {
@@ -341,7 +372,7 @@ describe("reports of unreadable Regions", () => {
       },
     });
     const report = { ...withRemedies(diffFleets([f], s)), stats: {} };
-    expect(report.fleets[0].coverage).toEqual({ regions: 2, unreadRegions: 1 });
+    expect(report.fleets[0].coverage).toEqual({ regions: 2, unreadRegions: 1, unreadArguments: [] });
     const text = renderDriftText(report, { color: false });
     expect(text).toContain("golden  no drift in what could be read");
     expect(text).not.toContain("in sync");

@@ -194,7 +194,7 @@ describe("reconcile against the emulator", () => {
     ]);
   });
 
-  it("finds a copy re-created by hand without tags by its name, as tag-drift, not missing", async () => {
+  it("finds a copy re-created by hand without tags by its name, as tag-drift (and its description), not missing", async () => {
     const { file, copies, source, doc } = await deployedFleet((d) => (d.regions = ["eu-west-1"]));
     await ec2.deregister("eu-west-1", copies.get("v1/eu-west-1")!);
     const [fleet] = loadFleets([file]);
@@ -203,8 +203,8 @@ describe("reconcile against the emulator", () => {
     const handmade = await ec2.in("eu-west-1").send(new CopyImageCommand({ SourceImageId: source, SourceRegion: "us-east-1", Name: name }));
     for (const account of fleet.share.accounts) await ec2.addPermission("eu-west-1", handmade.ImageId!, { UserId: account });
     const result = await reconcile(file);
-    expect(kinds(result.report)).toEqual(["tag-drift eu-west-1"]);
-    expect(findings(result.report)[0].remedy).toMatch(/^aws ec2 create-tags --region eu-west-1 --resources ami-/);
+    expect(kinds(result.report)).toEqual(["description-drift eu-west-1", "tag-drift eu-west-1"]);
+    expect(findings(result.report).find((f) => f.kind === "tag-drift")!.remedy).toMatch(/^aws ec2 create-tags --region eu-west-1 --resources ami-/);
   });
 
   it("reports a pointer moved or deleted out of band (pointer-drift, pointer-missing), reading 10 names a call", async () => {

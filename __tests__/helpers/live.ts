@@ -137,6 +137,7 @@ export class Ec2 {
             SourceImageId: ownerCopy,
             SourceRegion: region,
             Name: image.Name,
+            Description: desired.description(source),
             Encrypted: desired.copy.target.kmsKeyId !== undefined ? true : undefined,
             KmsKeyId: desired.copy.target.kmsKeyId,
             TagSpecifications: [{ ResourceType: "image", Tags: Object.entries(desired.tags(source, ownerCopy)).map(([Key, Value]) => ({ Key, Value })) }],

@@ -7,7 +7,7 @@ import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { Fn, ListTerraformIterator, TerraformIterator, TerraformLocal, TerraformOutput, Token } from "cdktf";
 import { Construct } from "constructs";
-import { copyResourceNameOf, DesiredGrants, desiredCopy, desiredGrants, DesiredPointer, desiredPointers, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
+import { copyResourceNameOf, DesiredGrants, desiredCopy, desiredGrants, DesiredPointer, desiredPointers, POINTER_KIND, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
 import { Fleet, SourceImage, TargetRegion } from "../fleet/fleet";
 import { copiesOutputName, grantResourceName, keyGrantName, permissionResourceName, pointerResourceName, sourceDataName } from "../fleet/addresses";
 import { StackHolds } from "../project/layout";
@@ -92,8 +92,8 @@ export class AmiFleet extends Construct {
     const parameter = new SsmParameter(this, name, {
       region: desired.target.region,
       name: desired.pointer.parameter,
-      type: "String",
-      dataType: "aws:ec2:image",
+      type: POINTER_KIND.type,
+      dataType: POINTER_KIND.dataType,
       // Not secret, and a reviewer must see which AMI the pointer moves to: insecure_value shows in plans.
       insecureValue: copy.id,
       description: `ami-fleet ${this.fleet.name}: the copy of image ${desired.pointer.image} in ${desired.target.region}`,

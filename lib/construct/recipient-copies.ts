@@ -9,7 +9,7 @@ import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { TerraformOutput, TerraformResource } from "cdktf";
 import { Construct } from "constructs";
 import { formatAddress, keyGrantName, ownerCopyDataName, recipientCopiesOutputName } from "../fleet/addresses";
-import { DesiredRecipientCopy, recipientCopies, recipientGrantKey, recipientPointers, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
+import { DesiredRecipientCopy, recipientCopies, recipientGrantKey, recipientPointers, POINTER_KIND, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, Recipient } from "../fleet/fleet";
 import { accountRootArn } from "../fleet/principals";
 import { CopyIdOf } from "./ami-fleet";
@@ -91,8 +91,8 @@ export class RecipientCopies extends Construct {
         provider: recipientProvider,
         region: desired.target.region,
         name: desired.pointer.parameter,
-        type: "String",
-        dataType: "aws:ec2:image",
+        type: POINTER_KIND.type,
+        dataType: POINTER_KIND.dataType,
         // As the owner's pointers: a reviewer must see which AMI it moves to.
         insecureValue: copy.id,
         description: `ami-fleet ${fleet.name}: this account's copy of image ${desired.pointer.image} in ${desired.target.region}`,
@@ -139,7 +139,7 @@ export class RecipientCopies extends Construct {
       provider: recipientProvider,
       region,
       name: `\${${ownerCopy.fqn}.name}`,
-      description: `${owner.description(ownerTag(MANAGEMENT_TAGS.sourceAmi))} (account ${recipient.account}'s own copy)`,
+      description: desired.description(ownerTag(MANAGEMENT_TAGS.sourceAmi)),
       sourceAmiId: remote.id,
       sourceAmiRegion: region,
       // The recipient's key where it has one; otherwise EC2 decides (an encrypted copy gets the recipient's default key).

@@ -1,8 +1,8 @@
 import type { LiveImage, LiveRegion } from "../live/state";
 import { parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-parser";
 import { formatAddress } from "../fleet/addresses";
-import { DesiredCopy, DesiredPointer } from "../fleet/desired";
-import { Fleet, MANAGEMENT_TAGS, TargetRegion } from "../fleet/fleet";
+import { DesiredCopy, DesiredPointer, POINTER_KIND } from "../fleet/desired";
+import { Fleet, MANAGEMENT_TAGS, OWNER_COPY_TAG, TargetRegion } from "../fleet/fleet";
 import { describePrincipal, permissionAddressOf, Principal } from "../fleet/principals";
 import { DriftFinding, Fix } from "./findings";
 import { sourceOfCopy } from "./match";
@@ -11,6 +11,17 @@ import { sourceOfCopy } from "./match";
 export interface DiffOptions {
   /** A copy pending longer than this is reported. @default 120 (minutes) */
   readonly pendingTimeoutMinutes?: number;
+}
+
+/** What a recipient's copies are besides the view of the fleet they are checked against. */
+export interface RecipientCopyFacts {
+  /**
+   * The owner's copy each copies, by image key and Region. A copy without its source tag whose EC2
+   * `SourceImageId` is that copy was copied from the declared source.
+   */
+  copiedFrom(imageKey: string, region: string): string | undefined;
+  /** Its description (the owner's copy's, naming the account). */
+  description(imageKey: string, region: string, sourceAmi: string): string | undefined;
 }
 
 /** Where the checks report: findings, and errors for what could not be read. */
@@ -33,11 +44,8 @@ export class CopyChecks {
     private readonly now: number,
     private readonly options: DiffOptions,
     private readonly sink: CheckSink,
-    /**
-     * For a recipient's view: the owner's copy it copies, by image key and Region. A copy without
-     * its source tag whose EC2 `SourceImageId` is that copy was copied from the declared source.
-     */
-    private readonly copiedFrom?: (imageKey: string, region: string) => string | undefined,
+    /** For a recipient's view of the fleet: what differs from the owner's copies. */
+    private readonly recipient?: RecipientCopyFacts,
   ) {}
 
   private add(finding: Omit<DriftFinding, "fleet">): void {
@@ -104,6 +112,18 @@ export class CopyChecks {
         message: `pointer ${name} does not exist in ${region}: launches that resolve it fail`,
         fix,
       });
+    } else if (live.parameterKinds?.[name] !== undefined && (live.parameterKinds[name].type !== POINTER_KIND.type || live.parameterKinds[name].dataType !== POINTER_KIND.dataType)) {
+      // Another type or data type: consumers resolving it may get no AMI id (a data type other than aws:ec2:image is not validated as one).
+      const kind = live.parameterKinds[name];
+      this.add({
+        kind: "pointer-drift",
+        severity: "high",
+        ...base,
+        expected: `type ${POINTER_KIND.type}, data type ${POINTER_KIND.dataType}`,
+        actual: `type ${kind.type ?? "(none)"}, data type ${kind.dataType ?? "(none)"}`,
+        message: `pointer ${name} in ${region} is a ${kind.type ?? "?"} parameter of data type ${kind.dataType ?? "?"}, not the ${POINTER_KIND.type} of data type ${POINTER_KIND.dataType} the fleet keeps`,
+        fix,
+      });
     } else if (copy !== undefined && value !== copy.imageId) {
       this.add({
         kind: "pointer-drift",
@@ -127,7 +147,7 @@ export class CopyChecks {
 
     const declaredSource = this.sources.get(image.key);
     const copySource = sourceOfCopy(copy);
-    const viaOwner = this.copiedFrom?.(image.key, region);
+    const viaOwner = this.recipient?.copiedFrom(image.key, region);
     const fromOwnersCopy = viaOwner !== undefined && !(MANAGEMENT_TAGS.sourceAmi in copy.tags) && copy.sourceImageId === viaOwner;
     if (declaredSource && copySource && declaredSource !== copySource && !fromOwnersCopy) {
       this.add({
@@ -145,6 +165,28 @@ export class CopyChecks {
     if (this.checkState(desired, copy, live, replace)) this.checkEncryption(desired, copy, live, replace);
     this.checkPermissions(desired, copy);
     this.checkTags(desired, copy);
+    this.checkDescription(desired, copy);
+  }
+
+  /** The description Terraform set: changed out of band (ModifyImageAttribute), a refreshed plan would set it back. */
+  private checkDescription(desired: DesiredCopy, copy: LiveImage): void {
+    const { image, target } = desired;
+    const source = this.sources.get(image.key);
+    // A copy whose source is unknown, or not the declared one (stale-copy), has another expected description.
+    if (source === undefined || (sourceOfCopy(copy) !== undefined && sourceOfCopy(copy) !== source && this.recipient === undefined)) return;
+    const expected = this.recipient ? this.recipient.description(image.key, target.region, source) : desired.description(source);
+    if (expected === undefined || (copy.description ?? "") === expected) return;
+    this.add({
+      kind: "description-drift",
+      severity: "low",
+      image: image.key,
+      region: target.region,
+      amiId: copy.imageId,
+      expected,
+      actual: copy.description ?? "(none)",
+      message: `${copy.imageId}'s description differs from the one the fleet gives it`,
+      fix: { kind: "deploy", fleet: this.fleet.name, what: "restores the description", resource: desired.address },
+    });
   }
 
   /**
@@ -345,8 +387,12 @@ export class CopyChecks {
     const source = this.sources.get(image.key);
     // Every declared tag; the source tag only has to be there (its value is the stale-copy check's).
     const { [MANAGEMENT_TAGS.sourceAmi]: _source, ...expected } = desired.tags(source ?? "");
-    const wrong = Object.entries(expected).filter(([k, v]) => copy.tags[k] !== v);
+    const wrong: [string, string | undefined][] = Object.entries(expected).filter(([k, v]) => copy.tags[k] !== v);
     if (!(MANAGEMENT_TAGS.sourceAmi in copy.tags)) wrong.push([MANAGEMENT_TAGS.sourceAmi, source ?? ""]);
+    // A tag the fleet does not declare: Terraform manages the whole tag set, and a refreshed plan removes it.
+    // (A recipient's copy also carries the owner's copy it was copied from.)
+    const declared = new Set([...Object.keys(expected), MANAGEMENT_TAGS.sourceAmi, ...(this.recipient ? [OWNER_COPY_TAG] : [])]);
+    for (const key of Object.keys(copy.tags).sort()) if (!declared.has(key)) wrong.push([key, undefined]);
     if (wrong.length === 0) return;
     const managed = copy.tags[MANAGEMENT_TAGS.fleet] === this.fleet.name;
     this.add({
@@ -355,12 +401,12 @@ export class CopyChecks {
       image: image.key,
       region: target.region,
       amiId: copy.imageId,
-      expected: wrong.map(([k, v]) => `${k}=${v}`).join(", "),
+      expected: wrong.map(([k, v]) => (v === undefined ? `no ${k}` : `${k}=${v}`)).join(", "),
       actual: wrong.map(([k]) => (k in copy.tags ? `${k}=${copy.tags[k]}` : `${k} missing`)).join(", "),
       message: `${copy.imageId} has ${wrong.length} tag${wrong.length > 1 ? "s" : ""} that differ from the fleet's`,
       fix: managed
         ? { kind: "deploy", fleet: this.fleet.name, what: "restores the tags", resource: desired.address }
-        : { kind: "tag", region: target.region, imageId: copy.imageId, tags: wrong },
+        : { kind: "tag", region: target.region, imageId: copy.imageId, tags: wrong.filter((w): w is [string, string] => w[1] !== undefined) },
     });
   }
 }

@@ -1,10 +1,11 @@
 import type { LiveImage, LiveState, LiveRegion } from "../live/state";
 import { formatAddress } from "../fleet/addresses";
-import { DesiredCopy, desiredGrants, desiredPointers, RECIPIENT_KEY_OPERATIONS, recipientGrantKey, recipientView } from "../fleet/desired";
+import { DesiredCopy, desiredGrants, desiredPointers, RECIPIENT_KEY_OPERATIONS, recipientCopies, recipientGrantKey, recipientView } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, OWNER_COPY_TAG, Recipient, TargetRegion } from "../fleet/fleet";
 import { accountRootArn, describePrincipal } from "../fleet/principals";
 import { recipientStackName } from "../project/layout";
-import { CopyChecks, DiffOptions } from "./checks";
+import { CopyChecks, DiffOptions, RecipientCopyFacts } from "./checks";
+import { unreadArguments } from "./coverage";
 import { DriftError, DriftFinding, DriftResult, SEVERITIES } from "./findings";
 import { matchRegion } from "./match";
 
@@ -24,7 +25,7 @@ export function diffFleets(fleets: readonly Fleet[], state: LiveState, options: 
     for (const recipient of fleet.recipients) findings.push(...diffRecipient(fleet, recipient, state, owner.kept, options, errors));
     if (fleet.recipients.length > 0) findings.push(...snapshotReaders(fleet, state, owner.kept, errors));
     const unread = fleet.regions.filter((t) => state.regions[t.region] === undefined || state.regions[t.region].error !== undefined).length;
-    return { name: fleet.name, findings: sortFindings(findings), coverage: { regions: fleet.regions.length, unreadRegions: unread } };
+    return { name: fleet.name, findings: sortFindings(findings), coverage: { regions: fleet.regions.length, unreadRegions: unread, unreadArguments: unreadArguments(fleet) } };
   });
   return {
     version: 1,
@@ -39,8 +40,8 @@ export function diffFleets(fleets: readonly Fleet[], state: LiveState, options: 
 /** The live copy the fleet keeps of each image, by Region then image key: what the checks matched. */
 type Kept = Map<string, Map<string, LiveImage>>;
 
-/** `ownerKept`: for a recipient's view, the owner's copies it copies (see CopyChecks). */
-function diffFleet(fleet: Fleet, state: LiveState, options: DiffOptions, errors: DriftError[], ownerKept?: Kept): { findings: DriftFinding[]; kept: Kept } {
+/** `recipient`: for a recipient's view of a fleet, what its copies are besides (see CopyChecks). */
+function diffFleet(fleet: Fleet, state: LiveState, options: DiffOptions, errors: DriftError[], recipient?: RecipientCopyFacts): { findings: DriftFinding[]; kept: Kept } {
   const findings: DriftFinding[] = [];
   const kept: Kept = new Map();
   const error = (region: string, message: string) => errors.push({ fleet: fleet.name, region, message, ...(fleet.account !== undefined ? { account: fleet.account } : {}) });
@@ -59,7 +60,7 @@ function diffFleet(fleet: Fleet, state: LiveState, options: DiffOptions, errors:
     Date.parse(state.readAt),
     options,
     { add: (finding) => findings.push({ fleet: fleet.name, ...finding }), error },
-    ownerKept && ((image, region) => ownerKept.get(region)?.get(image)?.imageId),
+    recipient,
   );
 
   for (const target of fleet.regions) {
@@ -132,7 +133,12 @@ function diffRecipient(fleet: Fleet, recipient: Recipient, state: LiveState, own
     for (const { region } of recipient.regions) error(region, live?.error ?? `account ${account} is not in the live state (read it again)`);
     return findings;
   }
-  const own = diffFleet(view, { ...state, regions: live.regions, scanError: undefined }, options, errors, ownerKept);
+  const wanted = new Map(recipientCopies(fleet, recipient).map((c) => [`${c.owner.image.key}\0${c.copy.target.region}`, c]));
+  const facts: RecipientCopyFacts = {
+    copiedFrom: (image, region) => ownerKept.get(region)?.get(image)?.imageId,
+    description: (image, region, source) => wanted.get(`${image}\0${region}`)?.description(source),
+  };
+  const own = diffFleet(view, { ...state, regions: live.regions, scanError: undefined }, options, errors, facts);
   for (const finding of own.findings) findings.push({ ...finding, fleet: fleet.name, account, fix: retarget(finding.fix, stack) });
   for (const [region, copies] of own.kept) {
     for (const [image, copy] of copies) {

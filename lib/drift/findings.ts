@@ -14,6 +14,7 @@ export const FINDING_KINDS = [
   "extra-permission",
   "public-image",
   "tag-drift",
+  "description-drift",
   "deprecation-drift",
   "pointer-missing",
   "pointer-drift",
@@ -92,8 +93,12 @@ export interface DriftError {
 export interface FleetReport {
   readonly name: string;
   readonly findings: readonly Finding[];
-  /** Target Regions of the fleet, and how many of them could not be read at all. */
-  readonly coverage: { readonly regions: number; readonly unreadRegions: number };
+  /**
+   * Target Regions of the fleet, and how many of them could not be read at all; and the arguments its
+   * stacks set that reconcile does not read by design (`type.argument`, lib/drift/coverage.ts): while
+   * any, "in sync" does not cover them, and a plan of its stacks must refresh.
+   */
+  readonly coverage: { readonly regions: number; readonly unreadRegions: number; readonly unreadArguments: readonly string[] };
 }
 
 /** What the pure diff returns: the report without stats, its findings' fixes not yet written as commands. */

@@ -96,6 +96,9 @@ export function desiredGrants(fleet: Fleet): DesiredGrants[] {
   );
 }
 
+/** What a pointer's SSM parameter is: its `type` and `data_type` (the construct sets them; reconcile checks them). */
+export const POINTER_KIND = { type: "String", dataType: "aws:ec2:image" } as const;
+
 /** A pointer in one target Region: an SSM parameter whose value is the copy of `image` there. */
 export interface DesiredPointer {
   readonly pointer: Pointer;
@@ -157,6 +160,8 @@ export interface DesiredRecipientCopy {
    * copied across accounts: Terraform sets them), and the id of the owner's copy it was copied from.
    */
   tags(sourceAmi: string, ownerCopyId: string): Readonly<Record<string, string>>;
+  /** Its description: the owner's copy's, naming the account whose own copy it is. */
+  description(sourceAmi: string): string;
 }
 
 /** Every copy the fleet's recipients want: recipient by recipient, image by image, Region by Region. */
@@ -172,6 +177,7 @@ export function recipientCopies(fleet: Fleet, recipient: Recipient): DesiredReci
     copy,
     owner: desiredCopy(fleet, copy.image, targets.get(copy.target.region)!),
     tags: (sourceAmi: string, ownerCopyId: string) => ({ ...copy.tags(sourceAmi), [OWNER_COPY_TAG]: ownerCopyId }),
+    description: (sourceAmi: string) => `${desiredCopy(fleet, copy.image, targets.get(copy.target.region)!).description(sourceAmi)} (account ${recipient.account}'s own copy)`,
   }));
 }
 

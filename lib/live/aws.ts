@@ -25,6 +25,12 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smit
  * carry (an empty or truncated body) throws `MalformedResponseError`, so it is never read as
  * "nothing there".
  */
+/** An SSM parameter's type (`String`, ...) and data type (`aws:ec2:image`, `text`), as GetParameters gives them. */
+export interface ParameterKind {
+  readonly type?: string;
+  readonly dataType?: string;
+}
+
 export interface AwsReader {
   /** All pages of DescribeImages in a Region. */
   describeImages(region: string, input: DescribeImagesCommandInput): Promise<Image[]>;
@@ -37,7 +43,7 @@ export interface AwsReader {
   /** An SSM parameter's value. */
   getParameter(region: string, name: string): Promise<string | undefined>;
   /** SSM parameters' values by name (one call, at most PARAMETERS_BATCH names), and the names that do not exist. */
-  getParameters(region: string, names: readonly string[]): Promise<{ values: Record<string, string>; missing: string[] }>;
+  getParameters(region: string, names: readonly string[]): Promise<{ values: Record<string, string>; missing: string[]; kinds?: Record<string, ParameterKind> }>;
   /** Whether the account encrypts new EBS volumes and snapshot copies by default in a Region. */
   getEbsEncryptionByDefault(region: string): Promise<boolean>;
   /** Who may create volumes from a snapshot (its createVolumePermission): account ids, and `all` for public. */
@@ -140,13 +146,18 @@ export class SdkAwsReader implements AwsReader {
     return out.Parameter.Value;
   }
 
-  async getParameters(region: string, names: readonly string[]): Promise<{ values: Record<string, string>; missing: string[] }> {
+  async getParameters(region: string, names: readonly string[]): Promise<{ values: Record<string, string>; missing: string[]; kinds: Record<string, ParameterKind> }> {
     const out = await this.send("GetParameters", () => this.ssmClient(region).send(new GetParametersCommand({ Names: [...names] })));
     if (!Array.isArray(out.Parameters)) throw new MalformedResponseError("GetParameters", "a Parameters list");
     const values: Record<string, string> = {};
-    for (const parameter of out.Parameters) if (parameter.Name !== undefined) values[parameter.Name] = parameter.Value ?? "";
+    const kinds: Record<string, ParameterKind> = {};
+    for (const parameter of out.Parameters) {
+      if (parameter.Name === undefined) continue;
+      values[parameter.Name] = parameter.Value ?? "";
+      kinds[parameter.Name] = { ...(parameter.Type !== undefined ? { type: parameter.Type } : {}), ...(parameter.DataType !== undefined ? { dataType: parameter.DataType } : {}) };
+    }
     const missing = names.filter((name) => !(name in values));
-    return { values, missing };
+    return { values, missing, kinds };
   }
 
   async getEbsEncryptionByDefault(region: string): Promise<boolean> {

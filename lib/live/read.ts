@@ -364,9 +364,10 @@ async function readParameters(
   names: readonly string[],
   aws: AwsReader,
   limit: Limit,
-): Promise<Pick<LiveRegion, "parameters" | "missingParameters" | "parameterErrors">> {
+): Promise<Pick<LiveRegion, "parameters" | "parameterKinds" | "missingParameters" | "parameterErrors">> {
   if (names.length === 0) return {};
   const values: Record<string, string> = {};
+  const kinds: Record<string, { type?: string; dataType?: string }> = {};
   const missing: string[] = [];
   const errors: Record<string, string> = {};
   const batches = batchesOf(names, PARAMETERS_BATCH);
@@ -375,6 +376,7 @@ async function readParameters(
       try {
         const read = await limit(() => aws.getParameters(region, batch));
         Object.assign(values, read.values);
+        Object.assign(kinds, read.kinds ?? {});
         missing.push(...read.missing);
       } catch (error) {
         for (const name of batch) errors[name] = describeAwsError(error);
@@ -383,6 +385,7 @@ async function readParameters(
   );
   return {
     parameters: sortKeys(values),
+    parameterKinds: sortKeys(kinds),
     ...(missing.length > 0 ? { missingParameters: missing.sort() } : {}),
     ...(Object.keys(errors).length > 0 ? { parameterErrors: sortKeys(errors) } : {}),
   };
@@ -456,6 +459,7 @@ function toLiveImage(image: Image): LiveImage {
   return {
     imageId: image.ImageId!,
     name: image.Name,
+    ...(image.Description !== undefined ? { description: image.Description } : {}),
     state: image.State,
     stateReason: image.StateReason?.Message,
     public: image.Public,

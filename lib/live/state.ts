@@ -27,6 +27,7 @@ export interface LiveSnapshot {
 export interface LiveImage {
   readonly imageId: string;
   readonly name?: string;
+  readonly description?: string;
   readonly state?: string;
   readonly stateReason?: string;
   readonly public?: boolean;
@@ -56,6 +57,8 @@ export interface LiveRegion {
   readonly snapshotErrors?: Readonly<Record<string, string>>;
   /** Values of the fleets' pointers (SSM parameters) in this Region, by parameter name. */
   readonly parameters?: Readonly<Record<string, string>>;
+  /** The pointers' type and data type, by parameter name (a state saved before they were read has none). */
+  readonly parameterKinds?: Readonly<Record<string, { readonly type?: string; readonly dataType?: string }>>;
   /** Pointer parameters that do not exist. */
   readonly missingParameters?: readonly string[];
   /** Pointer parameters that could not be read, with the error of their call. */
