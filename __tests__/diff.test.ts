@@ -281,6 +281,29 @@ describe("diff: duplicates and other fleets", () => {
     expect(diff(f, { ...state([copy()]), regions: { "eu-west-1": { ...clean, images: [copy()] } } }).findings).toEqual([]);
   });
 
+  it("another fleet's Region that could not be read is that fleet's error, not this one's (its tag was never looked for there)", () => {
+    const golden = fleet();
+    const other = fleetOf({ name: "other", source: { region: "us-east-1", images: [{ key: "v1", amiId: SOURCE }] }, regions: ["us-west-2"] });
+    const s = state([copy()]);
+    const both: LiveState = {
+      ...s,
+      regions: { ...s.regions, "eu-west-1": { ...s.regions["eu-west-1"], lookedFor: ["golden"] }, "us-west-2": { error: "UnauthorizedOperation", images: [], snapshots: {}, lookedFor: ["other"] } },
+      sources: { ...s.sources, other: { v1: { amiId: SOURCE } } },
+    };
+    const report = diffFleets([golden, other], both);
+    expect(report.errors.map((e) => `${e.fleet} ${e.region}`)).toEqual(["other us-west-2"]);
+    expect(report.fleets.find((f) => f.name === "golden")!.findings).toEqual([]);
+  });
+
+  it("an orphan that an account the fleet never declared can launch names that account (high), beside the orphan", () => {
+    const orphan = copy({ imageId: "ami-0bbbbbbbbbbbbbbbb", name: "golden-old", tags: { ...copy().tags, [MANAGEMENT_TAGS.image]: "old" }, launchPermissions: [{ kind: "account", value: "444455556666" }, { kind: "account", value: "999988887777" }] });
+    const { findings } = diff(fleet(), state([copy(), orphan]));
+    expect(findings.filter((f) => f.amiId === orphan.imageId).map((f) => `${f.kind} ${f.severity} ${f.principal ?? ""}`).sort()).toEqual([
+      "extra-permission high account 999988887777",
+      "orphan-copy medium ",
+    ]);
+  });
+
   it("ignores copies of other fleets", () => {
     const other = copy({ imageId: "ami-0ddddddddddddddddd".slice(0, 21), name: "other-v1", tags: { ...copy().tags, [MANAGEMENT_TAGS.fleet]: "other" } });
     expect(diff(fleet(), state([copy(), other])).findings).toEqual([]);

@@ -203,6 +203,20 @@ describe("reconcile: recipients", () => {
   });
 });
 
+describe("reconcile: the floor with other fleets beside", () => {
+  it("reads who may copy the snapshots of the copies of fleets with recipients only, not another fleet's in the same Region", async () => {
+    await deployed();
+    const source = await owner.registerSource("us-east-1", "plain-source");
+    const plainFile = path.join(dir, "plain.yaml");
+    fs.writeFileSync(plainFile, stringify({ name: "plain", source: { region: "us-east-1", images: [{ key: "v1", amiId: source }] }, regions: ["eu-west-1"], encryption: { encrypted: false } }));
+    await owner.applyFleet(loadFleets([plainFile])[0], { v1: source });
+    const result = await reconcileJson(dir, ["--stats"], moto.env);
+    expect({ code: result.code, errors: result.report.errors }).toEqual({ code: 0, errors: [] });
+    // golden's two copies, one snapshot each; none of plain's.
+    expect((result.report.stats as { calls: Record<string, number> }).calls.DescribeSnapshotAttribute).toBe(2);
+  });
+});
+
 describe("reconcile: a recipient's copy that lost its tags", () => {
   it("is found by name and judged as its own copy of the owner's kept copy: tag-drift, never stale-copy (whose remedy would replace the AMI it launches)", async () => {
     const { file, recipientCopies } = await deployed();

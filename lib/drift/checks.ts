@@ -1,7 +1,7 @@
 import type { LiveImage, LiveRegion } from "../live/state";
 import { parse as parseArn, validate as validateArn } from "@aws-sdk/util-arn-parser";
 import { formatAddress } from "../fleet/addresses";
-import { DesiredCopy, DesiredPointer, POINTER_KIND } from "../fleet/desired";
+import { DesiredCopy, desiredCopies, DesiredPointer, POINTER_KIND } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, OWNER_COPY_TAG, TargetRegion } from "../fleet/fleet";
 import { describePrincipal, permissionAddressOf, Principal } from "../fleet/principals";
 import { DriftFinding, Fix } from "./findings";
@@ -75,6 +75,23 @@ export class CopyChecks {
       this.error(region, `cannot read the launch permissions of ${image.imageId} (is it public?): ${image.permissionsError ?? "unknown error"}`);
     }
     this.checkPublic(region, image, undefined, key);
+    // Who else can launch it: a principal the fleet declares nowhere is a stranger, named like a copy's.
+    const declared = new Set(desiredCopies(this.fleet).flatMap((c) => c.principals.map(principalKey)));
+    for (const permission of image.launchPermissions ?? []) {
+      if (permission.kind === "public" || declared.has(principalKey(permission))) continue;
+      this.add({
+        kind: "extra-permission",
+        severity: "high",
+        image: key ?? image.tags[MANAGEMENT_TAGS.image],
+        region,
+        amiId: image.imageId,
+        principal: describePrincipal(permission),
+        expected: "not granted",
+        actual: "granted",
+        message: `${describePrincipal(permission)} can launch ${image.imageId}, a copy the fleet does not declare, and the fleet shares with it nowhere`,
+        fix: { kind: "remove-permission", region, imageId: image.imageId, permission },
+      });
+    }
   }
 
   /** Reports the image's snapshots that could not be read, with why; returns them. */
@@ -333,7 +350,7 @@ export class CopyChecks {
     }
     const base = { image: image.key, region, amiId: copy.imageId };
     const declared = desired.principals;
-    const key = (p: Principal) => `${p.kind}\0${p.value}`;
+    const key = principalKey;
     const liveKeys = new Set(copy.launchPermissions.map(key));
     const declaredKeys = new Set(declared.map(key));
     for (const principal of declared) {
@@ -410,6 +427,8 @@ export class CopyChecks {
     });
   }
 }
+
+const principalKey = (p: Principal) => `${p.kind}\0${p.value}`;
 
 /** `arn:aws:kms:r:a:key/ID` and `ID` compare equal. */
 function keyIdOf(key: string | undefined): string | undefined {

@@ -73,7 +73,8 @@ function diffFleet(fleet: Fleet, state: LiveState, options: DiffOptions, errors:
   // Regions read beyond the targets (--scan-regions): any copy of this fleet there is an orphan.
   const targets = new Set(fleet.regions.map((r) => r.region));
   for (const [region, live] of Object.entries(state.regions)) {
-    if (targets.has(region)) continue;
+    // Only where this fleet's copies were looked for: another fleet's target Region is not scanned for this one.
+    if (targets.has(region) || (live.lookedFor !== undefined && !live.lookedFor.includes(fleet.name))) continue;
     if (live.error) {
       error(region, `cannot read scanned Region (orphans there are unknown): ${live.error}`);
       continue;

@@ -223,6 +223,7 @@ async function readRegion(
   limit: Limit,
 ): Promise<LiveRegion> {
   const scanned = expecting.length === 0;
+  const lookedFor = { lookedFor: fleets.map((f) => f.name).sort() };
   // Encryption by default decides what an unencrypted fleet's copies look like: read beside the images.
   const encryptionByDefault = scanned
     ? Promise.resolve({})
@@ -250,7 +251,7 @@ async function readRegion(
       images = [...images, ...byName.filter((i) => !known.has(i.ImageId))];
     }
   } catch (error) {
-    return { error: describeAwsError(error), ...(scanned ? { scanned } : {}), images: [], snapshots: {}, ...(await encryptionByDefault), ...(await parameters), ...(await publicSnapshots) };
+    return { error: describeAwsError(error), ...(scanned ? { scanned } : {}), ...lookedFor, images: [], snapshots: {}, ...(await encryptionByDefault), ...(await parameters), ...(await publicSnapshots) };
   }
 
   const liveImages = await Promise.all(
@@ -285,9 +286,10 @@ async function readRegion(
     }),
   );
   liveImages.sort((a, b) => a.imageId.localeCompare(b.imageId));
-  const access = await readRecipientAccess(region, expecting, liveImages, aws, limit);
+  const access = await readRecipientAccess(region, expecting, liveImages, sources, aws, limit);
   return {
     ...(scanned ? { scanned } : {}),
+    ...lookedFor,
     ...access,
     images: liveImages,
     snapshots: sortKeys(snapshots),
@@ -316,14 +318,18 @@ async function readRecipientAccess(
   region: string,
   fleets: readonly Fleet[],
   images: readonly LiveImage[],
+  sources: Record<string, Record<string, LiveSource>>,
   aws: AwsReader,
   limit: Limit,
 ): Promise<Pick<LiveRegion, "snapshotPermissions" | "snapshotPermissionErrors" | "keyGrants" | "keyGrantErrors">> {
   const withRecipients = fleets.filter((fleet) => fleet.recipients.some((r) => r.regions.some((x) => x.region === region)));
   const keys = grantKeysIn(region, fleets);
   if (withRecipients.length === 0 && keys.length === 0) return {};
-  // Every copy read here: one found by name (its tags lost) may be the one a recipient copies.
-  const snapshotIds = withRecipients.length === 0 ? [] : [...new Set(images.flatMap((i) => i.snapshotIds))].sort();
+  // The copies of those fleets only: tagged for one, or (its tags lost) named as one expects a copy.
+  const names = new Set(withRecipients.map((f) => f.name));
+  const expected = new Set(expectedNames(region, withRecipients, sources));
+  const theirs = images.filter((i) => names.has(i.tags[MANAGEMENT_TAGS.fleet] ?? "") || (i.name !== undefined && expected.has(i.name)));
+  const snapshotIds = [...new Set(theirs.flatMap((i) => i.snapshotIds))].sort();
   const snapshotPermissions: Record<string, string[]> = {};
   const snapshotPermissionErrors: Record<string, string> = {};
   const keyGrants: Record<string, LiveGrant[]> = {};

@@ -48,6 +48,8 @@ export interface LiveRegion {
   readonly error?: string;
   /** Read only to find orphans (--scan-regions): no fleet targets it. */
   readonly scanned?: boolean;
+  /** The fleets whose copies were looked for here (by their tag); a state saved before this was recorded has none. */
+  readonly lookedFor?: readonly string[];
   readonly images: readonly LiveImage[];
   /** Snapshots read, by id. */
   readonly snapshots: Readonly<Record<string, LiveSnapshot>>;
