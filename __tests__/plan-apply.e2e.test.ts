@@ -272,12 +272,13 @@ it("encrypts copies with each Region's key and grants the recipients, with the r
   const inSync = await reconcile(fleetFile);
   expect({ code: inSync.code, findings: findingSummary(inSync.report), errors: inSync.report.errors }).toEqual({ code: 0, findings: [], errors: [] });
 
-  // Rotating a Region's key in the file: the copy there no longer matches, and the plan replaces it.
+  // Rotating a Region's key in the file: the copy there no longer matches, the new key carries no
+  // grant for the share account yet, and the plan replaces both.
   const rotated = (await kms("eu-west-1").send(new CreateKeyCommand({ Description: "rotated" }))).KeyMetadata!.Arn!;
   doc.regions[0].kmsKeyId = rotated;
   fs.writeFileSync(fleetFile, stringify(doc));
   const drift = await reconcile(fleetFile);
-  expect(findingSummary(drift.report)).toEqual(["encryption-mismatch base eu-west-1"]);
+  expect(findingSummary(drift.report)).toEqual(["encryption-mismatch base eu-west-1", "missing-grant undefined eu-west-1"]);
   timed("synth", () => synth([fleetDir], out));
   timed("plan", () => tofuOk(toolchain, stackDir, ["plan", "-no-color", "-out=rotate.tfplan"], env));
   const plan = JSON.parse(tofuOk(toolchain, stackDir, ["show", "-json", "rotate.tfplan"], env).stdout);
