@@ -4,7 +4,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { runCli } from "./helpers/cli";
 import { shareGroupOf } from "../lib/project/layout";
-import { synth, synthLayout } from "./helpers/tofu";
+import { synth, synthLayout, synthWithMain } from "./helpers/tofu";
 
 /**
  * `layout: fleet-region` (ami-fleet.config.yaml): one stack per fleet and Region, each standing
@@ -107,7 +107,7 @@ describe("layout: fleet-region", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${config}: layout:`);
     expect(result.stderr).toContain("Use layout: fleet (one stack per fleet), layout: fleet-region (one stack per fleet and Region) or layout: split");
-    expect(() => synth([fleets], path.join(dir, "bad.out"), { AMI_FLEET_CONFIG: config })).toThrow(/layout:.*nothing was synthesized/s);
+    expect(() => synthWithMain([fleets], path.join(dir, "bad.out"), { AMI_FLEET_CONFIG: config })).toThrow(/layout:.*nothing was synthesized/s);
   });
 });
 
@@ -232,7 +232,7 @@ describe("layout: split", () => {
     fs.writeFileSync(path.join(fleets, "golden.yaml"), stringify(golden));
     const { pointers: _none, ...other } = { ...fleetDoc(), name: "golden-shares-b" };
     fs.writeFileSync(path.join(fleets, "other.yaml"), stringify(other));
-    expect(() => synth([fleets], path.join(dir, "clash.out"), { AMI_FLEET_CONFIG: splitConfig(1) })).toThrow(
+    expect(() => synthWithMain([fleets], path.join(dir, "clash.out"), { AMI_FLEET_CONFIG: splitConfig(1) })).toThrow(
       /other\.yaml: name: makes stack golden-shares-b-shares-v1-g0, which .*golden\.yaml makes too \(layout: split\)\. Rename one of the fleets.*nothing was synthesized/s,
     );
     expect(fs.existsSync(path.join(dir, "clash.out", "stacks"))).toBe(false);

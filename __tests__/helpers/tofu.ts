@@ -3,6 +3,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
+import { App } from "cdktf";
+import { FleetSpecError } from "../../lib/fleet/errors";
+import { loadFleets } from "../../lib/fleet/load";
+import { loadProjectConfig } from "../../lib/project/config";
+import { addFleetStacks, checkStackNames } from "../../stacks/fleet-app";
 import { PROJECT_ROOT } from "./cli";
 
 /** The OpenTofu binary and CLI config that scripts/e2e-setup.sh built and wrote. */
@@ -57,16 +62,47 @@ export function tofuOk(toolchain: Toolchain, dir: string, args: string[], env: N
   return result;
 }
 
-/** `cdktf synth` of the fleets at `fleetPaths` into `outdir` (what `npx cdktf synth` runs). */
+/**
+ * `cdktf synth` of the fleets at `fleetPaths` into `outdir`: what main.ts does (`npx cdktf synth`
+ * runs it), in this process with its environment (`AMI_FLEET_CONFIG`, state in `outdir`'s folder
+ * unless `AMI_FLEET_STATE_DIR` says otherwise). A child `ts-node main.ts` costs seconds of start-up
+ * a synth; main.ts itself runs through the real `cdktf synth` / `deploy` in the e2e suites.
+ */
 export function synth(fleetPaths: string[], outdir: string, extraEnv: NodeJS.ProcessEnv = {}): RunResult {
+  const env: NodeJS.ProcessEnv = { AMI_FLEET_STATE_DIR: path.dirname(outdir), CHECKPOINT_DISABLE: "1", ...extraEnv };
+  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, env);
+  try {
+    const loaded = loadProjectConfig(PROJECT_ROOT);
+    if ("problems" in loaded) throw new FleetSpecError(loaded.problems);
+    const fleets = loadFleets(fleetPaths);
+    checkStackNames(fleets, loaded.config);
+    const app = new App({ outdir });
+    addFleetStacks(app, fleets, loaded.config);
+    app.synth();
+  } catch (error) {
+    throw new Error(`synth failed: ${error instanceof FleetSpecError ? error.report() : (error as Error).message}`);
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+  writeEmulatorOverrides(outdir);
+  return { code: 0, stdout: "", stderr: "" };
+}
+
+/**
+ * main.ts itself, as `cdktf synth` runs it (a child process), for what a user sees of it: the
+ * messages of a fleet or config that cannot be synthesized. Throws with its standard error.
+ */
+export function synthWithMain(fleetPaths: string[], outdir: string, extraEnv: NodeJS.ProcessEnv = {}): RunResult {
   const result = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "main.ts"], {
     cwd: PROJECT_ROOT,
-    // State beside the output folder (a test's own temporary folder), never in the project.
     env: { ...process.env, AMI_FLEET_PATHS: fleetPaths.join(path.delimiter), CDKTF_OUTDIR: outdir, AMI_FLEET_STATE_DIR: path.dirname(outdir), CHECKPOINT_DISABLE: "1", ...extraEnv },
     encoding: "utf8",
   });
   if (result.status !== 0) throw new Error(`synth failed: ${result.stderr}`);
-  writeEmulatorOverrides(outdir);
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
