@@ -217,6 +217,25 @@ describe("reconcile: the floor with other fleets beside", () => {
   });
 });
 
+describe("reconcile --scan-regions in a recipient's account", () => {
+  it("finds the recipient's copies left in a Region it no longer has, as orphans naming the account", async () => {
+    const { file, recipientCopies } = await deployed();
+    const a = new Ec2(moto.env, await assumeRole(moto.env, roleOf(A)));
+    const left = await a.in("us-east-2").send(
+      new CopyImageCommand({
+        SourceImageId: recipientCopies.get(`${A}/v1/eu-west-1`)!,
+        SourceRegion: "eu-west-1",
+        Name: "golden-v1-left-behind",
+        TagSpecifications: [{ ResourceType: "image", Tags: [{ Key: "ami-fleet:fleet", Value: "golden" }, { Key: "ami-fleet:image", Value: "v1" }] }],
+      }),
+    );
+    expect((await reconcile(file)).code).toBe(0);
+    const scanned = await reconcile(file, ["--scan-regions", "us-east-2"]);
+    expect({ code: scanned.code, errors: scanned.report.errors }).toEqual({ code: 2, errors: [] });
+    expect(findings(scanned.report).map((f) => `${f.kind} ${f.region} ${f.account ?? "owner"} ${f.amiId}`)).toEqual([`orphan-copy us-east-2 ${A} ${left.ImageId}`]);
+  });
+});
+
 describe("reconcile: a recipient's copy that lost its tags", () => {
   it("is found by name and judged as its own copy of the owner's kept copy: tag-drift, never stale-copy (whose remedy would replace the AMI it launches)", async () => {
     const { file, recipientCopies } = await deployed();

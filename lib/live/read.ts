@@ -84,7 +84,7 @@ export async function readLiveState(fleets: readonly Fleet[], aws: AwsReader, op
         options.onRegionDone?.(region, ++done, regionNames.length, regions[region].error);
       }),
     ),
-    readRecipientAccounts(fleets, sources, options),
+    readRecipientAccounts(fleets, sources, scanRegions, options),
   ]);
   return {
     version: LIVE_STATE_VERSION,
@@ -104,6 +104,7 @@ export async function readLiveState(fleets: readonly Fleet[], aws: AwsReader, op
 async function readRecipientAccounts(
   fleets: readonly Fleet[],
   sources: Record<string, Record<string, LiveSource>>,
+  scanRegions: readonly string[],
   options: ReadOptions,
 ): Promise<Record<string, LiveAccount>> {
   const byAccount = new Map<string, { roleArn: string; views: Fleet[] }>();
@@ -130,12 +131,17 @@ async function readRecipientAccounts(
         return;
       }
       const regions: Record<string, LiveRegion> = {};
-      await Promise.all(
-        regionNames.map(async (region) => {
+      // --scan-regions reaches the recipient's account too: its copies left in a Region it no longer has are orphans.
+      const scanned = scanRegions.filter((region) => !regionNames.includes(region));
+      await Promise.all([
+        ...regionNames.map(async (region) => {
           const here = views.filter((view) => view.regions.some((t) => t.region === region));
           regions[region] = await readRegion(region, here, here, sources, aws, pLimit(options.concurrency ?? 8));
         }),
-      );
+        ...scanned.map(async (region) => {
+          regions[region] = await readRegion(region, views, [], sources, aws, pLimit(options.concurrency ?? 8));
+        }),
+      ]);
       accounts[account] = { roleArn, regions: sortKeys(regions) };
     }),
   );
