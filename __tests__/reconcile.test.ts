@@ -288,6 +288,23 @@ describe("reconcile when AWS does not answer", () => {
   });
 });
 
+describe("reconcile under throttling that outlasts the retries", () => {
+  it("is an error naming the Region, the action and the throttling, never drift nor in sync", async () => {
+    const { file } = await deployedFleet();
+    const proxy = await startFaultProxy(moto.endpoint);
+    try {
+      proxy.throttleNext(10_000);
+      const result = await reconcile(file, ["--concurrency", "1"], { ...emulatorEnv(proxy.endpoint), AWS_MAX_ATTEMPTS: "2" });
+      expect({ code: result.code, inSync: result.report.inSync, findings: findings(result.report) }).toEqual({ code: 1, inSync: false, findings: [] });
+      expect(result.report.errors.length).toBeGreaterThan(0);
+      for (const error of result.report.errors) expect(error.message).toMatch(/\(throttled on [A-Za-z]+: the SDK's retries ran out; run again, or with a lower --concurrency\)/);
+      expect(result.report.errors.map((e) => e.message).join("\n")).toMatch(/throttled on DescribeImages/);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
 describe("reconcile API calls", () => {
   it("makes one DescribeImages, one GetEbsEncryptionByDefault, one DescribeSnapshots batch and one public-snapshot listing per Region, one DescribeImageAttribute per copy", async () => {
     const { file } = await deployedFleet(undefined, ["v1", "v2"]);

@@ -209,6 +209,8 @@ export class SdkAwsReader implements AwsReader {
       return out;
     } catch (error) {
       this.attempts += (error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+      // Which action failed: a throttled call is reported with it (describeAwsError).
+      if (error && typeof error === "object") (error as { $operation?: string }).$operation ??= operation;
       throw error;
     }
   }
@@ -273,7 +275,16 @@ export function describeAwsError(error: unknown): string {
   let message = (e?.message ?? String(error)).split("\n")[0];
   if (/^(TimeoutError|RequestTimeout)/.test(name ?? "") || /timed? ?out/i.test(message)) message = `${message} (no answer in time; see --timeout)`;
   if (!message || message === "UnknownError") message = `HTTP ${e?.$metadata?.httpStatusCode ?? "?"} with no error message`;
-  return name && !message.startsWith(name) ? `${name}: ${message}` : message;
+  const described = name && !message.startsWith(name) ? `${name}: ${message}` : message;
+  if (!isThrottling(error)) return described;
+  const operation = (error as { $operation?: string }).$operation;
+  return `${described} (throttled${operation ? ` on ${operation}` : ""}: the SDK's retries ran out; run again, or with a lower --concurrency)`;
+}
+
+/** EC2's, SSM's and KMS's throttling answers, and the SDK's own refusal to retry once its retry quota is spent. */
+export function isThrottling(error: unknown): boolean {
+  const name = awsErrorCode(error) ?? "";
+  return /^(Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequestsException|ThrottledException|RequestThrottled|SlowDown)$/.test(name) || /No retry token available/i.test(String((error as Error)?.message));
 }
 
 /** True for errors that mean "no usable credentials": they are the same in every Region. */
