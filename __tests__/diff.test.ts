@@ -8,7 +8,7 @@ import { withRemedies } from "../lib/report/remedies";
 import { renderDriftText } from "../lib/report/text";
 import { Fleet, MANAGEMENT_TAGS } from "../lib/fleet/fleet";
 import { fleetOf, keyArn } from "./helpers/fleets";
-import { RECIPIENT_KEY_OPERATIONS } from "../lib/fleet/desired";
+import { desiredPointers, RECIPIENT_KEY_OPERATIONS } from "../lib/fleet/desired";
 
 /** The pure diff on plain fixtures: the finding kinds the emulator cannot produce, and edge cases. */
 
@@ -505,14 +505,32 @@ describe("matchRegion: desired copies to live images, before any check", () => {
 
 describe("diff: pointers", () => {
   const pointed = () => fleet((d) => (d.pointers = [{ key: "latest", parameter: "/golden/latest", image: "v1" }]));
+  // The parameters that exist carry the description and tags the stacks give them.
   const withParameters = (region: Partial<LiveState["regions"][string]>) => {
     const s = state([copy()]);
-    return { ...s, regions: { "eu-west-1": { ...s.regions["eu-west-1"], ...region } } };
+    const [desired] = desiredPointers(pointed());
+    const names = Object.keys(region.parameters ?? {});
+    const meta = {
+      parameterDescriptions: Object.fromEntries(names.map((n) => [n, desired.description])),
+      parameterTags: Object.fromEntries(names.map((n) => [n, { ...desired.tags }])),
+    };
+    return { ...s, regions: { "eu-west-1": { ...s.regions["eu-west-1"], ...meta, ...region } } };
   };
 
   it("is in sync when the pointer names the copy the fleet keeps", () => {
     const report = withRemedies(diffFleets([pointed()], withParameters({ parameters: { "/golden/latest": copy().imageId } })));
     expect(report.inSync).toBe(true);
+  });
+
+  it("reports a pointer's description and tags changed out of band; unread, they are an error", () => {
+    const changed = diff(
+      pointed(),
+      withParameters({ parameters: { "/golden/latest": copy().imageId }, parameterDescriptions: { "/golden/latest": "edited" }, parameterTags: { "/golden/latest": { extra: "x" } } }),
+    ).findings;
+    expect(changed.map((f) => `${f.kind} ${f.parameter} ${f.actual}`)).toEqual(["description-drift /golden/latest edited", expect.stringMatching(/^tag-drift \/golden\/latest /)]);
+    expect(changed[0].remedy).toMatch(/^cdktf deploy golden \(Terraform restores aws_ssm_parameter\.pointer_latest_eu-west-1\)/);
+    const unread = diff(pointed(), withParameters({ parameters: { "/golden/latest": copy().imageId }, parameterMetaErrors: { "/golden/latest": "AccessDeniedException" } })).report;
+    expect(unread.errors.map((e) => e.message)).toEqual(["cannot read the description and tags of pointer /golden/latest: AccessDeniedException"]);
   });
 
   it("reports a pointer that names another AMI, and one that is gone", () => {

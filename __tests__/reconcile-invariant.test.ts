@@ -4,7 +4,7 @@ import { diffFleets } from "../lib/drift/diff";
 import { DriftFinding, exitCodeOf } from "../lib/drift/findings";
 import { AwsReader } from "../lib/live/aws";
 import { readLiveState } from "../lib/live/read";
-import { RECIPIENT_KEY_OPERATIONS } from "../lib/fleet/desired";
+import { desiredPointers, RECIPIENT_KEY_OPERATIONS, recipientView } from "../lib/fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, OWNER_COPY_TAG, renderCopyName } from "../lib/fleet/fleet";
 import { fleetOf, keyArn } from "./helpers/fleets";
 
@@ -114,6 +114,9 @@ const faultArb: fc.Arbitrary<Fault[]> = fc.subarray([
   `${RECIPIENT}:GetEbsEncryptionByDefault@eu-west-1`,
   `${RECIPIENT}:GetParameters@us-west-2`,
   `${RECIPIENT}:DescribePublicSnapshots@eu-west-1`,
+  "DescribeParameters@eu-west-1",
+  "ListTagsForResource@us-west-2",
+  `${RECIPIENT}:DescribeParameters@us-west-2`,
 ]);
 
 function fleetOfWorld(world: World): Fleet {
@@ -223,6 +226,23 @@ class WorldReader implements AwsReader {
     const values: Record<string, string> = {};
     for (const name of names) if (name === "/golden/latest" && value !== undefined) values[name] = value;
     return { values, missing: names.filter((name) => !(name in values)) };
+  }
+
+  async describeParameters(region: string, names: readonly string[]): Promise<Record<string, string>> {
+    this.fail(`DescribeParameters@${region}`);
+    return Object.fromEntries(names.map((name) => [name, this.pointerOf(name).description]));
+  }
+
+  async listParameterTags(region: string, name: string): Promise<Record<string, string>> {
+    this.fail(`ListTagsForResource@${region}`);
+    return { ...this.pointerOf(name).tags };
+  }
+
+  /** The fleet's pointer as the stacks made it, in this reader's account. */
+  private pointerOf(name: string): { description: string; tags: Record<string, string> } {
+    const fleet = this.account === undefined ? this.fleet : recipientView(this.fleet, this.fleet.recipients[0]);
+    const pointer = desiredPointers(fleet).find((p) => p.pointer.parameter === name)!;
+    return { description: pointer.description, tags: { ...pointer.tags } };
   }
 
   async getEbsEncryptionByDefault(region: string): Promise<boolean> {

@@ -97,6 +97,9 @@ describe("reconcile: recipients", () => {
       DescribeSnapshots: 2 * (2 + 2 + 1),
       DescribeSnapshotAttribute: 2,
       ListGrants: 1,
+      // The pointer in each Region of each account: its description (one DescribeParameters) and tags.
+      DescribeParameters: 2 + 2 + 1,
+      ListTagsForResource: 2 + 2 + 1,
     });
   });
 

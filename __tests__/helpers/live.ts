@@ -9,7 +9,7 @@ import {
   ModifyImageAttributeCommand,
   RegisterImageCommand,
 } from "@aws-sdk/client-ec2";
-import { DeleteParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { AddTagsToResourceCommand, DeleteParameterCommand, DescribeParametersCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import pLimit = require("p-limit");
@@ -91,7 +91,7 @@ export class Ec2 {
       })),
     );
     for (const pointer of desiredPointers(fleet)) {
-      await this.putPointer(pointer.target.region, pointer.pointer.parameter, copies.get(`${pointer.copy.image.key}/${pointer.target.region}`)!);
+      await this.putPointer(pointer.target.region, pointer.pointer.parameter, copies.get(`${pointer.copy.image.key}/${pointer.target.region}`)!, pointer);
     }
     // The grants on each Region's key for the accounts the encrypted copies are shared with.
     for (const { target, keyId, accounts } of desiredGrants(fleet)) {
@@ -147,15 +147,25 @@ export class Ec2 {
       }
       for (const pointer of recipientPointers(fleet, recipient)) {
         const region = pointer.target.region;
-        await own.putPointer(region, pointer.pointer.parameter, copies.get(`${recipient.account}/${pointer.pointer.image}/${region}`)!);
+        await own.putPointer(region, pointer.pointer.parameter, copies.get(`${recipient.account}/${pointer.pointer.image}/${region}`)!, pointer);
       }
     }
     return copies;
   }
 
-  /** Writes (or overwrites) a pointer parameter as the stack does: data type aws:ec2:image. */
-  async putPointer(region: string, name: string, imageId: string): Promise<void> {
-    await this.ssm(region).send(new PutParameterCommand({ Name: name, Value: imageId, Type: "String", DataType: "aws:ec2:image", Overwrite: true }));
+  /**
+   * Writes a pointer parameter as the stack does (data type aws:ec2:image; `created`: its description
+   * and tags, when the stack creates it), or overwrites its value as by hand, keeping its description
+   * (`aws ssm put-parameter --overwrite` with the description it has).
+   */
+  async putPointer(region: string, name: string, imageId: string, created?: { description: string; tags: Readonly<Record<string, string>> }): Promise<void> {
+    const ssm = this.ssm(region);
+    const description =
+      created?.description ?? (await ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: "Name", Option: "Equals", Values: [name] }] }))).Parameters?.[0]?.Description;
+    await ssm.send(new PutParameterCommand({ Name: name, Value: imageId, Type: "String", DataType: "aws:ec2:image", Overwrite: true, ...(description !== undefined ? { Description: description } : {}) }));
+    if (created) {
+      await ssm.send(new AddTagsToResourceCommand({ ResourceType: "Parameter", ResourceId: name, Tags: Object.entries(created.tags).map(([Key, Value]) => ({ Key, Value })) }));
+    }
   }
 
   async deletePointer(region: string, name: string): Promise<void> {

@@ -96,7 +96,7 @@ export class AmiFleet extends Construct {
       dataType: POINTER_KIND.dataType,
       // Not secret, and a reviewer must see which AMI the pointer moves to: insecure_value shows in plans.
       insecureValue: copy.id,
-      description: `ami-fleet ${this.fleet.name}: the copy of image ${desired.pointer.image} in ${desired.target.region}`,
+      description: desired.description,
       tags: { ...desired.tags },
     });
     parameter.overrideLogicalId(name);

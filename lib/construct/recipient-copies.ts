@@ -95,7 +95,7 @@ export class RecipientCopies extends Construct {
         dataType: POINTER_KIND.dataType,
         // As the owner's pointers: a reviewer must see which AMI it moves to.
         insecureValue: copy.id,
-        description: `ami-fleet ${fleet.name}: this account's copy of image ${desired.pointer.image} in ${desired.target.region}`,
+        description: desired.description,
         tags: { ...desired.tags },
       });
       parameter.overrideLogicalId(name);

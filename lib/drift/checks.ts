@@ -141,6 +141,8 @@ export class CopyChecks {
         message: `pointer ${name} in ${region} is a ${kind.type ?? "?"} parameter of data type ${kind.dataType ?? "?"}, not the ${POINTER_KIND.type} of data type ${POINTER_KIND.dataType} the fleet keeps`,
         fix,
       });
+    } else if (this.pointerMeta(desired, live, base, fix)) {
+      // reported there
     } else if (copy !== undefined && value !== copy.imageId) {
       this.add({
         kind: "pointer-drift",
@@ -153,6 +155,37 @@ export class CopyChecks {
         fix,
       });
     }
+  }
+
+  /**
+   * A pointer's description and tags as Terraform set them (changed out of band, a refreshed plan
+   * sets them back); unread, an error. Reports them beside the value's check: returns false.
+   */
+  private pointerMeta(desired: DesiredPointer, live: LiveRegion, base: { image: string; region: string; parameter: string }, fix: Fix): false {
+    const name = desired.pointer.parameter;
+    const unread = live.parameterMetaErrors?.[name] ?? (live.parameterDescriptions?.[name] === undefined || live.parameterTags?.[name] === undefined ? "not in the live state (read it again)" : undefined);
+    if (unread !== undefined) {
+      this.error(base.region, `cannot read the description and tags of pointer ${name}: ${unread}`);
+      return false;
+    }
+    const description = live.parameterDescriptions![name];
+    if (description !== desired.description) {
+      this.add({ kind: "description-drift", severity: "low", ...base, expected: desired.description, actual: description || "(none)", message: `pointer ${name} in ${base.region} has another description than the fleet gives it`, fix });
+    }
+    const tags = live.parameterTags![name];
+    const keys = [...new Set([...Object.keys(desired.tags), ...Object.keys(tags)])].sort().filter((k) => tags[k] !== desired.tags[k]);
+    if (keys.length > 0) {
+      this.add({
+        kind: "tag-drift",
+        severity: "low",
+        ...base,
+        expected: keys.map((k) => (k in desired.tags ? `${k}=${desired.tags[k]}` : `no ${k}`)).join(", "),
+        actual: keys.map((k) => (k in tags ? `${k}=${tags[k]}` : `${k} missing`)).join(", "),
+        message: `pointer ${name} in ${base.region} has ${keys.length} tag${keys.length > 1 ? "s" : ""} that differ from the fleet's`,
+        fix,
+      });
+    }
+    return false;
   }
 
   /** Every check of a desired copy and the live copy matched to it. */

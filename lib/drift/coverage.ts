@@ -69,8 +69,8 @@ export const COVERAGE: Readonly<Record<ManagedType, Readonly<Record<string, Cove
     insecure_value: { read: "GetParameters (Value)", check: "pointer-drift" },
     type: { read: "GetParameters (Type)", check: "pointer-drift" },
     data_type: { read: "GetParameters (DataType)", check: "pointer-drift" },
-    description: { unread: "GetParameters does not return it (DescribeParameters does, a call per 50 names and Region)" },
-    tags: { unread: "only ListTagsForResource returns them, a call per parameter" },
+    description: { read: "DescribeParameters (50 names a filter)", check: "description-drift" },
+    tags: { read: "ListTagsForResource, one call per pointer", check: "tag-drift" },
     ...META,
   },
 };

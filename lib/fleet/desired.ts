@@ -109,6 +109,8 @@ export interface DesiredPointer {
   readonly address: Extract<FleetAddress, { type: "aws_ssm_parameter" }>;
   /** The parameter's tags: the fleet's, and the fleet and pointer management tags. */
   readonly tags: Readonly<Record<string, string>>;
+  /** The parameter's description (in a recipient's account, it names that account's own copy). */
+  readonly description: string;
 }
 
 /** Every pointer of a fleet in every target Region. */
@@ -122,6 +124,7 @@ export function desiredPointers(fleet: Fleet): DesiredPointer[] {
       copy: desiredCopy(fleet, image, target),
       address: { type: "aws_ssm_parameter" as const, pointer: pointer.key, region: target.region, ...(fleet.account !== undefined ? { recipient: fleet.account } : {}) },
       tags: { ...fleet.tags, [MANAGEMENT_TAGS.fleet]: fleet.name, [POINTER_TAG]: pointer.key },
+      description: `ami-fleet ${fleet.name}: ${fleet.account !== undefined ? "this account's copy" : "the copy"} of image ${pointer.image} in ${target.region}`,
     }));
   });
 }

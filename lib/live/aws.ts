@@ -13,7 +13,7 @@ import {
   Snapshot,
 } from "@aws-sdk/client-ec2";
 import { KMSClient, paginateListGrants } from "@aws-sdk/client-kms";
-import { GetParameterCommand, GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GetParameterCommand, GetParametersCommand, ListTagsForResourceCommand, paginateDescribeParameters, SSMClient } from "@aws-sdk/client-ssm";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 
 /**
@@ -44,6 +44,10 @@ export interface AwsReader {
   getParameter(region: string, name: string): Promise<string | undefined>;
   /** SSM parameters' values by name (one call, at most PARAMETERS_BATCH names), and the names that do not exist. */
   getParameters(region: string, names: readonly string[]): Promise<{ values: Record<string, string>; missing: string[]; kinds?: Record<string, ParameterKind> }>;
+  /** The descriptions of SSM parameters by name (all pages of DescribeParameters, at most PARAMETER_FILTER_VALUES names); "" for none. */
+  describeParameters(region: string, names: readonly string[]): Promise<Record<string, string>>;
+  /** An SSM parameter's tags (ListTagsForResource). */
+  listParameterTags(region: string, name: string): Promise<Record<string, string>>;
   /** Whether the account encrypts new EBS volumes and snapshot copies by default in a Region. */
   getEbsEncryptionByDefault(region: string): Promise<boolean>;
   /** Who may create volumes from a snapshot (its createVolumePermission): account ids, and `all` for public. */
@@ -66,6 +70,8 @@ export const FILTER_VALUES_MAX = 200;
 
 /** Names per GetParameters call (SSM's limit). */
 export const PARAMETERS_BATCH = 10;
+/** Values of one DescribeParameters filter (SSM's limit). */
+export const PARAMETER_FILTER_VALUES = 50;
 
 /** DescribeImages page size (EC2 allows 5 to 1000 when no ImageIds are given). */
 export const IMAGES_PAGE_SIZE = 1000;
@@ -160,6 +166,23 @@ export class SdkAwsReader implements AwsReader {
     return { values, missing, kinds };
   }
 
+  async describeParameters(region: string, names: readonly string[]): Promise<Record<string, string>> {
+    const descriptions: Record<string, string> = {};
+    const client = this.counting(this.ssmClient(region), "DescribeParameters");
+    const input = { ParameterFilters: [{ Key: "Name", Option: "Equals", Values: [...names] }] };
+    for await (const page of paginateDescribeParameters({ client, pageSize: 50 }, input)) {
+      if (!Array.isArray(page.Parameters)) throw new MalformedResponseError("DescribeParameters", "a Parameters list");
+      for (const parameter of page.Parameters) if (parameter.Name !== undefined) descriptions[parameter.Name] = parameter.Description ?? "";
+    }
+    return descriptions;
+  }
+
+  async listParameterTags(region: string, name: string): Promise<Record<string, string>> {
+    const out = await this.send("ListTagsForResource", () => this.ssmClient(region).send(new ListTagsForResourceCommand({ ResourceType: "Parameter", ResourceId: name })));
+    if (!Array.isArray(out.TagList)) throw new MalformedResponseError("ListTagsForResource", "a TagList");
+    return Object.fromEntries(out.TagList.map((t) => [t.Key ?? "", t.Value ?? ""]));
+  }
+
   async getEbsEncryptionByDefault(region: string): Promise<boolean> {
     const out = await this.send("GetEbsEncryptionByDefault", () => this.ec2Client(region).send(new GetEbsEncryptionByDefaultCommand({})));
     if (typeof out.EbsEncryptionByDefault !== "boolean") {
@@ -216,7 +239,7 @@ export class SdkAwsReader implements AwsReader {
   }
 
   /** The client with every `send` counted as a call of `operation` (for the SDK's paginators). */
-  private counting<C extends EC2Client | KMSClient>(client: C, operation: string): C {
+  private counting<C extends EC2Client | KMSClient | SSMClient>(client: C, operation: string): C {
     return new Proxy(client, {
       get: (target, property, receiver) =>
         property === "send"

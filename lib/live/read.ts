@@ -3,7 +3,7 @@ import pLimit = require("p-limit");
 import { desiredCopies, desiredGrants, desiredPointers, recipientGrantKey, recipientView } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, SourceImage } from "../fleet/fleet";
 import { fromLaunchPermission } from "../fleet/principals";
-import { AwsReader, awsErrorCode, describeAwsError, FILTER_VALUES_MAX, PARAMETERS_BATCH, SNAPSHOT_BATCH } from "./aws";
+import { AwsReader, awsErrorCode, describeAwsError, FILTER_VALUES_MAX, PARAMETER_FILTER_VALUES, PARAMETERS_BATCH, SNAPSHOT_BATCH } from "./aws";
 import { LIVE_STATE_VERSION, LiveAccount, LiveGrant, LiveImage, LiveRegion, LiveSnapshot, LiveSource, LiveState } from "./state";
 
 /** How the reader runs. */
@@ -376,7 +376,7 @@ async function readParameters(
   names: readonly string[],
   aws: AwsReader,
   limit: Limit,
-): Promise<Pick<LiveRegion, "parameters" | "parameterKinds" | "missingParameters" | "parameterErrors">> {
+): Promise<Pick<LiveRegion, "parameters" | "parameterKinds" | "parameterDescriptions" | "parameterTags" | "parameterMetaErrors" | "missingParameters" | "parameterErrors">> {
   if (names.length === 0) return {};
   const values: Record<string, string> = {};
   const kinds: Record<string, { type?: string; dataType?: string }> = {};
@@ -395,8 +395,36 @@ async function readParameters(
       }
     }),
   );
+  // Of those that exist: the description (DescribeParameters, 50 names a filter) and the tags (one call each).
+  const existing = Object.keys(values).sort();
+  const descriptions: Record<string, string> = {};
+  const tags: Record<string, Record<string, string>> = {};
+  const metaErrors: Record<string, string> = {};
+  await Promise.all([
+    ...batchesOf(existing, PARAMETER_FILTER_VALUES).map(async (batch) => {
+      try {
+        const read = await limit(() => aws.describeParameters(region, batch));
+        for (const name of batch) {
+          if (name in read) descriptions[name] = read[name];
+          else metaErrors[name] = "DescribeParameters did not list it";
+        }
+      } catch (error) {
+        for (const name of batch) metaErrors[name] = describeAwsError(error);
+      }
+    }),
+    ...existing.map(async (name) => {
+      try {
+        tags[name] = sortKeys(await limit(() => aws.listParameterTags(region, name)));
+      } catch (error) {
+        metaErrors[name] = describeAwsError(error);
+      }
+    }),
+  ]);
   return {
     parameters: sortKeys(values),
+    parameterDescriptions: sortKeys(descriptions),
+    parameterTags: sortKeys(tags),
+    ...(Object.keys(metaErrors).length > 0 ? { parameterMetaErrors: sortKeys(metaErrors) } : {}),
     parameterKinds: sortKeys(kinds),
     ...(missing.length > 0 ? { missingParameters: missing.sort() } : {}),
     ...(Object.keys(errors).length > 0 ? { parameterErrors: sortKeys(errors) } : {}),

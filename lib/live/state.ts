@@ -59,6 +59,11 @@ export interface LiveRegion {
   readonly snapshotErrors?: Readonly<Record<string, string>>;
   /** Values of the fleets' pointers (SSM parameters) in this Region, by parameter name. */
   readonly parameters?: Readonly<Record<string, string>>;
+  /** The pointers' descriptions ("" for none) and tags, by parameter name, for those that exist. */
+  readonly parameterDescriptions?: Readonly<Record<string, string>>;
+  readonly parameterTags?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Pointers whose description or tags could not be read, with the error. */
+  readonly parameterMetaErrors?: Readonly<Record<string, string>>;
   /** The pointers' type and data type, by parameter name (a state saved before they were read has none). */
   readonly parameterKinds?: Readonly<Record<string, { readonly type?: string; readonly dataType?: string }>>;
   /** Pointer parameters that do not exist. */
