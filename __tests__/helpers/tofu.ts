@@ -109,7 +109,9 @@ export function synthWithMain(fleetPaths: string[], outdir: string, extraEnv: No
 /**
  * Test-only provider setting as a Terraform override file beside each stack of `outdir`: the
  * provider retries a failed call 25 times by default (AWS_MAX_ATTEMPTS does not change that), so an
- * emulator error would cost minutes instead of failing fast.
+ * emulator error would cost minutes instead of failing fast. Three attempts, not one: the
+ * emulator's server sometimes closes a kept-alive connection as the provider reuses it ("use of
+ * closed network connection"), which one retry absorbs and which is not an error of the stacks.
  */
 export function writeEmulatorOverrides(outdir: string): void {
   for (const stack of fs.readdirSync(path.join(outdir, "stacks"))) {
@@ -118,7 +120,7 @@ export function writeEmulatorOverrides(outdir: string): void {
     const providers = ([] as { alias?: string }[]).concat(tf.provider?.aws ?? [{}]);
     fs.writeFileSync(
       path.join(outdir, "stacks", stack, "emulator_override.tf.json"),
-      JSON.stringify({ provider: { aws: providers.map((p) => ({ ...(p.alias ? { alias: p.alias } : {}), max_retries: 1 })) } }, null, 2),
+      JSON.stringify({ provider: { aws: providers.map((p) => ({ ...(p.alias ? { alias: p.alias } : {}), max_retries: 3 })) } }, null, 2),
     );
   }
 }
