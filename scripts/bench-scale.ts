@@ -73,7 +73,8 @@ async function main(): Promise<void> {
       const setup = Date.now();
       const ids = await ec2.applyFleet(fleet, sources);
       const copies = images * regionCount;
-      const floor = 2 * regionCount + copies + regionCount * Math.ceil(images / 200);
+      // Per Region: DescribeImages, GetEbsEncryptionByDefault, the public snapshots; per copy one DescribeImageAttribute; per 200 snapshots one DescribeSnapshots.
+      const floor = 3 * regionCount + copies + regionCount * Math.ceil(images / 200);
       proxy.latency(latency);
       proxy.throttleLikeEc2();
       // Run 1 asks the emulator; later runs get the same answers replayed, so they measure the
