@@ -4,10 +4,10 @@ import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
 import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
-import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { Fn, ListTerraformIterator, TerraformIterator, TerraformLocal, TerraformOutput, Token } from "cdktf";
 import { Construct } from "constructs";
-import { copyResourceNameOf, DesiredGrants, desiredCopy, desiredGrants, DesiredPointer, desiredPointers, POINTER_KIND, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
+import { copyResourceNameOf, DesiredGrants, desiredCopy, desiredGrants, DesiredPointer, desiredPointers, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
+import { pointerParameter } from "./pointer";
 import { Fleet, SourceImage, TargetRegion } from "../fleet/fleet";
 import { copiesOutputName, grantResourceName, keyGrantName, permissionResourceName, pointerResourceName, sourceDataName } from "../fleet/addresses";
 import { StackHolds } from "../project/layout";
@@ -88,18 +88,7 @@ export class AmiFleet extends Construct {
   /** The pointer's SSM parameter in its Region, valued with the copy's id (data type aws:ec2:image). */
   private pointerFor(desired: DesiredPointer): void {
     const copy = this.copies.get(desired.copy.image.key)!.get(desired.target.region)!;
-    const name = pointerResourceName(desired.pointer.key, desired.target.region);
-    const parameter = new SsmParameter(this, name, {
-      region: desired.target.region,
-      name: desired.pointer.parameter,
-      type: POINTER_KIND.type,
-      dataType: POINTER_KIND.dataType,
-      // Not secret, and a reviewer must see which AMI the pointer moves to: insecure_value shows in plans.
-      insecureValue: copy.id,
-      description: desired.description,
-      tags: { ...desired.tags },
-    });
-    parameter.overrideLogicalId(name);
+    pointerParameter(this, pointerResourceName(desired.pointer.key, desired.target.region), desired, copy.id);
   }
 
   /** The source image as read at plan time: the id to copy and the data for preconditions. */

@@ -5,11 +5,11 @@ import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-i
 import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SnapshotCreateVolumePermission } from "@cdktf/provider-aws/lib/snapshot-create-volume-permission";
-import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { TerraformOutput, TerraformResource } from "cdktf";
 import { Construct } from "constructs";
 import { formatAddress, keyGrantName, ownerCopyDataName, recipientCopiesOutputName } from "../fleet/addresses";
-import { DesiredRecipientCopy, recipientCopies, recipientGrantKey, recipientPointers, POINTER_KIND, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
+import { DesiredRecipientCopy, recipientCopies, recipientGrantKey, recipientPointers, RECIPIENT_KEY_OPERATIONS } from "../fleet/desired";
+import { pointerParameter } from "./pointer";
 import { Fleet, MANAGEMENT_TAGS, Recipient } from "../fleet/fleet";
 import { accountRootArn } from "../fleet/principals";
 import { CopyIdOf } from "./ami-fleet";
@@ -86,19 +86,7 @@ export class RecipientCopies extends Construct {
     }
     for (const desired of recipientPointers(fleet, recipient)) {
       const copy = copies.get(desired.pointer.image)!.get(desired.target.region)!;
-      const name = nameOf(desired.address);
-      const parameter = new SsmParameter(this, name, {
-        provider: recipientProvider,
-        region: desired.target.region,
-        name: desired.pointer.parameter,
-        type: POINTER_KIND.type,
-        dataType: POINTER_KIND.dataType,
-        // As the owner's pointers: a reviewer must see which AMI it moves to.
-        insecureValue: copy.id,
-        description: desired.description,
-        tags: { ...desired.tags },
-      });
-      parameter.overrideLogicalId(name);
+      pointerParameter(this, nameOf(desired.address), desired, copy.id, recipientProvider);
     }
   }
 
