@@ -262,11 +262,14 @@ describe("diff: duplicates and other fleets", () => {
     const f = fleet((d) => (d.pointers = [{ key: "latest", parameter: "/golden/latest", image: "v1" }]));
     const edited = copy({ tags: { ...copy().tags, "owner-x": "someone" }, description: "edited by hand" });
     const s = state([edited]);
+    const [pointer] = desiredPointers(f);
     const region = {
       ...s.regions["eu-west-1"],
       publicSnapshots: [],
       parameters: { "/golden/latest": edited.imageId },
       parameterKinds: { "/golden/latest": { type: "SecureString", dataType: "text" } },
+      parameterDescriptions: { "/golden/latest": pointer.description },
+      parameterTags: { "/golden/latest": { ...pointer.tags } },
     };
     const { findings, report } = diff(f, { ...s, regions: { "eu-west-1": region } });
     expect(report.errors).toEqual([]);

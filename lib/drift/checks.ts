@@ -129,7 +129,10 @@ export class CopyChecks {
         message: `pointer ${name} does not exist in ${region}: launches that resolve it fail`,
         fix,
       });
-    } else if (live.parameterKinds?.[name] !== undefined && (live.parameterKinds[name].type !== POINTER_KIND.type || live.parameterKinds[name].dataType !== POINTER_KIND.dataType)) {
+      return;
+    }
+    this.checkPointerMeta(desired, live, base, fix);
+    if (live.parameterKinds?.[name] !== undefined && (live.parameterKinds[name].type !== POINTER_KIND.type || live.parameterKinds[name].dataType !== POINTER_KIND.dataType)) {
       // Another type or data type: consumers resolving it may get no AMI id (a data type other than aws:ec2:image is not validated as one).
       const kind = live.parameterKinds[name];
       this.add({
@@ -141,8 +144,6 @@ export class CopyChecks {
         message: `pointer ${name} in ${region} is a ${kind.type ?? "?"} parameter of data type ${kind.dataType ?? "?"}, not the ${POINTER_KIND.type} of data type ${POINTER_KIND.dataType} the fleet keeps`,
         fix,
       });
-    } else if (this.pointerMeta(desired, live, base, fix)) {
-      // reported there
     } else if (copy !== undefined && value !== copy.imageId) {
       this.add({
         kind: "pointer-drift",
@@ -158,15 +159,15 @@ export class CopyChecks {
   }
 
   /**
-   * A pointer's description and tags as Terraform set them (changed out of band, a refreshed plan
-   * sets them back); unread, an error. Reports them beside the value's check: returns false.
+   * An existing pointer's description and tags as Terraform set them (changed out of band, a
+   * refreshed plan sets them back); unread, an error.
    */
-  private pointerMeta(desired: DesiredPointer, live: LiveRegion, base: { image: string; region: string; parameter: string }, fix: Fix): false {
+  private checkPointerMeta(desired: DesiredPointer, live: LiveRegion, base: { image: string; region: string; parameter: string }, fix: Fix): void {
     const name = desired.pointer.parameter;
     const unread = live.parameterMetaErrors?.[name] ?? (live.parameterDescriptions?.[name] === undefined || live.parameterTags?.[name] === undefined ? "not in the live state (read it again)" : undefined);
     if (unread !== undefined) {
       this.error(base.region, `cannot read the description and tags of pointer ${name}: ${unread}`);
-      return false;
+      return;
     }
     const description = live.parameterDescriptions![name];
     if (description !== desired.description) {
@@ -185,7 +186,6 @@ export class CopyChecks {
         fix,
       });
     }
-    return false;
   }
 
   /** Every check of a desired copy and the live copy matched to it. */
