@@ -15,6 +15,7 @@ import {
 import { KMSClient, paginateListGrants } from "@aws-sdk/client-kms";
 import { GetParameterCommand, GetParametersCommand, ListTagsForResourceCommand, paginateDescribeParameters, SSMClient } from "@aws-sdk/client-ssm";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { retryStrategy } from "./retry";
 
 /**
  * The only AWS calls the reconciler makes. A narrow interface, so the reader is written against
@@ -86,7 +87,7 @@ export class MalformedResponseError extends Error {
 
 /** Options of the real reader. */
 export interface SdkReaderOptions {
-  /** Attempts per call, retries included (the SDK's standard retry strategy). @default the SDK's (3, or AWS_MAX_ATTEMPTS) */
+  /** Attempts per call, retries included (`retryStrategy`). @default AWS_MAX_ATTEMPTS, the profile's max_attempts, or 3 */
   readonly maxAttempts?: number;
   /** Milliseconds to open a connection. @default 5000 */
   readonly connectTimeoutMs?: number;
@@ -251,7 +252,7 @@ export class SdkAwsReader implements AwsReader {
   private clientConfig(region: string) {
     return {
       region,
-      maxAttempts: this.options.maxAttempts,
+      retryStrategy: retryStrategy(this.options.maxAttempts),
       ...(this.options.credentials !== undefined ? { credentials: this.options.credentials } : {}),
       // An endpoint that accepts the connection and never answers must not hang the check.
       requestHandler: {
