@@ -3,7 +3,7 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
-  testPathIgnorePatterns: ["/node_modules/", "\\.e2e\\.test\\.ts$"],
+  testPathIgnorePatterns: ["/node_modules/", "\\.e2e\\.test\\.ts$", "\\.after-e2e\\.test\\.ts$"],
   transform: { "^.+\\.tsx?$": ["ts-jest", { diagnostics: false }] },
   setupFilesAfterEnv: ["<rootDir>/setup.js"],
   globalSetup: "<rootDir>/jest.global-setup.js",

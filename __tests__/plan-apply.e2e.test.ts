@@ -6,6 +6,7 @@ import * as path from "path";
 import { parse, stringify } from "yaml";
 import { DriftReport } from "../lib/drift/findings";
 import { PROJECT_ROOT, runCli, spawnAsync } from "./helpers/cli";
+import { asRole } from "./helpers/iam";
 import { Ec2 } from "./helpers/live";
 import { Moto, startMoto } from "./helpers/moto";
 import { shareGroupOf } from "../lib/project/layout";
@@ -53,7 +54,7 @@ function timed<T>(label: string, run: () => T): T {
 }
 
 async function reconcile(fleetFile: string): Promise<{ code: number | null; report: DriftReport }> {
-  const result = await runCli(["reconcile", fleetFile, "--format", "json"], { env: moto.env });
+  const result = await runCli(["reconcile", fleetFile, "--format", "json"], { env: asRole("reconcile", moto.env) });
   return { code: result.code, report: JSON.parse(result.stdout) };
 }
 
@@ -421,13 +422,13 @@ it("shares state in S3 with S3-native locking: a second apply fails naming the h
     expect(refused.stderr).toMatch(/Operation: +OperationTypeApply/);
     expect(refused.stderr).toMatch(/Who: +\S+@\S+/);
     // Runner B again, willing to wait: it starts once A is done, and finds nothing left to do.
-    const waiting = spawnAsync(toolchain.tofu, [`-chdir=${b}`, "apply", "-no-color", "-auto-approve", "-lock-timeout=120s"], {
+    const waiting = spawnAsync(toolchain.tofu, [`-chdir=${b}`, "apply", "-no-color", "-auto-approve", "-lock-timeout=120s"], asRole("apply", {
       ...process.env,
       ...env,
       TF_CLI_CONFIG_FILE: toolchain.cliConfig,
       TF_INPUT: "0",
       CHECKPOINT_DISABLE: "1",
-    });
+    }));
     await new Promise((r) => setTimeout(r, 1000));
     holder.stdin.write("yes\n");
     expect(await holderDone).toBe(0);
@@ -478,7 +479,7 @@ it("cdktf deploy '*' --parallelism 2 (the users' own command) deploys every flee
  */
 function cdktfCli(outdir: string, env: NodeJS.ProcessEnv): (args: string[]) => Promise<{ code: number | null; stdout: string; stderr: string }> {
   return (args) =>
-    spawnAsync(process.execPath, [require.resolve("cdktf-cli/bundle/bin/cdktf"), ...args, "--skip-provider-lock", "--output", outdir], {
+    spawnAsync(process.execPath, [require.resolve("cdktf-cli/bundle/bin/cdktf"), ...args, "--skip-provider-lock", "--output", outdir], asRole(args[0] === "deploy" || args[0] === "destroy" ? "apply" : "plan", {
       ...process.env,
       ...moto.env,
       ...tofuOnPath(toolchain),
@@ -486,7 +487,7 @@ function cdktfCli(outdir: string, env: NodeJS.ProcessEnv): (args: string[]) => P
       CDKTF_DISABLE_PLUGIN_CACHE_ENV: "1",
       CI: "1",
       ...env,
-    });
+    }));
 }
 
 async function timedAsync<T>(label: string, run: () => Promise<T>): Promise<T> {
@@ -553,7 +554,7 @@ it("moves a deployed fleet to layout: fleet-region, then to split, with the READ
     fs.rmSync(migrated, { recursive: true, force: true });
     timed("synth", () => synth([fleetFile], migrated, { AMI_FLEET_CONFIG: config }));
     const run = await timedAsync("layout migration", () =>
-      spawnAsync("bash", ["-c", block!.replace(synthLine, "")], { ...process.env, ...moto.env, ...tofuOnPath(toolchain) }, project),
+      spawnAsync("bash", ["-c", block!.replace(synthLine, "")], asRole("apply", { ...process.env, ...moto.env, ...tofuOnPath(toolchain) }), project),
     );
     if (run.code !== 0) throw new Error(`the README's migration block exited ${run.code}:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
     // No resource was created or destroyed: the refresh-only applies report no resource change.

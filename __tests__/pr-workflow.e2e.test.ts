@@ -1,3 +1,4 @@
+import { asRole } from "./helpers/iam";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -121,7 +122,8 @@ function teamRepository(name: string, base: Record<string, string>, head: Record
       if (step.if !== undefined && !gateRuns(step, outputs, options.labels ?? [])) continue;
       const outputFile = path.join(work, `${name}-github-output`);
       fs.writeFileSync(outputFile, "");
-      const env = {
+      // The pull-request job runs as the plan role (docs/iam/plan.json), reconcile included.
+      const env = asRole("plan", {
         ...process.env,
         ...(JOB.env ?? {}),
         ...emulatorEnv(endpoint),
@@ -130,7 +132,7 @@ function teamRepository(name: string, base: Record<string, string>, head: Record
         GITHUB_OUTPUT: outputFile,
         NO_COLOR: "1",
         CI: "true",
-      };
+      });
       const run = await spawnAsync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], env, repo);
       steps.push({ step: stepName(step), code: run.code, output: `${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}` });
       if (step.id) outputs[step.id] = Object.fromEntries(fs.readFileSync(outputFile, "utf8").split("\n").filter(Boolean).map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));

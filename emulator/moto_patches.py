@@ -8,9 +8,13 @@ to notice the day moto models these itself (then delete the patch).
 What stays unmodelled is listed in README.md, "Testing".
 """
 
+import io
+import json
 import os
 import re
 import sys
+import threading
+from urllib.parse import parse_qs
 
 from moto.core.responses import ActionResult, EmptyResult
 from moto.ec2.models import ec2_backends
@@ -20,8 +24,10 @@ from moto.ec2.responses.amis import AmisResponse
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.ec2.utils import random_ami_id
 from moto.kms.models import kms_backends
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 from moto.ssm.responses import SimpleSystemManagerResponse
+from moto.sts.models import sts_backends
 
 
 class _CopyRefused(EC2ClientError):
@@ -260,6 +266,72 @@ if os.environ.get("AMI_FLEET_MOTO_PATCHES", "on") != "off":
     AmisResponse.describe_image_attribute = _describe_image_attribute_of_unknown_image
     ElasticBlockStore.modify_snapshot_attribute = _modify_snapshot_attribute_structured
     ElasticBlockStore.describe_snapshots = _describe_snapshots_owned_and_restorable
+
+
+# The call log (not a patch): with AMI_FLEET_CALL_LOG=FILE, every request is appended to FILE as one
+# JSON line {"principal", "action"}: the access key that signed it, or for a key AssumeRole issued,
+# the role's ARN (and "session", the session name it was assumed with); and the IAM action ("ec2:CopyImage", "s3:GetObject"). The end-to-end suite
+# checks these against the policies in docs/iam (moto itself allows every call).
+_CALL_LOG = os.environ.get("AMI_FLEET_CALL_LOG")
+_CALL_LOG_LOCK = threading.Lock()
+_SIGNED = re.compile(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/")
+
+
+def _role_of(access_key_id):
+    for account_id in list(sts_backends.keys()):
+        for backend in list(sts_backends[account_id].values()):
+            role = backend.get_assumed_role_from_access_key(access_key_id)
+            if role is not None:
+                return role
+    return None
+
+
+def _s3_action(method, path, query):
+    """The IAM action of a path-style S3 REST request (the state backend's calls)."""
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return "s3:ListAllMyBuckets"
+    if len(parts) == 1:
+        if method in ("GET", "HEAD"):
+            return "s3:GetBucketVersioning" if "versioning" in query else "s3:ListBucket"
+        return {"PUT": "s3:CreateBucket", "DELETE": "s3:DeleteBucket"}.get(method, f"s3:{method}Bucket")
+    return {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject", "DELETE": "s3:DeleteObject"}.get(method, f"s3:{method}Object")
+
+
+def _action_of(environ, service, body):
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return f"{service}:{target.split('.')[-1]}"
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if service == "s3":
+        return _s3_action(environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/"), query)
+    form = parse_qs(body.decode("utf-8", "replace")) if body else {}
+    action = (form.get("Action") or query.get("Action") or ["?"])[0]
+    return f"{service}:{action}"
+
+
+def _logging_call(original):
+    def __call__(self, environ, start_response):
+        signed = _SIGNED.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if signed and not environ.get("PATH_INFO", "").startswith("/moto-api"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            access_key_id, service = signed.group(1), signed.group(2)
+            role = _role_of(access_key_id)
+            call = {"principal": role.role_arn if role else access_key_id, "action": _action_of(environ, service, body)}
+            if role:
+                call["session"] = role.session_name
+            line = json.dumps(call)
+            with _CALL_LOG_LOCK, open(_CALL_LOG, "a", encoding="utf-8") as log:
+                log.write(line + "\n")
+        return original(self, environ, start_response)
+
+    return __call__
+
+
+if _CALL_LOG:
+    DomainDispatcherApplication.__call__ = _logging_call(DomainDispatcherApplication.__call__)
 
 if __name__ == "__main__":
     sys.exit(main())

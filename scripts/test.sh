@@ -45,7 +45,12 @@ if [ -n "$setup_pid" ]; then
     echo '{"numPassedTests":0,"numFailedTests":1,"numRuntimeErrorTestSuites":0}' >"$results/e2e-setup.json"
     status=1
   fi
-  npx --no-install jest --ci --config jest.e2e.config.js --json --outputFile="$results/e2e.json" || status=1
+  # Every emulator of the e2e suite logs who signed each call; then the roles' policies (docs/iam)
+  # are checked against what was called.
+  calls=$(mktemp -d)
+  AMI_FLEET_CALLS_DIR="$calls" npx --no-install jest --ci --config jest.e2e.config.js --json --outputFile="$results/e2e.json" || status=1
+  AMI_FLEET_CALLS_DIR="$calls" npx --no-install jest --ci --config jest.iam.config.js --json --outputFile="$results/iam.json" || status=1
+  rm -rf "$calls"
 fi
 node -e '
   const fs = require("fs");

@@ -1,3 +1,4 @@
+import { asRole } from "./iam";
 import { App } from "cdktf";
 import * as fs from "fs";
 import * as os from "os";
@@ -229,7 +230,8 @@ export function changeCorpus(layout: (typeof LAYOUTS)[number]): void {
     const run = await spawnAsync(
       "bash",
       ["--noprofile", "--norc", "-eo", "pipefail", "-c", REVIEW_STEP],
-      {
+      // The pull-request job runs as the plan role (docs/iam/plan.json), reconcile included.
+      asRole("plan", {
         ...process.env,
         ...emulatorEnv(moto.endpoint),
         ...tofuOnPath(toolchain),
@@ -238,7 +240,7 @@ export function changeCorpus(layout: (typeof LAYOUTS)[number]): void {
         CHECKPOINT_DISABLE: "1",
         NO_COLOR: "1",
         CI: "true",
-      },
+      }),
       repo,
     );
     if (run.code !== 0) throw new Error(`the step failed (exit ${run.code}):\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-4000)}`);

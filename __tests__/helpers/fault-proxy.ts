@@ -31,6 +31,11 @@ export interface FaultProxy {
    */
   throttleLikeEc2(): void;
   /**
+   * Answer each request RequestLimitExceeded (503) with probability `rate` (0 to 1), drawn from a
+   * generator seeded with `seed`: the throttling a busy account sees from everyone else's calls.
+   */
+  throttleRate(rate: number, seed?: number): void;
+  /**
    * Answer a request the emulator has answered before (same Region, URL and body) from those bytes,
    * without asking it again: a benchmark then measures the client, latency and buckets, not the
    * emulator's own serial processing.
@@ -58,6 +63,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const hanging: http.ServerResponse[] = [];
   let delayMs = 0;
   let buckets: TokenBuckets | undefined;
+  let randomRate = 0;
+  let random = mulberry32(1);
   let throttledCount = 0;
   let replaying = false;
   const recorded = new Map<string, { status: number; headers: http.IncomingHttpHeaders; body: Buffer }>();
@@ -88,6 +95,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       }
       if (throttle > 0) {
         throttle--;
+        return ec2Error(res, 503, "RequestLimitExceeded", "Request limit exceeded.");
+      }
+      if (randomRate > 0 && random() < randomRate) {
+        throttledCount++;
         return ec2Error(res, 503, "RequestLimitExceeded", "Request limit exceeded.");
       }
       if (buckets && !buckets.take(region, action)) {
@@ -150,6 +161,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     latency: (ms) => (delayMs = ms),
     replay: (on) => (replaying = on),
     throttleLikeEc2: () => (buckets = new TokenBuckets()),
+    throttleRate: (rate, seed = 1) => {
+      randomRate = rate;
+      random = mulberry32(seed);
+    },
     requests,
     actions,
     throttled: () => throttledCount,
@@ -160,6 +175,18 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** A small seeded generator (mulberry32): the same seed throttles the same requests. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

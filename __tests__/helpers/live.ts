@@ -18,11 +18,12 @@ import { desiredCopies, desiredGrants, desiredPointers, RECIPIENT_KEY_OPERATIONS
 import { keyGrantName } from "../../lib/fleet/addresses";
 import { Fleet } from "../../lib/fleet/fleet";
 import { toLaunchPermission } from "../../lib/fleet/principals";
+import { HARNESS_SESSION } from "./iam";
 
 /** Credentials of a role in another account, assumed through STS (the emulator takes the account from the role). */
 export async function assumeRole(env: NodeJS.ProcessEnv, roleArn: string): Promise<AwsCredentialIdentity> {
   const sts = new STSClient({ region: "us-east-1", endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
-  const { Credentials } = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "ami-fleet-tests" }));
+  const { Credentials } = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: HARNESS_SESSION }));
   return { accessKeyId: Credentials!.AccessKeyId!, secretAccessKey: Credentials!.SecretAccessKey!, sessionToken: Credentials!.SessionToken };
 }
 

@@ -12,6 +12,16 @@ export interface Moto {
   readonly env: NodeJS.ProcessEnv;
   reset(): Promise<void>;
   stop(): Promise<void>;
+  /** Every request so far, when calls are recorded: who signed it and the IAM action (emulator/moto_patches.py). */
+  calls(): RecordedCall[];
+}
+
+/** One request the emulator answered: the access key that signed it (or the role it was issued for) and the IAM action. */
+export interface RecordedCall {
+  readonly principal: string;
+  readonly action: string;
+  /** For a role's temporary key: the session name it was assumed with. */
+  readonly session?: string;
 }
 
 const PYTHON = path.join(PROJECT_ROOT, ".venv", "bin", "python");
@@ -28,8 +38,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts the emulator; `patched: false` runs plain moto (to notice when a patch is obsolete). */
-export async function startMoto(options: { patched?: boolean } = {}): Promise<Moto> {
+/**
+ * Starts the emulator; `patched: false` runs plain moto (to notice when a patch is obsolete).
+ * Calls are recorded when `recordCalls` is set, or when AMI_FLEET_CALLS_DIR names a folder: then
+ * `stop()` leaves the record there for the IAM policy check (`iam-policies.test.ts`, after the e2e suite).
+ */
+export async function startMoto(options: { patched?: boolean; recordCalls?: boolean } = {}): Promise<Moto> {
   if (!fs.existsSync(PYTHON)) throw new Error("no .venv: run `bash scripts/ensure-venv.sh` (npm test does)");
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
@@ -37,11 +51,14 @@ export async function startMoto(options: { patched?: boolean } = {}): Promise<Mo
   // stalls the emulator on a full pipe.
   const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-moto-")), "moto.log");
   const log = fs.openSync(logFile, "w");
+  const callsDir = process.env.AMI_FLEET_CALLS_DIR;
+  const callLog = options.recordCalls || callsDir ? path.join(path.dirname(logFile), "calls.jsonl") : undefined;
   const child: ChildProcess = spawn(PYTHON, [path.join(PROJECT_ROOT, "emulator", "moto_patches.py"), "-H", "127.0.0.1", "-p", String(port)], {
     env: {
       ...process.env,
       MOTO_EC2_LOAD_DEFAULT_AMIS: "false",
       AMI_FLEET_MOTO_PATCHES: options.patched === false ? "off" : "on",
+      ...(callLog ? { AMI_FLEET_CALL_LOG: callLog } : {}),
     },
     stdio: ["ignore", log, log],
   });
@@ -68,11 +85,19 @@ export async function startMoto(options: { patched?: boolean } = {}): Promise<Mo
     async reset() {
       await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
     },
+    calls() {
+      if (!callLog || !fs.existsSync(callLog)) return [];
+      return fs.readFileSync(callLog, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as RecordedCall);
+    },
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
       await exited;
+      if (callsDir && callLog && fs.existsSync(callLog)) {
+        fs.mkdirSync(callsDir, { recursive: true });
+        fs.copyFileSync(callLog, path.join(callsDir, `${path.basename(path.dirname(logFile))}.jsonl`));
+      }
       fs.rmSync(path.dirname(logFile), { recursive: true, force: true });
     },
   };

@@ -8,7 +8,8 @@ import { FleetSpecError } from "../../lib/fleet/errors";
 import { loadFleets } from "../../lib/fleet/load";
 import { loadProjectConfig } from "../../lib/project/config";
 import { addFleetStacks, checkStackNames } from "../../stacks/fleet-app";
-import { PROJECT_ROOT } from "./cli";
+import { PROJECT_ROOT, spawnAsync } from "./cli";
+import { asRole, tofuRole } from "./iam";
 
 /** The OpenTofu binary and CLI config that scripts/e2e-setup.sh built and wrote. */
 export interface Toolchain {
@@ -43,14 +44,26 @@ export function tofuOnPath(toolchain: Toolchain): NodeJS.ProcessEnv {
   return { ...tofuEnv(toolchain), PATH: `${path.dirname(toolchain.tofu)}${path.delimiter}${process.env.PATH}` };
 }
 
-/** Runs `tofu -chdir=<dir> <args>` against the emulator, no color, no input. */
+/**
+ * Runs `tofu -chdir=<dir> <args>` against the emulator, no color, no input, signed as the role
+ * that runs it (helpers/iam.ts: apply and destroy as the apply role, the rest as the plan role).
+ */
 export function tofu(toolchain: Toolchain, dir: string, args: string[], env: NodeJS.ProcessEnv): RunResult {
   const result = spawnSync(toolchain.tofu, [`-chdir=${dir}`, ...args], {
-    env: { ...process.env, ...env, ...tofuEnv(toolchain) },
+    env: asRole(tofuRole(args), { ...process.env, ...env, ...tofuEnv(toolchain) }),
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** tofu() as a child the event loop does not wait on: several stacks plan at once. Throws unless the exit code is one of `ok`. */
+export async function tofuAsync(toolchain: Toolchain, dir: string, args: string[], env: NodeJS.ProcessEnv, ok = [0]): Promise<RunResult> {
+  const result = await spawnAsync(toolchain.tofu, [`-chdir=${dir}`, ...args], asRole(tofuRole(args), { ...process.env, ...env, ...tofuEnv(toolchain) }));
+  if (!ok.includes(result.code ?? -1)) {
+    throw new Error(`tofu ${args.join(" ")} exited ${result.code}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+  }
+  return result;
 }
 
 /** Like tofu(), but throws with the output when the exit code is not one of `ok`. */
