@@ -103,3 +103,14 @@ describe("the emulator's call log (emulator/moto_patches.py)", () => {
     ]);
   });
 });
+
+describe("the README's IAM section", () => {
+  it("names every action the policies allow and the e2e suite does not call (docs/iam/not-exercised.json)", () => {
+    const readme = fs.readFileSync(path.join(IAM_DIR, "..", "..", "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## IAM policies"), readme.indexOf("## Testing"));
+    const notExercised = JSON.parse(fs.readFileSync(path.join(IAM_DIR, "not-exercised.json"), "utf8")) as Record<string, Record<string, string>>;
+    const missing = Object.entries(notExercised).flatMap(([role, actions]) => Object.keys(actions).filter((action) => !section.includes(`\`${action}\``)).map((action) => `${role}: ${action}`));
+    expect(missing).toEqual([]);
+    for (const role of ROLES) expect(section).toContain(`\`${role}.json\``);
+  });
+});
