@@ -1,4 +1,13 @@
-/** The library behind the ami-fleet CLI and cdktf app. */
+/**
+ * ami-fleet's public API (semver): the cdktf app and constructs a team's own app uses, and the
+ * library functions behind the CLI for teams' scripts. Anything not exported here is internal.
+ */
+export { addFleetStacks, checkStackNames, loadFleetProject, synthFleetApp } from "../stacks/fleet-app";
+export type { FleetProject, FleetProjectOptions } from "../stacks/fleet-app";
+export { AWS_PROVIDER_CONSTRAINT, FleetStack } from "../stacks/fleet-stack";
+export type { FleetStackOptions } from "../stacks/fleet-stack";
+export { loadProjectConfig } from "./project/config";
+export type { BackendConfig, ProjectConfig, StackLayout } from "./project/config";
 export { AmiFleet, RECIPIENT_KEY_OPERATIONS } from "./construct/ami-fleet";
 export type { AmiFleetProps } from "./construct/ami-fleet";
 export * from "./fleet/addresses";

@@ -34,6 +34,12 @@ export type CopyIdOf = (imageKey: string, region: string) => { readonly id: stri
  * that cannot be decided before the source image is known.
  *
  * Expects an AWS provider (v6, with the per-resource `region` argument) in the enclosing stack.
+ * A fleet's recipients get their copies from stacks of their own, with a provider that assumes
+ * their role: `addFleetStacks` makes them; this construct makes the owner's side only.
+ *
+ * @example
+ * new AwsProvider(this, "aws", { region: "us-east-1" });
+ * new AmiFleet(this, "golden", { fleet: loadFleets(["fleets/golden.yaml"])[0] });
  */
 export class AmiFleet extends Construct {
   /** The copies by image key, then Region. */
