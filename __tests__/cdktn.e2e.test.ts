@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT_ROOT, spawnAsync } from "./helpers/cli";
+import { packProject, PROJECT_ROOT, runOk as run } from "./helpers/cli";
 import { everyFeatureFleets, LAYOUTS } from "./helpers/provider-types";
 import { synth } from "./helpers/tofu";
 
@@ -20,15 +20,9 @@ let work: string;
 let app: string;
 let fleets: string;
 
-const run = async (command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) => {
-  const result = await spawnAsync(command, args, { ...process.env, CHECKPOINT_DISABLE: "1", NO_COLOR: "1", ...env }, cwd);
-  if (result.code !== 0) throw new Error(`${command} ${args.join(" ")} exited ${result.code}\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-3000)}`);
-  return result;
-};
-
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-cdktn-"));
-  const packed = JSON.parse((await run("npm", ["pack", "--json", "--pack-destination", work], PROJECT_ROOT)).stdout);
+  const tarball = await packProject(work);
   app = path.join(work, "cdktn-app");
   fs.mkdirSync(app);
   fs.writeFileSync(
@@ -38,7 +32,7 @@ beforeAll(async () => {
         name: "cdktn-app",
         private: true,
         dependencies: {
-          "ami-fleet": `file:${path.join(work, packed[0].filename)}`,
+          "ami-fleet": `file:${tarball}`,
           cdktf: `npm:cdktn@${CDKTN.cdktn}`,
           "@cdktf/provider-aws": `npm:@cdktn/provider-aws@${CDKTN.provider}`,
           cdktn: CDKTN.cdktn,

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { PROJECT_ROOT, spawnAsync } from "./helpers/cli";
+import { packProject, PROJECT_ROOT, runOk as run } from "./helpers/cli";
 import { Ec2 } from "./helpers/live";
 import { Moto, startMoto } from "./helpers/moto";
 import { loadToolchain, synth, Toolchain, tofuOk, writeEmulatorOverrides } from "./helpers/tofu";
@@ -22,19 +22,11 @@ let work: string;
 let app: string;
 let tarball: string;
 
-const run = async (command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) => {
-  const result = await spawnAsync(command, args, { ...process.env, CHECKPOINT_DISABLE: "1", NO_COLOR: "1", ...env }, cwd);
-  if (result.code !== 0) throw new Error(`${command} ${args.join(" ")} exited ${result.code}\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-3000)}`);
-  return result;
-};
-
 beforeAll(async () => {
   toolchain = loadToolchain();
   moto = await startMoto();
   work = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-package-"));
-  // npm pack runs `prepare` (the build of dist/) and writes the tarball a registry would serve.
-  const packed = JSON.parse((await run("npm", ["pack", "--json", "--pack-destination", work], PROJECT_ROOT)).stdout);
-  tarball = path.join(work, packed[0].filename);
+  tarball = await packProject(work);
   app = path.join(work, "team-images");
   fs.mkdirSync(path.join(app, "fleets"), { recursive: true });
   const peers = ["cdktf", "constructs", "@cdktf/provider-aws"];

@@ -52,3 +52,16 @@ export function spawnAsync(command: string, args: readonly string[], env: NodeJS
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** Runs a command to its end (no prompts, no colour, no checkpoint) and throws with its output unless it exits 0. */
+export async function runOk(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const result = await spawnAsync(command, args, { ...process.env, CHECKPOINT_DISABLE: "1", NO_COLOR: "1", ...env }, cwd);
+  if (result.code !== 0) throw new Error(`${command} ${args.join(" ")} exited ${result.code}\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-3000)}`);
+  return result;
+}
+
+/** `npm pack` of this checkout into `dir` (it runs `prepare`, the build of dist/): the tarball's path, as a registry would serve it. */
+export async function packProject(dir: string): Promise<string> {
+  const packed = JSON.parse((await runOk("npm", ["pack", "--json", "--pack-destination", dir], PROJECT_ROOT)).stdout) as { filename: string }[];
+  return path.join(dir, packed[0].filename);
+}
