@@ -4,6 +4,13 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+# cdktf-cli 0.21 runs on Node 22 only of the supported releases (on 24 it cannot load node-pty's
+# pty.node; README "Node versions"): another Node here means the cached official Node 22 runs it.
+if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)" != 22 ]; then
+  node22=$(bash scripts/ensure-node.sh 22)
+  echo "demo: running on Node $("$node22/node" --version) from the cache (this machine has Node $(node --version 2>/dev/null || echo none); cdktf-cli 0.21 needs 22)" >&2
+  export PATH="$node22:$PATH"
+fi
 bash scripts/ensure-node-modules.sh
 export CHECKPOINT_DISABLE=1
 echo "== ami-fleet validate $*"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test suite on a fresh machine: installs the npm packages and the emulator (moto in
-# .venv), type-checks the whole project (tsc --noEmit), runs the unit and emulator tests (jest),
-# then the OpenTofu end-to-end loop. OpenTofu and the AWS provider are built into ~/.cache/ami-fleet
-# on first use, in the background while the installs, the type-check and the unit suites run.
+# .venv), type-checks the whole project (tsc --noEmit), runs the unit and emulator tests (jest) on
+# Node 22 and on Node 24, then the OpenTofu end-to-end loop on Node 22. Both Node releases come from
+# the cache (scripts/ensure-node.sh), whatever Node the machine has. OpenTofu and the AWS provider
+# are built into ~/.cache/ami-fleet on first use, in the background while the installs, the
+# type-check and the unit suites run.
 # Ends with the line `N passed, M failed` (totals of every suite run).
 #
 #   AMI_FLEET_SKIP_E2E=1   skip the end-to-end loop
@@ -20,6 +22,11 @@ if [ "${AMI_FLEET_SKIP_E2E:-}" != "1" ]; then
   setup_pid=$!
   trap 'kill -- "-$setup_pid" 2>/dev/null' EXIT
 fi
+# The supported releases: 22 (maintenance LTS, what cdktf-cli 0.21 runs on) and 24 (active LTS).
+node22=$(bash scripts/ensure-node.sh 22) || exit 1
+node24=$(bash scripts/ensure-node.sh 24) || exit 1
+export PATH="$node22:$PATH"
+echo "Node $(node --version) for the installs, the type-check, the unit suites and the end-to-end loop; the unit suites again on $("$node24/node" --version)" >&2
 bash scripts/ensure-node-modules.sh || exit 1
 bash scripts/ensure-venv.sh || exit 1
 export CHECKPOINT_DISABLE=1
@@ -35,7 +42,8 @@ else
   echo '{"numPassedTests":0,"numFailedTests":1,"numRuntimeErrorTestSuites":0}' >"$results/typecheck.json"
   status=1
 fi
-npx --no-install jest --ci --json --outputFile="$results/unit.json" || status=1
+npx --no-install jest --ci --json --outputFile="$results/unit-node22.json" || status=1
+PATH="$node24:$PATH" npx --no-install jest --ci --json --outputFile="$results/unit-node24.json" || status=1
 if [ -n "$setup_pid" ]; then
   setup_status=0
   wait "$setup_pid" || setup_status=$?
