@@ -1,19 +1,20 @@
 import { asRole } from "./helpers/iam";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { PROJECT_ROOT, runCli, spawnAsync } from "./helpers/cli";
+import { packProject, PROJECT_ROOT, runCli, spawnAsync } from "./helpers/cli";
 import { startFaultProxy } from "./helpers/fault-proxy";
 import { Ec2 } from "./helpers/live";
 import { emulatorEnv, Moto, startMoto } from "./helpers/moto";
 import { shareGroupOf } from "../lib/project/layout";
+import { copyTeamApp, createTeamApp } from "./helpers/team-app";
 import { loadToolchain, synth, Toolchain, tofuOk, tofuOnPath } from "./helpers/tofu";
 
 /**
  * The pull-request workflow (docs/ci/ami-fleet-pr.yml) as a team runs it: a clean copy of a team's
- * repository (this project's files, the team's fleets and config), the target branch checked out
+ * repository (its own cdktf app, which installs the packed ami-fleet as a dependency, as the README's
+ * "In your own cdktf app" says: helpers/team-app.ts; its fleets and config), the target branch checked out
  * beside it in base/, and every `run` step of the job, taken from the YAML and run as written with
  * bash as GitHub runs them (`-eo pipefail`), install step included, against the emulator with the
  * real OpenTofu and AWS provider. The `uses` steps are the runner's: the checkouts (the copies),
@@ -32,14 +33,18 @@ let moto: Moto;
 let toolchain: Toolchain;
 let ec2: Ec2;
 let work: string;
+/** The team's app (package.json, its lockfile, the vendored tarball, cdktf.json, main.ts) every repository copies. */
+let teamApp: string;
 
 beforeAll(async () => {
   toolchain = loadToolchain();
   moto = await startMoto();
   ec2 = new Ec2(moto.env);
-  // In memory where the machine has it: the job's three `npm ci` write about 1 GB each.
+  // In memory where the machine has it: each of the job's `npm ci` writes a few hundred MB.
   work = fs.mkdtempSync(path.join(memoryTmpdir(), "ami-fleet-workflow-"));
-});
+  teamApp = path.join(work, "team-app");
+  await createTeamApp(teamApp, await packProject(work));
+}, 600_000);
 afterAll(async () => {
   await moto?.stop();
   if (work) fs.rmSync(work, { recursive: true, force: true });
@@ -57,15 +62,9 @@ function memoryTmpdir(): string {
   return os.tmpdir();
 }
 
-/** This project's files as a clone has them (tracked, and new ones not ignored), in `dir`, with `fleets` as its fleet files and `config` as its ami-fleet.config.yaml. */
+/** The team's repository as a clone has it in `dir`: its app, `fleets` as its fleet files and `config` as its ami-fleet.config.yaml. */
 function checkout(dir: string, fleets: Record<string, string>, config: string): void {
-  const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: PROJECT_ROOT }).toString().split("\0").filter(Boolean);
-  for (const file of files) {
-    const from = path.join(PROJECT_ROOT, file);
-    if (!fs.existsSync(from) || file.startsWith("fleets/")) continue;
-    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    fs.copyFileSync(from, path.join(dir, file));
-  }
+  copyTeamApp(teamApp, dir);
   if (Object.keys(fleets).length > 0) fs.mkdirSync(path.join(dir, "fleets"), { recursive: true });
   for (const [name, text] of Object.entries(fleets)) fs.writeFileSync(path.join(dir, "fleets", name), text);
   fs.writeFileSync(path.join(dir, "ami-fleet.config.yaml"), config);
@@ -184,8 +183,9 @@ it("layout: split, the whole job as written: installs; plans the changed stacks 
     expect({ failed: run.failed, status: run.outputs.review?.status }).toEqual({ failed: "gate", status: "2" });
     if (run.steps.some((s) => s.step !== "gate" && s.code !== 0)) throw new Error(explain(run));
     expect(gateRuns(JOB.steps.find((s: any) => s.name === "gate"), run.outputs, ["ami-fleet-approved"])).toBe(false);
-    // Installing built the CLI that the next steps ran.
-    expect(fs.existsSync(path.join(repo, "dist", "lib", "cli", "main.js"))).toBe(true);
+    // `npm ci` installed the packed ami-fleet (a folder of its own, not a link to this checkout) whose CLI the next steps ran.
+    expect(fs.lstatSync(path.join(repo, "node_modules", "ami-fleet")).isDirectory()).toBe(true);
+    expect(fs.existsSync(path.join(repo, "node_modules", "ami-fleet", "dist", "lib", "cli", "main.js"))).toBe(true);
 
     const changed = JSON.parse(fs.readFileSync(path.join(repo, "changed.json"), "utf8"));
     const planned = changed.plan.filter((s: any) => s.waitsFor.length === 0).map((s: any) => s.stack);
@@ -299,3 +299,33 @@ it("a lookup source that finds a newer AMI, through the flow (split): changed li
   const reconciled = await runCli(["reconcile", fleetFile, "--format", "json"], { env: moto.env });
   expect({ code: reconciled.code, findings: JSON.parse(reconciled.stdout).fleets[0].findings }).toEqual({ code: 0, findings: [] });
 });
+
+it("the scheduled drift workflow (docs/ci/ami-fleet-drift.yml) in the team's app: in sync exits 0; a stranger's launch permission fails the job with it in the summary", async () => {
+  const { DescribeImagesCommand } = await import("@aws-sdk/client-ec2");
+  const drift = parse(fs.readFileSync(path.join(PROJECT_ROOT, "docs", "ci", "ami-fleet-drift.yml"), "utf8")).jobs.reconcile;
+  const source = await ec2.registerSource("us-east-1", "drift-workflow");
+  const fleet = stringify({ name: "daily", source: { region: "us-east-1", images: [{ key: "v1", amiId: source }] }, regions: ["eu-west-1"], share: { accounts: [A1] }, encryption: { acknowledgeUnencryptedSharing: true } });
+  const { repo, deployBase } = teamRepository("drift-workflow", { "daily.yaml": fleet }, { "daily.yaml": fleet }, "layout: fleet\n");
+  deployBase((stacks) => stacks);
+  // Every `run` step as written, as the read-only reconcile role (docs/iam/reconcile.json), as GitHub runs them.
+  const runDrift = async () => {
+    const summary = path.join(work, "drift-summary.md");
+    fs.writeFileSync(summary, "");
+    for (const step of drift.steps.filter((s: any) => s.run)) {
+      const env = asRole("reconcile", { ...process.env, ...emulatorEnv(moto.endpoint), GITHUB_STEP_SUMMARY: summary, NO_COLOR: "1", CI: "true" });
+      const run = await spawnAsync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], env, repo);
+      if (run.code !== 0) return { failed: stepName(step), code: run.code, summary: fs.readFileSync(summary, "utf8") };
+    }
+    return { failed: undefined, code: 0, summary: fs.readFileSync(summary, "utf8") };
+  };
+  const clean = await runDrift();
+  expect({ failed: clean.failed, code: clean.code }).toEqual({ failed: undefined, code: 0 });
+  expect(clean.summary).toMatch(/in sync: 1 fleet, no drift/);
+  expect(JSON.parse(fs.readFileSync(path.join(repo, "live-state.json"), "utf8"))).toBeTruthy();
+
+  const [copy] = (await ec2.in("eu-west-1").send(new DescribeImagesCommand({ Owners: ["self"], Filters: [{ Name: "tag:ami-fleet:fleet", Values: ["daily"] }] }))).Images!;
+  await ec2.addPermission("eu-west-1", copy.ImageId!, { UserId: OUTSIDER });
+  const drifted = await runDrift();
+  expect({ failed: drifted.failed, code: drifted.code }).toEqual({ failed: "reconcile", code: 2 });
+  expect(drifted.summary).toContain(OUTSIDER);
+}, 600_000);

@@ -10,6 +10,8 @@ if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)" != 22 ]; the
   node22=$(bash scripts/ensure-node.sh 22)
   echo "demo: running on Node $("$node22/node" --version) from the cache (this machine has Node $(node --version 2>/dev/null || echo none); cdktf-cli 0.21 needs 22)" >&2
   export PATH="$node22:$PATH"
+  # A parent `npm run`/`npx` on another Node leaves its prefix, which npx puts first on PATH.
+  unset npm_config_prefix npm_config_globalconfig npm_node_execpath NODE
 fi
 bash scripts/ensure-node-modules.sh
 export CHECKPOINT_DISABLE=1
