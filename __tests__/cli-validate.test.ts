@@ -188,10 +188,39 @@ describe("the README's main job (scripts/demo.sh)", () => {
     expect(result.stdout).toContain("synthesized: build-agents");
     expect(result.stdout).toContain("build-agents: 3 aws_ami_copy, 6 aws_ami_launch_permission would be created");
     expect(result.stdout).toContain('+ aws_ami_launch_permission.share_ami-0a1b2c3d4e5f60718_eu-west-1_accounts["444455556666"]');
-    // cdktf-cli 0.21 cannot start on Node 24 (pty.node): on any Node but 22 the demo says it runs
-    // on the cached Node 22, and never crashes. The test command runs this file on 22 and on 24.
-    if (process.versions.node.split(".")[0] === "22") expect(result.stderr).not.toContain("demo: running on Node");
-    else expect(result.stderr).toMatch(/^demo: running on Node v22\.\d+\.\d+ from the cache \(this machine has Node v\d+/m);
+    // cdktf-cli 0.21 cannot start on Node 24 (pty.node): on any Node but 22 the demo says it runs it
+    // on the cached Node 22 (scripts/cdktf.sh), and never crashes. The test command runs this file on 22 and on 24.
+    if (process.versions.node.split(".")[0] === "22") expect(result.stderr).not.toContain("running on Node");
+    else expect(result.stderr).toMatch(/^cdktf \(cdktf-cli 0\.21 needs Node 22\): running on Node v22\.\d+\.\d+ from the cache \(this machine's Node is v24\./m);
+  }, 120_000);
+
+  it("on the machine's own Node, whatever it is, runs on a supported one (README: the two commands)", async () => {
+    const { spawnSync } = await import("child_process");
+    // PATH without the cached Nodes the test command put first: the machine's own `node`.
+    const machinePath = (process.env.PATH ?? "").split(path.delimiter).filter((dir) => !dir.includes(`${path.sep}node-linux-`)).join(path.delimiter);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) && key !== "NODE"));
+    const machine = spawnSync("node", ["-p", "process.versions.node"], { env: { ...env, PATH: machinePath }, encoding: "utf8" }).stdout.trim();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-demo-"));
+    fs.copyFileSync(path.join(PROJECT_ROOT, "fleets", "build-agents.yaml"), path.join(dir, "build-agents.yaml"));
+    const result = spawnSync("bash", [path.join(PROJECT_ROOT, "scripts", "demo.sh"), dir], { cwd: PROJECT_ROOT, env: { ...env, PATH: machinePath, CDKTF_OUTDIR: path.join(dir, "out") }, encoding: "utf8", timeout: 120_000 });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("synthesized: build-agents");
+    if (["22", "24"].includes(machine.split(".")[0])) expect(result.stderr).not.toContain("demo (Node 22 or 24 is supported)");
+    else expect(result.stderr).toContain(`demo (Node 22 or 24 is supported): running on Node v22.23.5 from the cache (this machine's Node is v${machine})`);
+  }, 120_000);
+
+  it("with no argument, shows the shipped examples: the owner's stacks and a recipient's, with pointers and an OU", async () => {
+    const { spawnSync } = await import("child_process");
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-demo-"));
+    const result = spawnSync("bash", [path.join(PROJECT_ROOT, "scripts", "demo.sh")], { cwd: PROJECT_ROOT, env: { ...process.env, CDKTF_OUTDIR: out }, encoding: "utf8", timeout: 120_000 });
+    fs.rmSync(out, { recursive: true, force: true });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("synthesized: build-agents golden-base payments-runtime payments-runtime-recipient-222233334444");
+    expect(result.stdout).toContain("payments-runtime: 1 image x 2 Regions = 2 copies, 3 launch permissions, 0 KMS grants; 1 recipient copy in 1 account");
+    expect(result.stdout).toContain("payments-runtime: 2 aws_ami_copy, 2 aws_ami_launch_permission, 2 aws_ssm_parameter would be created");
+    expect(result.stdout).toContain('+ aws_ami_launch_permission.share_2026-11_eu-west-1_ous["arn:aws:organizations::111122223333:ou/o-abc123def4/ou-ab12-cd34ef56"]');
+    expect(result.stdout).toMatch(/payments-runtime-recipient-222233334444: 1 aws_ami_copy, .*1 aws_ssm_parameter would be created/);
   }, 120_000);
 });
 

@@ -240,7 +240,31 @@ describe("loading fleet files", () => {
 
   it("every shipped example validates", () => {
     const fleets = loadFleets([path.join(__dirname, "..", "fleets")]);
-    expect(fleets.map((f) => f.name).sort()).toEqual(["build-agents", "golden-base"]);
+    expect(fleets.map((f) => f.name).sort()).toEqual(["build-agents", "golden-base", "payments-runtime"]);
+  });
+
+  it("the shipped examples show every feature a team looks for (README: the shipped examples)", () => {
+    const fleets = loadFleets([path.join(__dirname, "..", "fleets")]);
+    const shown = (has: (f: (typeof fleets)[number]) => boolean) => fleets.filter(has).map((f) => f.name);
+    expect({
+      accounts: shown((f) => f.share.accounts.length > 0),
+      organizations: shown((f) => f.share.organizationArns.length > 0),
+      organizationalUnits: shown((f) => f.share.organizationalUnitArns.length > 0),
+      keyPerRegion: shown((f) => f.regions.length > 1 && f.regions.every((r) => r.kmsKeyId !== undefined)),
+      versions: shown((f) => f.images.length > 1),
+      pointers: shown((f) => f.pointers.length > 0),
+      recipients: shown((f) => f.recipients.some((r) => r.regions.length > 0)),
+      organization: shown((f) => f.organization !== undefined),
+    }).toEqual({
+      accounts: ["build-agents"],
+      organizations: ["golden-base"],
+      organizationalUnits: ["payments-runtime"],
+      keyPerRegion: ["golden-base", "payments-runtime"],
+      versions: ["golden-base"],
+      pointers: ["payments-runtime"],
+      recipients: ["payments-runtime"],
+      organization: ["payments-runtime"],
+    });
   });
 
   it("refuses fleet names used by two files, naming both", () => {
