@@ -185,6 +185,7 @@ export const encryptionSchema = z
   })
   .strict();
 
+/** The zod schema of a fleet file as written (before normalization into a `Fleet`); `fleetJsonSchema()` is its JSON Schema. */
 export const fleetSchema = z
   .object({
     $schema: z.string().optional().describe("Path or URL of this JSON Schema, for editors."),

@@ -17,6 +17,12 @@ import { GetParameterCommand, GetParametersCommand, ListTagsForResourceCommand, 
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { retryStrategy } from "./retry";
 
+/** An SSM parameter's type (`String`, ...) and data type (`aws:ec2:image`, `text`), as GetParameters gives them. */
+export interface ParameterKind {
+  readonly type?: string;
+  readonly dataType?: string;
+}
+
 /**
  * The only AWS calls the reconciler makes. A narrow interface, so the reader is written against
  * what it uses; `SdkAwsReader` is the real one (AWS SDK v3, default credential chain, profile,
@@ -26,12 +32,6 @@ import { retryStrategy } from "./retry";
  * carry (an empty or truncated body) throws `MalformedResponseError`, so it is never read as
  * "nothing there".
  */
-/** An SSM parameter's type (`String`, ...) and data type (`aws:ec2:image`, `text`), as GetParameters gives them. */
-export interface ParameterKind {
-  readonly type?: string;
-  readonly dataType?: string;
-}
-
 export interface AwsReader {
   /** All pages of DescribeImages in a Region. */
   describeImages(region: string, input: DescribeImagesCommandInput): Promise<Image[]>;

@@ -37,6 +37,7 @@ const localBackendSchema = z.object({ type: z.literal("local") }).strict();
 
 /** How fleets map to stacks (README "Stack layout"). */
 export const STACK_LAYOUTS = ["fleet", "fleet-region", "split"] as const;
+/** One of STACK_LAYOUTS: `fleet` (a stack per fleet), `fleet-region` (per fleet and Region) or `split` (copies, shares and grants apart). */
 export type StackLayout = (typeof STACK_LAYOUTS)[number];
 
 export const projectConfigSchema = z
@@ -81,6 +82,7 @@ export type BackendConfig =
       readonly lockfile: boolean;
     };
 
+/** `ami-fleet.config.yaml` after validation, defaults filled in: the stack layout and the Terraform backend of every stack. */
 export interface ProjectConfig {
   readonly layout: StackLayout;
   /** Share groups of the split layout. */
