@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test suite on a fresh machine: installs the npm packages and the emulator (moto in
 # .venv), type-checks the whole project (tsc --noEmit), runs the unit and emulator tests (jest) on
-# Node 22 and on Node 24, then the OpenTofu end-to-end loop on Node 22. Both Node releases come from
-# the cache (scripts/ensure-node.sh), whatever Node the machine has. OpenTofu and the AWS provider
-# are built into ~/.cache/ami-fleet on first use, in the background while the installs, the
-# type-check and the unit suites run.
+# Node 22, then the OpenTofu end-to-end loop on Node 22 with the unit and emulator tests on Node 24
+# beside it. Both Node releases come from the cache (scripts/ensure-node.sh), whatever Node the
+# machine has. OpenTofu and the AWS provider are built into ~/.cache/ami-fleet on first use, in the
+# background while the installs, the type-check and the unit suites run.
 # Ends with the line `N passed, M failed` (totals of every suite run).
 #
 #   AMI_FLEET_SKIP_E2E=1   skip the end-to-end loop
@@ -42,8 +42,21 @@ else
   echo '{"numPassedTests":0,"numFailedTests":1,"numRuntimeErrorTestSuites":0}' >"$results/typecheck.json"
   status=1
 fi
-npx --no-install jest --ci --json --outputFile="$results/unit-node22.json" || status=1
-PATH="$node24:$PATH" npx --no-install jest --ci --json --outputFile="$results/unit-node24.json" || status=1
+# suite NAME CMD...: runs a jest suite whose --json goes to $results/NAME.json; a suite that fails
+# without writing it (a crash, a kill) counts as one failed test, never as nothing.
+suite() {
+  local name=$1; shift
+  local code=0
+  "$@" --json --outputFile="$results/$name.json" || code=$?
+  [ -s "$results/$name.json" ] || echo '{"numPassedTests":0,"numFailedTests":1,"numRuntimeErrorTestSuites":0}' >"$results/$name.json"
+  return $code
+}
+suite unit-node22 npx --no-install jest --ci || status=1
+# The same suites on Node 24, beside the end-to-end loop (whose files spend much of their time
+# waiting): its own log, shown when it ends.
+unit24_log=$(mktemp)
+( PATH="$node24:$PATH" suite unit-node24 npx --no-install jest --ci ) >"$unit24_log" 2>&1 &
+unit24_pid=$!
 if [ -n "$setup_pid" ]; then
   setup_status=0
   wait "$setup_pid" || setup_status=$?
@@ -56,10 +69,14 @@ if [ -n "$setup_pid" ]; then
   # Every emulator of the e2e suite logs who signed each call; then the roles' policies (docs/iam)
   # are checked against what was called.
   calls=$(mktemp -d)
-  AMI_FLEET_CALLS_DIR="$calls" npx --no-install jest --ci --config jest.e2e.config.js --json --outputFile="$results/e2e.json" || status=1
-  AMI_FLEET_CALLS_DIR="$calls" npx --no-install jest --ci --config jest.iam.config.js --json --outputFile="$results/iam.json" || status=1
+  AMI_FLEET_CALLS_DIR="$calls" suite e2e npx --no-install jest --ci --config jest.e2e.config.js || status=1
+  AMI_FLEET_CALLS_DIR="$calls" suite iam npx --no-install jest --ci --config jest.iam.config.js || status=1
   rm -rf "$calls"
 fi
+wait "$unit24_pid" || status=1
+echo "--- the unit and emulator suites on Node 24:" >&2
+cat "$unit24_log" >&2
+rm -f "$unit24_log"
 node -e '
   const fs = require("fs");
   let passed = 0, failed = 0;
