@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { fleetJsonSchema } from "../lib/fleet/schema";
 import { shareGroupOf } from "../lib/project/layout";
-import { PROJECT_ROOT, runCli } from "./helpers/cli";
+import { PROJECT_ROOT, runCli, withoutNpmSettings } from "./helpers/cli";
 
 describe("ami-fleet validate", () => {
   let dir: string;
@@ -198,7 +198,7 @@ describe("the README's main job (scripts/demo.sh)", () => {
     const { spawnSync } = await import("child_process");
     // PATH without the cached Nodes the test command put first: the machine's own `node`.
     const machinePath = (process.env.PATH ?? "").split(path.delimiter).filter((dir) => !dir.includes(`${path.sep}node-linux-`)).join(path.delimiter);
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) && key !== "NODE"));
+    const env = withoutNpmSettings(process.env);
     const machine = spawnSync("node", ["-p", "process.versions.node"], { env: { ...env, PATH: machinePath }, encoding: "utf8" }).stdout.trim();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-demo-"));
     fs.copyFileSync(path.join(PROJECT_ROOT, "fleets", "build-agents.yaml"), path.join(dir, "build-agents.yaml"));

@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { CliResult, packProject, PROJECT_ROOT, runOk as run, spawnAsync } from "./helpers/cli";
+import { CliResult, packProject, PROJECT_ROOT, runOk as run, spawnAsync, withoutNpmSettings } from "./helpers/cli";
 import { asRole } from "./helpers/iam";
 import { Ec2 } from "./helpers/live";
 import { Moto, startMoto } from "./helpers/moto";
@@ -52,7 +52,7 @@ function inApp(dir: string, role: "plan" | "apply" | "reconcile", node?: string)
       "npx",
       ["--no-install", ...args],
       asRole(role, {
-        ...(node ? otherNode(process.env) : process.env),
+        ...(node ? withoutNpmSettings(process.env) : process.env),
         ...moto.env,
         ...tofuOnPath(toolchain),
         ...(node ? { PATH: `${node}${path.delimiter}${tofuOnPath(toolchain).PATH}` } : {}),
@@ -69,8 +69,6 @@ function inApp(dir: string, role: "plan" | "apply" | "reconcile", node?: string)
     });
 }
 
-/** The environment without the npm settings of the npx that started jest: its prefix (the other Node's folder) would come first on PATH. */
-const otherNode = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(env).filter(([key]) => !/^npm_/i.test(key) && key !== "NODE"));
 /** cdktf colours Terraform's output whatever NO_COLOR says. */
 const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, "");
 
@@ -191,7 +189,7 @@ describe("on Node 24", () => {
   });
 
   it("cdktf-cli 0.21 cannot synthesize (README: its node-pty has no Node 24 binary)", async () => {
-    const result = await spawnAsync("npx", ["--no-install", "cdktf", "synth", "--output", "node24.out"], { ...otherNode(process.env), PATH: `${node24}${path.delimiter}${process.env.PATH}` }, app);
+    const result = await spawnAsync("npx", ["--no-install", "cdktf", "synth", "--output", "node24.out"], { ...withoutNpmSettings(process.env), PATH: `${node24}${path.delimiter}${process.env.PATH}` }, app);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("pty.node");
   });

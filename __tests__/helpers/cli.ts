@@ -41,6 +41,14 @@ export async function reconcileJson(file: string, args: readonly string[], env: 
   return { ...result, report: report! };
 }
 
+/**
+ * `env` without the npm settings of the npm/npx that started jest: its prefix (the folder of the
+ * Node it ran on) would come first on a child npx's PATH, whatever Node the child's PATH names.
+ */
+export function withoutNpmSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !/^npm_/i.test(key) && key !== "NODE"));
+}
+
 /** Runs a command to its end with no standard input, collecting its output. */
 export function spawnAsync(command: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<CliResult> {
   return new Promise((resolve) => {
