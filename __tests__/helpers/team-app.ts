@@ -5,7 +5,7 @@ import { PROJECT_ROOT, runOk } from "./cli";
 const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"));
 
 /** The files of a team's cdktf app that its repository holds (node_modules and synth output aside). */
-export const TEAM_APP_FILES = ["package.json", "package-lock.json", "cdktf.json", "tsconfig.json", "main.ts", "vendor"] as const;
+const TEAM_APP_FILES = ["package.json", "package-lock.json", "cdktf.json", "tsconfig.json", "main.ts", "vendor"] as const;
 
 export interface TeamAppOptions {
   /**
