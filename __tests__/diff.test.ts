@@ -9,6 +9,7 @@ import { renderDriftText } from "../lib/report/text";
 import { Fleet, MANAGEMENT_TAGS } from "../lib/fleet/fleet";
 import { fleetOf, keyArn } from "./helpers/fleets";
 import { desiredPointers, RECIPIENT_KEY_OPERATIONS } from "../lib/fleet/desired";
+import { keyGrantName } from "../lib/fleet/addresses";
 
 /** The pure diff on plain fixtures: the finding kinds the emulator cannot produce, and edge cases. */
 
@@ -168,7 +169,7 @@ describe("diff: what could not be read is an error, never drift", () => {
   it("unreadable snapshots give an error and no encryption finding", () => {
     const f = fleet((d) => (d.regions = [{ region: "eu-west-1", kmsKeyId: keyArn("eu-west-1") }]));
     // The share accounts' grants on the key are there: the only thing unread is the snapshot.
-    const grants = f.share.accounts.map((account) => ({ granteePrincipal: `arn:aws:iam::${account}:root`, operations: [...RECIPIENT_KEY_OPERATIONS] }));
+    const grants = f.share.accounts.map((account) => ({ name: keyGrantName(f.name, account), granteePrincipal: `arn:aws:iam::${account}:root`, operations: [...RECIPIENT_KEY_OPERATIONS] }));
     const s: LiveState = {
       ...state([copy()]),
       regions: { "eu-west-1": { images: [copy()], snapshots: {}, snapshotErrors: { "snap-1": "Throttling" }, keyGrants: { [keyArn("eu-west-1")]: grants }, encryptionByDefault: false, publicSnapshots: [] } },

@@ -5,6 +5,7 @@ import { DriftFinding, exitCodeOf } from "../lib/drift/findings";
 import { AwsReader } from "../lib/live/aws";
 import { readLiveState } from "../lib/live/read";
 import { desiredPointers, RECIPIENT_KEY_OPERATIONS, recipientView } from "../lib/fleet/desired";
+import { keyGrantName } from "../lib/fleet/addresses";
 import { Fleet, MANAGEMENT_TAGS, OWNER_COPY_TAG, renderCopyName } from "../lib/fleet/fleet";
 import { fleetOf, keyArn } from "./helpers/fleets";
 
@@ -260,9 +261,9 @@ class WorldReader implements AwsReader {
     return [...this.readers].filter(([id, readers]) => readers.includes("all") && this.snapshots.get(id)?.region === region).map(([id]) => id).sort();
   }
 
-  async listGrants(region: string): Promise<{ granteePrincipal?: string; operations: string[] }[]> {
+  async listGrants(region: string): Promise<{ granteePrincipal?: string; operations: string[]; name?: string }[]> {
     this.fail(`ListGrants@${region}`);
-    return this.world.grants[region] ? [{ granteePrincipal: `arn:aws:iam::${RECIPIENT}:root`, operations: [...RECIPIENT_KEY_OPERATIONS] }] : [];
+    return this.world.grants[region] ? [{ name: keyGrantName(this.fleet.name, RECIPIENT), granteePrincipal: `arn:aws:iam::${RECIPIENT}:root`, operations: [...RECIPIENT_KEY_OPERATIONS] }] : [];
   }
 
   async checkCredentials(): Promise<void> {

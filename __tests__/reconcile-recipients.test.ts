@@ -312,4 +312,34 @@ describe("reconcile: the KMS grants of the accounts an encrypted fleet shares wi
       await proxy.close();
     }
   });
+  it("a grant is known by its name: two fleets on one key shared with one account each need their own, and one revoked is missing-grant for its fleet alone", async () => {
+    const source = await owner.registerSource("us-east-1", "twins-source");
+    const key = await keyIn("eu-west-1");
+    const files = ["red", "blue"].map((name) => {
+      const file = path.join(dir, `${name}.yaml`);
+      fs.writeFileSync(
+        file,
+        stringify({
+          name,
+          source: { region: "us-east-1", images: [{ key: "v1", amiId: source }] },
+          regions: ["eu-west-1"],
+          encryption: { encrypted: true, kmsKeyIds: { "eu-west-1": key } },
+          share: { accounts: [S1] },
+        }),
+      );
+      return file;
+    });
+    for (const fleet of loadFleets(files)) await owner.applyFleet(fleet, { v1: source });
+    const clean = await reconcile(files[0], [files[1]]);
+    expect({ code: clean.code, findings: findings(clean.report), errors: clean.report.errors }).toEqual({ code: 0, findings: [], errors: [] });
+
+    // Out of band: blue's grant is revoked; red's, to the same account with the same operations, stays.
+    const kms = new KMSClient({ region: "eu-west-1", endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const { Grants } = await kms.send(new ListGrantsCommand({ KeyId: key }));
+    const blue = Grants!.find((g) => g.Name === `ami-fleet-blue-${S1}`)!;
+    await kms.send(new RevokeGrantCommand({ KeyId: key, GrantId: blue.GrantId! }));
+    const result = await reconcile(files[0], [files[1]]);
+    expect(result.code).toBe(2);
+    expect(findings(result.report).map((f) => `${f.fleet} ${f.kind} ${f.region} ${f.account}`)).toEqual([`blue missing-grant eu-west-1 ${S1}`]);
+  });
 });

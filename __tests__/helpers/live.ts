@@ -119,7 +119,7 @@ export class Ec2 {
         const key = recipientGrantKey(fleet, region);
         if (key) {
           const kms = new KMSClient({ region, endpoint: this.env.AWS_ENDPOINT_URL, credentials: this.credentials });
-          await kms.send(new CreateGrantCommand({ KeyId: key, GranteePrincipal: `arn:aws:iam::${recipient.account}:root`, Operations: [...RECIPIENT_KEY_OPERATIONS] }));
+          await kms.send(new CreateGrantCommand({ KeyId: key, Name: keyGrantName(fleet.name, recipient.account), GranteePrincipal: `arn:aws:iam::${recipient.account}:root`, Operations: [...RECIPIENT_KEY_OPERATIONS] }));
         }
       }
       for (const desired of recipientCopies(fleet, recipient)) {

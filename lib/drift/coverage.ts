@@ -56,7 +56,7 @@ export const COVERAGE: Readonly<Record<ManagedType, Readonly<Record<string, Cove
     key_id: { read: "ListGrants of each key that carries the fleets' grants", check: "missing-grant" },
     grantee_principal: { read: "ListGrants (GranteePrincipal)", check: "missing-grant" },
     operations: { read: "ListGrants (Operations)", check: "missing-grant (every operation the account needs)" },
-    name: { read: "ListGrants (Name)", check: "none needed: a grant cannot be changed, only retired (then missing-grant)" },
+    name: { read: "ListGrants (Name)", check: "missing-grant: a grant is known by its name, so another fleet's grant to the same account does not stand in for it" },
     ...META,
   },
   aws_snapshot_create_volume_permission: {

@@ -1,5 +1,5 @@
 import type { LiveImage, LiveState, LiveRegion } from "../live/state";
-import { formatAddress } from "../fleet/addresses";
+import { formatAddress, keyGrantName } from "../fleet/addresses";
 import { DesiredCopy, desiredGrants, desiredPointers, RECIPIENT_KEY_OPERATIONS, recipientCopies, recipientGrantKey, recipientView } from "../fleet/desired";
 import { Fleet, MANAGEMENT_TAGS, OWNER_COPY_TAG, Recipient, TargetRegion } from "../fleet/fleet";
 import { accountRootArn, describePrincipal } from "../fleet/principals";
@@ -183,8 +183,13 @@ function missingGrant(
     error(region, `cannot list the grants of key ${key}: ${live.keyGrantErrors?.[key] ?? "not in the live state (read it again)"}`);
     return undefined;
   }
+  // A grant is known by its name (the construct names each fleet's own): another fleet's grant to the
+  // same account on the same key is not this fleet's, and retiring that one must not go unseen.
+  const name = keyGrantName(fleet.name, account);
   const grantee = new Set([account, accountRootArn(fleet.partition, account)]);
-  const granted = grants.some((g) => g.granteePrincipal !== undefined && grantee.has(g.granteePrincipal) && RECIPIENT_KEY_OPERATIONS.every((op) => g.operations.includes(op)));
+  const granted = grants.some(
+    (g) => g.name === name && g.granteePrincipal !== undefined && grantee.has(g.granteePrincipal) && RECIPIENT_KEY_OPERATIONS.every((op) => g.operations.includes(op)),
+  );
   if (granted) return undefined;
   return {
     fleet: fleet.name,
@@ -192,7 +197,7 @@ function missingGrant(
     severity: "high",
     region,
     account,
-    expected: `a grant on ${key} to account ${account} (${RECIPIENT_KEY_OPERATIONS.join(", ")})`,
+    expected: `grant ${name} on ${key} to account ${account} (${RECIPIENT_KEY_OPERATIONS.join(", ")})`,
     actual: "none (revoked or retired)",
     message: `account ${account} has no grant on the key of the copies in ${region}: it cannot copy them, nor launch them`,
     fix,
