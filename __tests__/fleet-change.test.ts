@@ -95,17 +95,22 @@ describe("the fleet change's verdicts", () => {
     ]);
   });
 
-  it("a new fleet is judged whole: its public copies and outside accounts, though its share stacks wait for its copies", () => {
+  it("a new fleet is judged whole: its public copies and outside accounts, though its share stacks wait for its copies; the Organization it declares is a trust anchor of its own", () => {
     const c = change([], [doc({ name: "fresh", encryption: undefined, share: { accounts: [OUTSIDER], public: true, acknowledgePublic: true }, pointers: [] })]);
     expect(dangers(c)).toEqual(
-      ["eu-west-1", "us-west-2"]
-        .flatMap((r) => [
+      [
+        ...["eu-west-1", "us-west-2"].flatMap((r) => [
           `outside-organization aws_ami_launch_permission.share_v1_${r}_accounts["${OUTSIDER}"]`,
           `outside-organization aws_ami_launch_permission.share_v1_${r}_public`,
           `public aws_ami_launch_permission.share_v1_${r}_public`,
           `unencrypted-shared aws_ami_copy.copy_v1_${r}`,
-        ])
-        .sort(),
+        ]),
+        "trust-anchor fresh: organization",
+      ].sort(),
+    );
+    expect(c.dangers.find((d) => d.category === "trust-anchor")!.message).toBe(
+      `changes organization of fleet fresh from (fleet not on the target branch) to ${ORG} with member accounts ${MEMBER}, 777788889999: it decides which principals are granted without an outside-organization danger. ` +
+        "This change is judged against the target branch's value; once merged, later changes are judged against the new one",
     );
   });
 
@@ -144,13 +149,100 @@ describe("the fleet change's verdicts", () => {
     expect(dangers(c)).toEqual(["pointer-move aws_ssm_parameter.pointer_current_eu-west-1", "pointer-move aws_ssm_parameter.pointer_current_us-west-2"]);
   });
 
-  it("a removed Region or fleet revokes its principals; the copies' destruction is the plans' to judge", () => {
+  it("a removed Region or fleet revokes its principals and destroys its copies and pointers: each copy is a destroy danger, and the permissions that go with it are not judged twice", () => {
     const region = change([doc()], [doc({ regions: ["eu-west-1"], encryption: { encrypted: true, kmsKeyIds: { "eu-west-1": keyArn("eu-west-1") } } })]);
     expect(region.sharing.map((s) => `${s.action} ${s.address}`)).toEqual([`revoke aws_ami_launch_permission.share_v1_us-west-2_accounts["${MEMBER}"]`]);
-    expect(dangers(region)).toEqual(["destroy aws_ssm_parameter.pointer_current_us-west-2"]);
+    expect(dangers(region)).toEqual(["destroy aws_ami_copy.copy_v1_us-west-2", "destroy aws_ssm_parameter.pointer_current_us-west-2"]);
+    expect(region.dangers.find((d) => d.address === "aws_ami_copy.copy_v1_us-west-2")!.message).toBe(
+      "destroys the copy of image v1 in us-west-2: instances and launch templates using it can no longer launch",
+    );
     const fleet = change([doc()], []);
     expect(fleet.sharing.map((s) => s.action)).toEqual(["revoke", "revoke"]);
-    expect(dangers(fleet)).toEqual(["destroy aws_ssm_parameter.pointer_current_eu-west-1", "destroy aws_ssm_parameter.pointer_current_us-west-2"]);
+    expect(dangers(fleet)).toEqual([
+      "destroy aws_ami_copy.copy_v1_eu-west-1",
+      "destroy aws_ami_copy.copy_v1_us-west-2",
+      "destroy aws_ssm_parameter.pointer_current_eu-west-1",
+      "destroy aws_ssm_parameter.pointer_current_us-west-2",
+    ]);
+  });
+
+  it("a recipient's Region removed destroys that account's own copy: a destroy danger naming the account, whatever stacks the change plans", () => {
+    const both = { recipients: [{ account: RECIPIENT }], organization: { arn: ORG, memberAccounts: [MEMBER, RECIPIENT] } };
+    const one = { recipients: [{ account: RECIPIENT, regions: ["eu-west-1"] }], organization: both.organization };
+    const c = change([doc(both)], [doc(one)]);
+    expect(dangers(c)).toEqual([`destroy aws_ami_copy.recipient_${RECIPIENT}_copy_v1_us-west-2`, `destroy aws_ssm_parameter.recipient_${RECIPIENT}_pointer_current_us-west-2`]);
+    expect(c.dangers.find((d) => d.category === "destroy" && d.address.startsWith("aws_ami_copy."))!.message).toBe(
+      `destroys account ${RECIPIENT}'s own copy of image v1 in us-west-2: instances and launch templates in account ${RECIPIENT} using it can no longer launch`,
+    );
+    // Its launch permission, grant and snapshot access there go with its copy: revoked, but judged by the destroy.
+    expect(c.sharing.map((s) => `${s.action} ${s.address}`)).toEqual([`revoke aws_ami_launch_permission.recipient_${RECIPIENT}_share_v1_us-west-2_accounts`]);
+    expect(c.grants.map((g) => `${g.action} ${g.address}`)).toEqual([`revoke aws_kms_grant.recipient_${RECIPIENT}_key_grants_us-west-2`]);
+    // The recipient removed altogether: every copy and pointer of its own.
+    expect(dangers(change([doc(both)], [doc({ organization: both.organization })]))).toEqual([
+      `destroy aws_ami_copy.recipient_${RECIPIENT}_copy_v1_eu-west-1`,
+      `destroy aws_ami_copy.recipient_${RECIPIENT}_copy_v1_us-west-2`,
+      `destroy aws_ssm_parameter.recipient_${RECIPIENT}_pointer_current_eu-west-1`,
+      `destroy aws_ssm_parameter.recipient_${RECIPIENT}_pointer_current_us-west-2`,
+    ]);
+  });
+
+  it("an argument that forces a new copy (source, key, encryption, name) is a replace of the owner's copy and of every recipient's copy of it", () => {
+    const withRecipient = { recipients: [{ account: RECIPIENT, regions: ["eu-west-1"] }], organization: { arn: ORG, memberAccounts: [MEMBER, RECIPIENT] } };
+    const source = (amiId: string) => ({ source: { region: "us-east-1", images: [{ key: "v1", amiId }] } });
+    const newSource = change([doc(withRecipient)], [doc({ ...withRecipient, ...source("ami-0f1e2d3c4b5a69788") })]);
+    expect(dangers(newSource)).toEqual([
+      "replace aws_ami_copy.copy_v1_eu-west-1",
+      "replace aws_ami_copy.copy_v1_us-west-2",
+      `replace aws_ami_copy.recipient_${RECIPIENT}_copy_v1_eu-west-1`,
+    ]);
+    expect(newSource.dangers[0].message).toBe("replaces the copy of image v1 in eu-west-1 (name, source_ami_id): the old AMI is deregistered after the new one exists");
+    const newKey = doc({ ...withRecipient, encryption: { encrypted: true, kmsKeyIds: { "eu-west-1": keyArn("eu-west-1", "1b5c2f1e-7a4d-4c11-9a3e-2f6d8e4b1c90"), "us-west-2": keyArn("us-west-2") } } });
+    expect(dangers(change([doc(withRecipient)], [newKey]))).toEqual(["replace aws_ami_copy.copy_v1_eu-west-1", `replace aws_ami_copy.recipient_${RECIPIENT}_copy_v1_eu-west-1`]);
+    expect(dangers(change([doc()], [doc({ copyName: "{fleet}-{image}-{region}-{sourceAmi}" })]))).toEqual(["replace aws_ami_copy.copy_v1_eu-west-1", "replace aws_ami_copy.copy_v1_us-west-2"]);
+    // The recipient's own key: its copy alone.
+    const ownKey = { ...withRecipient, recipients: [{ account: RECIPIENT, regions: ["eu-west-1"], kmsKeyIds: { "eu-west-1": `arn:aws:kms:eu-west-1:${RECIPIENT}:key/1234abcd-12ab-34cd-56ef-1234567890ab` } }] };
+    expect(dangers(change([doc(withRecipient)], [doc(ownKey)]))).toEqual([`replace aws_ami_copy.recipient_${RECIPIENT}_copy_v1_eu-west-1`]);
+  });
+
+  it("access taken from an account whose copies stay is a revoke danger: its launch permissions and its KMS grants", () => {
+    const c = change([doc({ share: { accounts: [MEMBER, "777788889999"] } })], [doc()]);
+    expect(dangers(c)).toEqual([
+      'revoke aws_ami_launch_permission.share_v1_eu-west-1_accounts["777788889999"]',
+      'revoke aws_ami_launch_permission.share_v1_us-west-2_accounts["777788889999"]',
+      'revoke aws_kms_grant.key_grants_eu-west-1["777788889999"]',
+      'revoke aws_kms_grant.key_grants_us-west-2["777788889999"]',
+    ]);
+    expect(c.dangers[0].message).toBe("revokes account 777788889999's launch permission on image v1 in eu-west-1: its instances and launch templates can no longer launch it");
+  });
+
+  it("the trust anchors come from the target branch: a change that edits them is judged by the old ones and blocked by its own danger", () => {
+    // The outsider added to the shares and to the member accounts in one change: still outside, and the members' change blocks.
+    const members = { organization: { arn: ORG, memberAccounts: [MEMBER, "777788889999", OUTSIDER] } };
+    const widened = change([doc()], [doc({ ...members, share: { accounts: [MEMBER, OUTSIDER] } })]);
+    expect(dangers(widened)).toEqual([
+      `outside-organization aws_ami_launch_permission.share_v1_eu-west-1_accounts["${OUTSIDER}"]`,
+      `outside-organization aws_ami_launch_permission.share_v1_us-west-2_accounts["${OUTSIDER}"]`,
+      "trust-anchor golden: organization",
+    ]);
+    expect(widened.dangers.find((d) => d.category === "trust-anchor")!.message).toMatch(
+      new RegExp(`^changes organization of fleet golden from ${ORG} with member accounts ${MEMBER}, 777788889999 to ${ORG} with member accounts ${MEMBER}, 777788889999, ${OUTSIDER}: `),
+    );
+    // The Organization removed while sharing more: judged against the Organization the target branch declares.
+    const dropped = change([doc()], [doc({ organization: undefined, share: { accounts: [MEMBER, OUTSIDER] } })]);
+    expect(dangers(dropped)).toEqual([
+      `outside-organization aws_ami_launch_permission.share_v1_eu-west-1_accounts["${OUTSIDER}"]`,
+      `outside-organization aws_ami_launch_permission.share_v1_us-west-2_accounts["${OUTSIDER}"]`,
+      "trust-anchor golden: organization",
+    ]);
+    // The key policy trusted instead of grants: the grants it retires, and the anchor.
+    const byPolicy = change([doc()], [doc({ encryption: { ...doc().encryption, keyPolicyGrantsRecipients: true } })]);
+    expect(dangers(byPolicy)).toEqual([
+      `revoke aws_kms_grant.key_grants_eu-west-1["${MEMBER}"]`,
+      `revoke aws_kms_grant.key_grants_us-west-2["${MEMBER}"]`,
+      "trust-anchor golden: encryption.keyPolicyGrantsRecipients",
+    ]);
+    // The same anchors on both sides: nothing to say.
+    expect(dangers(change([doc(members)], [doc(members)]))).toEqual([]);
   });
 
   it("a shared copy the fleet does not encrypt is unencrypted-shared when it is made or first shared, allowed where the file acknowledges it", () => {
@@ -161,8 +253,19 @@ describe("the fleet change's verdicts", () => {
     expect(dangers(change([plain()], [plain({ share: { accounts: [MEMBER, "777788889999"] } })]))).toEqual([]);
     // Shared for the first time.
     expect(dangers(change([plain({ share: undefined })], [plain()]))).toEqual(["unencrypted-shared aws_ami_copy.copy_v1_eu-west-1", "unencrypted-shared aws_ami_copy.copy_v1_us-west-2"]);
-    const acknowledged = change([plain()], [plain({ ...twoImages, encryption: { acknowledgeUnencryptedSharing: true } })]);
-    expect(acknowledged.dangers.every((d) => d.acknowledged === true)).toBe(true);
+    // Acknowledged on the target branch: allowed.
+    const ack = { encryption: { acknowledgeUnencryptedSharing: true } };
+    const acknowledged = change([plain(ack)], [plain({ ...twoImages, ...ack })]);
+    expect(acknowledged.dangers.map((d) => `${d.category} ${d.acknowledged}`)).toEqual(["unencrypted-shared true", "unencrypted-shared true"]);
+    expect(acknowledged.dangers[0].message).toMatch(/; fleet golden acknowledges this on the target branch \(encryption.acknowledgeUnencryptedSharing\)$/);
+    // Acknowledged by the change itself: not acknowledged, and the acknowledgement is a trust-anchor danger.
+    const selfAcknowledged = change([plain()], [plain({ ...twoImages, ...ack })]);
+    expect(selfAcknowledged.dangers.map((d) => `${d.category} ${d.address} ${d.acknowledged ?? false}`)).toEqual([
+      "trust-anchor golden: encryption.acknowledgeUnencryptedSharing false",
+      "unencrypted-shared aws_ami_copy.copy_v2_eu-west-1 false",
+      "unencrypted-shared aws_ami_copy.copy_v2_us-west-2 false",
+    ]);
+    expect(selfAcknowledged.dangers[0].message).toMatch(/^changes encryption.acknowledgeUnencryptedSharing of fleet golden from \(not set\) to true: /);
   });
 
   it("a source resolved at plan time changes nothing the fleet files can tell: the plans judge its replacement", () => {
@@ -202,7 +305,7 @@ describe("one review of a change: the plans with the fleet change", () => {
     const c = change([], [doc({ name: "fresh", share: { accounts: [OUTSIDER] }, pointers: [] })]);
     const review = reviewPlans([], { fleetChange: c, stacks: { stackOf: (fleet) => fleet, waiting: ["fresh"] } });
     expect(review.blocked).toBe(true);
-    expect(review.dangers.map((d) => d.category)).toEqual(["outside-organization", "outside-organization"]);
+    expect(review.dangers.map((d) => d.category)).toEqual(["trust-anchor", "outside-organization", "outside-organization"]);
     // Not waiting, and no plan: every copy and permission of the new fleet is unplanned.
     const skipped = reviewPlans([], { fleetChange: c });
     expect(skipped.dangers.filter((d) => d.category === "unplanned").map((d) => d.message)).toEqual(

@@ -60,6 +60,40 @@ export function desiredCopy(fleet: Fleet, image: SourceImage, target: TargetRegi
   };
 }
 
+/**
+ * The arguments of `aws_ami_copy` that force a new copy when they change (DOMAIN.md "Copying":
+ * the name, the source, `encrypted`, `kms_key_id`), as the fleet file tells them: what a change of
+ * the file replaces. A source resolved at plan time is told by its lookup or parameter (whether it
+ * finds another AMI only the plan knows), and the name by its template.
+ */
+export function copyForcingArguments(copy: DesiredCopy): Readonly<Record<string, string>> {
+  const { source } = copy.image;
+  const sourceAmi = source.kind === "ami" ? source.amiId : source.kind === "ssm" ? `the AMI of parameter ${source.parameter}` : `the AMI of lookup ${JSON.stringify(source)}`;
+  return {
+    name: copy.name(source.kind === "ami" ? source.amiId : "{sourceAmi}"),
+    source_ami_id: sourceAmi,
+    source_ami_region: copy.fleet.sourceRegion,
+    encrypted: String(copy.target.encrypted ?? "(the source's)"),
+    kms_key_id: copy.target.kmsKeyId ?? "(none)",
+  };
+}
+
+/**
+ * The forcing arguments of a recipient's own copy: it is copied from the owner's copy (a new owner's
+ * copy is a new source, and its name is the owner's copy's), with the recipient's key.
+ */
+export function recipientCopyForcingArguments(desired: DesiredRecipientCopy): Readonly<Record<string, string>> {
+  const owner = copyForcingArguments(desired.owner);
+  const kmsKeyId = desired.copy.target.kmsKeyId;
+  return {
+    name: owner.name,
+    // Any forcing change of the owner's copy gives it a new id, which is this copy's source.
+    source_ami_id: `the owner's copy ${JSON.stringify(owner)}`,
+    encrypted: kmsKeyId !== undefined ? "true" : "(the source's)",
+    kms_key_id: kmsKeyId ?? "(none)",
+  };
+}
+
 /** The Terraform resource name of a desired copy (`copy_<image>_<region>`). */
 export function copyResourceNameOf(copy: DesiredCopy): string {
   return copyResourceName(copy.image.key, copy.target.region);

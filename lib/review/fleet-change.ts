@@ -1,19 +1,58 @@
-import { formatAddress } from "../fleet/addresses";
-import { DesiredCopy, desiredCopies, desiredGrants, desiredPointers, DesiredPointer, recipientGrantKey, recipientPointers, recipientView } from "../fleet/desired";
+import { formatAddress, parseAddress } from "../fleet/addresses";
+import {
+  copyForcingArguments,
+  DesiredCopy,
+  desiredCopies,
+  desiredGrants,
+  desiredPointers,
+  DesiredPointer,
+  recipientCopies,
+  recipientCopyForcingArguments,
+  recipientGrantKey,
+  recipientPointers,
+  recipientView,
+} from "../fleet/desired";
 import { Fleet } from "../fleet/fleet";
 import { describePrincipal, outsideOrganization, permissionAddressOf, Principal, sharePrincipals } from "../fleet/principals";
 import type { DangerCategory } from "./plan-review";
 
 /**
- * The verdicts only the fleet change can give: who gains or loses the right to launch a copy, who
- * gets copies of their own, which pointers move or lose their name. Judged from the base and head
+ * The verdicts the fleet change gives: who gains or loses the right to launch a copy, who gets
+ * copies of their own, which copies are deleted or remade, which pointers move or lose their name,
+ * and which trust anchors change (judged against the base's, never the head's). Judged from the base and head
  * fleet files, so they do not depend on how the stacks are split, on which stacks a change plans,
  * or on which wait for another's apply: a share stack that cannot be planned yet is judged all the
  * same. Pure: fleets in, changes and dangers out.
  */
 
 /** The danger categories judged from the fleet change; a plan's own verdicts in them give way. */
-export const FLEET_CHANGE_CATEGORIES: ReadonlySet<DangerCategory> = new Set(["public", "outside-organization", "unencrypted-shared", "recipient"]);
+export const FLEET_CHANGE_CATEGORIES: ReadonlySet<DangerCategory> = new Set(["public", "outside-organization", "unencrypted-shared", "recipient", "trust-anchor", "revoke"]);
+
+/**
+ * What decides that a change is safe, as a fleet file says it: the Organization whose members may be
+ * granted without a danger, the acknowledgement that lets unencrypted copies be shared, and the
+ * promise that the key policies admit the accounts (no KMS grants). The gate judges a change against
+ * the target branch's anchors, never the change's own: a change of one is a `trust-anchor` danger.
+ * (`share.acknowledgePublic` is not one: it only lets validation pass, and every new public
+ * principal blocks the review whatever the file says.)
+ */
+export const TRUST_ANCHORS: readonly { readonly field: string; readonly value: (fleet: Fleet) => string | undefined; readonly decides: string }[] = [
+  {
+    field: "organization",
+    value: (f) => (f.organization ? `${f.organization.arn}${f.organization.memberAccounts ? ` with member accounts ${f.organization.memberAccounts.join(", ") || "(none)"}` : " (member accounts not listed)"}` : undefined),
+    decides: "which principals are granted without an outside-organization danger",
+  },
+  {
+    field: "encryption.acknowledgeUnencryptedSharing",
+    value: (f) => (f.acknowledgeUnencryptedSharing ? "true" : undefined),
+    decides: "whether sharing unencrypted copies passes the review",
+  },
+  {
+    field: "encryption.keyPolicyGrantsRecipients",
+    value: (f) => (f.keyPolicyGrantsRecipients ? "true" : undefined),
+    decides: "whether the accounts get KMS grants or are trusted to be admitted by the key policies",
+  },
+];
 
 /** A danger of the fleet change (`acknowledged`: the fleet file accepts it). */
 export interface ChangeDanger {
@@ -143,6 +182,9 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
   for (const name of [...new Set([...before.keys(), ...after.keys()])].sort()) {
     const old = before.get(name);
     const now = after.get(name);
+    // Judged against the target branch's anchors; a new fleet's own are put before a human (trust-anchor).
+    const anchors = old ?? now;
+    dangers.push(...anchorDangers(name, old, now));
     const oldCopies = new Map((old ? desiredCopies(old) : []).map((c) => [copyKey(c), c]));
     const newCopies = new Map((now ? desiredCopies(now) : []).map((c) => [copyKey(c), c]));
 
@@ -172,7 +214,7 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
         if (g.principal.kind === "public") {
           dangers.push({ category: "public", address: g.address, message: `makes image ${image} in ${region} PUBLIC: every AWS account can launch it` });
         }
-        const outside = now!.organization && outsideOrganization(g.principal, now!.organization);
+        const outside = anchors!.organization && outsideOrganization(g.principal, anchors!.organization);
         if (outside) dangers.push({ category: "outside-organization", address: g.address, message: `grants ${describePrincipal(g.principal)} in ${region}: ${outside}` });
       }
       // A shared copy the fleet does not encrypt, made (new, or replaced by a new source or key) or newly shared.
@@ -184,8 +226,8 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
             address: formatAddress(is.address),
             message:
               `copy of image ${is.image.key} in ${is.target.region} is shared but not encrypted by the fleet (it keeps its source's encryption)` +
-              (now!.acknowledgeUnencryptedSharing ? `; fleet ${name} acknowledges this (encryption.acknowledgeUnencryptedSharing)` : ""),
-            acknowledged: now!.acknowledgeUnencryptedSharing,
+              (anchors!.acknowledgeUnencryptedSharing ? `; fleet ${name} acknowledges this on the target branch (encryption.acknowledgeUnencryptedSharing)` : ""),
+            acknowledged: anchors!.acknowledgeUnencryptedSharing,
           });
         }
       }
@@ -203,7 +245,7 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
       dangers.push({
         category: "recipient",
         address: `${name}: recipient ${account}`,
-        message: `gives account ${account} copies of its own of ${images} in ${gained.join(", ")}: they are that account's AMIs, and removing it from the fleet later deletes none of them`,
+        message: `gives account ${account} copies of its own of ${images} in ${gained.join(", ")}: they are that account's AMIs, which its own instances and launch templates come to use; removing the account or a Region from the fleet later deregisters them (a destroy the review blocks)`,
       });
     }
     for (const [account, r] of oldRecipients) {
@@ -213,12 +255,123 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
     }
 
     dangers.push(...pointerDangers(old, now));
-    copies.push(...copyChanges(name, old, now));
+    const copiesChanged = copyChanges(name, old, now);
+    copies.push(...copiesChanged);
+    dangers.push(...copyDangers(old, now));
     pointers.push(...pointerChanges(name, old, now));
-    grants.push(...added(grantsOf(old), grantsOf(now), (g, action) => ({ fleet: name, ...g, action })));
-    snapshotReaders.push(...added(snapshotReadersOf(old), snapshotReadersOf(now), (r, action) => ({ fleet: name, ...r, action })));
+    const grantsChanged = added(grantsOf(old), grantsOf(now), (g, action) => ({ fleet: name, ...g, action }));
+    grants.push(...grantsChanged);
+    const readersChanged = added(snapshotReadersOf(old), snapshotReadersOf(now), (r, action) => ({ fleet: name, ...r, action }));
+    snapshotReaders.push(...readersChanged);
+    dangers.push(
+      ...revokeDangers(
+        now,
+        copiesChanged.filter((c) => c.action === "destroy").map((c) => c.address),
+        sharing.filter((s) => s.fleet === name && s.action === "revoke"),
+        grantsChanged.filter((g) => g.action === "revoke"),
+        readersChanged.filter((r) => r.action === "revoke"),
+      ),
+    );
   }
   return { copies, pointers, sharing, grants, snapshotReaders, recipients, dangers };
+}
+
+/** A change of a trust anchor (TRUST_ANCHORS): its own blocking danger, naming the old and the new value. */
+function anchorDangers(name: string, old: Fleet | undefined, now: Fleet | undefined): ChangeDanger[] {
+  if (!now) return []; // a removed fleet's anchors go with it: nothing is judged against them any more
+  return TRUST_ANCHORS.flatMap(({ field, value, decides }) => {
+    const before = old ? value(old) : undefined;
+    const after = value(now);
+    if (before === after) return [];
+    const was = old ? (before ?? "(not set)") : "(fleet not on the target branch)";
+    return [
+      {
+        category: "trust-anchor" as const,
+        address: `${name}: ${field}`,
+        message:
+          `changes ${field} of fleet ${name} from ${was} to ${after ?? "(not set)"}: it decides ${decides}. ` +
+          `This change is judged against the target branch's value; once merged, later changes are judged against the new one`,
+      },
+    ];
+  });
+}
+
+/** The owner's and the recipients' copies of a fleet, by address, with their forcing arguments. */
+function forcingOf(fleet: Fleet | undefined): Map<string, Readonly<Record<string, string>>> {
+  if (!fleet) return new Map();
+  return new Map([
+    ...desiredCopies(fleet).map((c) => [formatAddress(c.address), copyForcingArguments(c)] as const),
+    ...fleet.recipients.flatMap((r) => recipientCopies(fleet, r).map((c) => [formatAddress(c.copy.address), recipientCopyForcingArguments(c)] as const)),
+  ]);
+}
+
+/**
+ * Every copy the change deletes (`destroy`) or remakes (`replace`: an argument that forces a new copy
+ * changes), the owner's and each recipient's own alike, at the address its plan would give: so the
+ * verdict never depends on whether the stack that holds it is planned or waits.
+ */
+function copyDangers(old: Fleet | undefined, now: Fleet | undefined): ChangeDanger[] {
+  const was = copiesOf(old);
+  const is = copiesOf(now);
+  const forcedBefore = forcingOf(old);
+  const forcedAfter = forcingOf(now);
+  const dangers: ChangeDanger[] = [];
+  for (const [address, copy] of was) {
+    const { key: image } = copy.image;
+    const { region } = copy.target;
+    const account = copy.address.recipient;
+    const whose = account !== undefined ? `account ${account}'s own copy` : "the copy";
+    const users = account !== undefined ? `instances and launch templates in account ${account}` : "instances and launch templates";
+    if (!is.has(address)) {
+      dangers.push({ category: "destroy", address, message: `destroys ${whose} of image ${image} in ${region}: ${users} using it can no longer launch` });
+      continue;
+    }
+    const before = forcedBefore.get(address) ?? {};
+    const after = forcedAfter.get(address) ?? {};
+    const reasons = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]).sort();
+    if (reasons.length > 0) {
+      dangers.push({ category: "replace", address, message: `replaces ${whose} of image ${image} in ${region} (${reasons.join(", ")}): the old AMI is deregistered after the new one exists` });
+    }
+  }
+  return dangers;
+}
+
+/**
+ * Access the change takes from an account that keeps using the fleet: a launch permission, a KMS
+ * grant or a recipient's read access to snapshots, revoked while the copy it is on stays. Access that
+ * goes with a copy the change destroys (or with a whole Region of the fleet, or of a recipient) is
+ * that destroy's danger already.
+ */
+function revokeDangers(
+  now: Fleet | undefined,
+  destroyedCopies: readonly string[],
+  permissions: readonly SharingChange[],
+  grants: readonly GrantChangeOfFleet[],
+  readers: readonly SnapshotReadersChange[],
+): ChangeDanger[] {
+  const destroyed = new Set(destroyedCopies);
+  const goes = (image: string, region: string, recipient?: string) =>
+    destroyed.has(formatAddress({ type: "aws_ami_copy", image, region })) ||
+    (recipient !== undefined && destroyed.has(formatAddress({ type: "aws_ami_copy", image, region, recipient })));
+  const regionKept = (region: string, recipient?: string) =>
+    now !== undefined &&
+    now.regions.some((t) => t.region === region) &&
+    (recipient === undefined || now.recipients.some((r) => r.account === recipient && r.regions.some((x) => x.region === region)));
+  const dangers: ChangeDanger[] = [];
+  for (const p of permissions) {
+    if (goes(p.image, p.region, p.recipient)) continue;
+    dangers.push({ category: "revoke", address: p.address, message: `revokes ${p.principal}'s launch permission on image ${p.image} in ${p.region}: its instances and launch templates can no longer launch it` });
+  }
+  for (const g of grants) {
+    const recipient = parseAddress(g.address)?.recipient;
+    if (!regionKept(g.region, recipient)) continue;
+    dangers.push({ category: "revoke", address: g.address, message: `retires the KMS grant for account ${g.account} in ${g.region}: it can no longer launch or copy the encrypted copies there` });
+  }
+  for (const r of readers) {
+    if (goes(r.image, r.region, r.recipient)) continue;
+    dangers.push({ category: "revoke", address: r.resource, message: `takes account ${r.recipient}'s read access to the snapshots of image ${r.image} in ${r.region}: it can no longer copy that copy` });
+  }
+  return dangers;
 }
 
 /** What `now` has that `was` lacks (grant), then what it no longer has (revoke), by key. */
@@ -264,7 +417,7 @@ function copiesOf(fleet: Fleet | undefined): Map<string, DesiredCopy> {
   return new Map(all.map((c) => [formatAddress(c.address), c]));
 }
 
-/** The copies a change adds and removes (a copy replaced keeps its address: the plans judge that). */
+/** The copies a change adds and removes (a copy replaced keeps its address: `copyDangers` judges it). */
 function copyChanges(fleet: string, old: Fleet | undefined, now: Fleet | undefined): CopyChangeOfFleet[] {
   const was = copiesOf(old);
   const is = copiesOf(now);

@@ -19,8 +19,10 @@ export type { FleetChange, RecipientChange, SharingChange } from "./fleet-change
 
 /** Danger categories; `--allow` accepts them by name. */
 export const DANGER_CATEGORIES = [
+  "trust-anchor",
   "destroy",
   "replace",
+  "revoke",
   "public",
   "unencrypted-shared",
   "outside-organization",
