@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { renderReviewMarkdown, renderReviewText } from "../lib/report/review";
 import { reviewPlan, sourcesNeedingSizes } from "../lib/review/plan-review";
-import { runCli } from "./helpers/cli";
+import { PROJECT_ROOT, runCli } from "./helpers/cli";
 
 /**
  * The review on plans made by the real OpenTofu and AWS provider in the e2e loop
@@ -11,6 +11,8 @@ import { runCli } from "./helpers/cli";
  */
 
 const PLANS = path.join(__dirname, "fixtures", "plans");
+/** The fleet file of the fixtures' plans (fleet `golden`). */
+const PLAN_FLEETS = path.join(__dirname, "fixtures", "plan-fleets");
 const plan = (name: string) => JSON.parse(fs.readFileSync(path.join(PLANS, `${name}.json`), "utf8"));
 const A1 = "444455556666";
 const A2 = "777788889999";
@@ -341,7 +343,7 @@ describe("reviewPlan on real plans", () => {
 
 describe("ami-fleet review", () => {
   it("exits 2 on dangerous changes, with a markdown summary for the PR", async () => {
-    const result = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--format", "markdown"]);
+    const result = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--format", "markdown", "--fleets", PLAN_FLEETS]);
     expect(result.code).toBe(2);
     expect(result.stdout).toMatch(/^### ami-fleet plan review: ⚠️ needs approval/);
     expect(result.stdout).toContain("| ⛔ | destroy | `aws_ami_copy.copy_v2_eu-west-1` |");
@@ -350,7 +352,7 @@ describe("ami-fleet review", () => {
   });
 
   it("exits 0 when every danger is allowed, and prints text", async () => {
-    const result = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--format", "text", "--allow", "destroy,unencrypted-shared"]);
+    const result = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--format", "text", "--allow", "destroy,unencrypted-shared", "--fleets", PLAN_FLEETS]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("copies: 1 to create, 0 to replace, 2 to destroy; launch permissions: 4 granted, 2 revoked; KMS grants: 0");
     expect(result.stdout).toContain("review: nothing dangerous (exit 0)");
@@ -455,16 +457,16 @@ describe("ami-fleet review", () => {
   it("writes JSON to --out", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-review-"));
     const out = path.join(dir, "review.json");
-    const result = await runCli(["review", "--plan", path.join(PLANS, "replace.json"), "--format", "json", "--out", out]);
+    const result = await runCli(["review", "--plan", path.join(PLANS, "replace.json"), "--format", "json", "--out", out, "--fleets", PLAN_FLEETS]);
     expect(result.code).toBe(2);
     expect(JSON.parse(fs.readFileSync(out, "utf8"))).toMatchObject({ version: 1, blocked: true });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("adds up repeated --allow, and reads the plan from standard input with --plan -", async () => {
-    const repeated = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--format", "json", "--allow", "destroy", "--allow", "unencrypted-shared"]);
+    const repeated = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--format", "json", "--allow", "destroy", "--allow", "unencrypted-shared", "--fleets", PLAN_FLEETS]);
     expect(repeated.code).toBe(0);
-    const stdin = await runCli(["review", "--plan", "-", "--format", "json"], { input: fs.readFileSync(path.join(PLANS, "change.json"), "utf8") });
+    const stdin = await runCli(["review", "--plan", "-", "--format", "json", "--fleets", PLAN_FLEETS], { input: fs.readFileSync(path.join(PLANS, "change.json"), "utf8") });
     expect(stdin.code).toBe(2);
     expect(JSON.parse(stdin.stdout).dangers.map((d: any) => d.category)).toContain("destroy");
   });
@@ -479,6 +481,35 @@ describe("ami-fleet review", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/this is a state, not a plan/);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("fails closed: a plan that grants access, reviewed without the fleet files that declare it, is an error naming --fleets, never a quieter verdict", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-review-closed-"));
+    try {
+      // In a stack's folder (no fleets/ there), as an old README recipe ran it.
+      const alone = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--format", "json"], { cwd: dir });
+      expect({ code: alone.code, stdout: alone.stdout }).toEqual({ code: 1, stdout: "" });
+      expect(alone.stderr).toBe(
+        `ami-fleet review: ${path.join(PLANS, "change.json")} (fleet golden) grants launch permissions or key access, but no fleet files were read (no fleets/ in ${fs.realpathSync(dir)}): ` +
+          "their Organization and acknowledgements decide the verdict. Run it in the project folder, or pass --fleets <the change's fleet files> " +
+          "(in a pull request, with --base-fleets <the target branch's fleets/>).\n",
+      );
+      // Fleet files that do not declare the plan's fleet: the same.
+      const others = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--format", "json", "--fleets", path.join(PROJECT_ROOT, "fleets")]);
+      expect(others.code).toBe(1);
+      expect(others.stderr).toMatch(/change\.json \(fleet golden\) grants launch permissions or key access, but its fleet files are not among those read/);
+      // With them, it judges.
+      expect((await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--format", "json", "--fleets", PLAN_FLEETS], { cwd: dir })).code).toBe(2);
+      // A plan that grants nothing (a pointer moved) needs no fleet file.
+      const pointer = await runCli(["review", "--plan", path.join(PLANS, "pointer-move.json"), "--format", "json"], { cwd: dir });
+      expect(JSON.parse(pointer.stdout).dangers.map((d: any) => d.category)).toEqual(["pointer-move", "pointer-move"]);
+      // --base-fleets without the change's own fleet files would judge every fleet removed.
+      const base = await runCli(["review", "--plan", path.join(PLANS, "pointer-move.json"), "--base-fleets", PLAN_FLEETS], { cwd: dir });
+      expect(base.code).toBe(1);
+      expect(base.stderr).toMatch(/^ami-fleet review: --base-fleets judges the change against the change's own fleet files, but no fleet files were read/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("exits 1 with a clear message on a bad plan file or an unknown category", async () => {
@@ -506,18 +537,18 @@ describe("ami-fleet review --live", () => {
       for (const id of old) text = text.split(id).join(await ec2.registerSource("us-east-1", `live-${id}`));
       const file = path.join(dir, "plan.json");
       fs.writeFileSync(file, text);
-      const offline = await runCli(["review", "--plan", file, "--format", "json"], { env: moto.env });
+      const offline = await runCli(["review", "--plan", file, "--format", "json", "--fleets", PLAN_FLEETS], { env: moto.env });
       expect(JSON.parse(offline.stdout).cost.unknownSizes).toHaveLength(2);
-      const live = await runCli(["review", "--plan", file, "--format", "json", "--live"], { env: moto.env });
+      const live = await runCli(["review", "--plan", file, "--format", "json", "--live", "--fleets", PLAN_FLEETS], { env: moto.env });
       expect(JSON.parse(live.stdout).cost).toMatchObject({ transferGb: 60, unknownSizes: [] }); // moto backs each AMI with 15 GB
       // An endpoint that refuses: the sizes stay unknown, and the review says why, not "run --live".
       const { emulatorEnv, freePort } = await import("./helpers/moto");
       const down = emulatorEnv(`http://127.0.0.1:${await freePort()}`);
-      const failed = await runCli(["review", "--plan", file, "--format", "json", "--live"], { env: down });
+      const failed = await runCli(["review", "--plan", file, "--format", "json", "--live", "--fleets", PLAN_FLEETS], { env: down });
       const cost = JSON.parse(failed.stdout).cost;
       expect(cost.unknownSizes).toHaveLength(2);
       expect(cost.liveErrors).toEqual([expect.stringMatching(/^cannot read source sizes in us-east-1: /)]);
-      const summary = await runCli(["review", "--plan", file, "--format", "text", "--live"], { env: down });
+      const summary = await runCli(["review", "--plan", file, "--format", "text", "--live", "--fleets", PLAN_FLEETS], { env: down });
       expect(summary.stdout).toMatch(/sizes unknown for .*: --live cannot read source sizes in us-east-1: /);
       expect(summary.stdout).not.toContain("run review with --live");
     } finally {

@@ -2,11 +2,12 @@ import { describeAwsError, SdkAwsReader } from "../live/aws";
 import { oneLine } from "../fleet/errors";
 import { DANGER_CATEGORIES, DangerCategory, DriftNote, reviewPlans, sourcesNeedingSizes } from "../review/plan-review";
 import { FleetSpecError } from "../fleet/errors";
+import { MANAGEMENT_TAGS } from "../fleet/fleet";
 import { parseAddress } from "../fleet/addresses";
 import { DEFAULT_CONFIG, loadProjectConfig } from "../project/config";
 import { stackOf } from "../project/layout";
 import { fleetChange } from "../review/fleet-change";
-import { readPlan } from "../review/plan";
+import { actionOf, Plan, readPlan } from "../review/plan";
 import { renderReviewMarkdown, renderReviewText } from "../report/review";
 import * as fs from "fs";
 import { DEFAULT_FLEET_DIR } from "../fleet/load";
@@ -66,6 +67,25 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
   const fleetPaths = options.fleets ?? (fs.existsSync(DEFAULT_FLEET_DIR) ? [DEFAULT_FLEET_DIR] : []);
   const fleets = fleetPaths.length > 0 ? loadOrReport(fleetPaths, io) : [];
   if (!fleets) return EXIT.error;
+  // Fail closed: who may be granted is judged against the fleet files that declare the grants (their
+  // Organization and acknowledgements); without them those verdicts cannot be given, so the review
+  // refuses rather than give a quieter one.
+  const read = new Set(fleets.map((f) => f.name));
+  const unjudged = plans.flatMap(({ file, json }) => {
+    const plan = readPlan(json);
+    if (!grantsAccess(plan)) return [];
+    const missing = fleetsOfPlan(plan).filter((name) => !read.has(name));
+    return fleets.length === 0 || missing.length > 0 ? [`${file}${missing.length > 0 ? ` (fleet ${missing.join(", ")})` : ""}`] : [];
+  });
+  if (unjudged.length > 0 || (options.baseFleets && fleetPaths.length === 0)) {
+    const where = fleetPaths.length === 0 ? `no fleet files were read (no ${DEFAULT_FLEET_DIR}/ in ${io.cwd})` : `its fleet files are not among those read (${fleetPaths.join(", ")})`;
+    io.stderr.write(
+      `ami-fleet review: ${unjudged.length > 0 ? `${unjudged.join(", ")} grants launch permissions or key access, but` : "--base-fleets judges the change against the change's own fleet files, but"} ` +
+        `${where}: their Organization and acknowledgements decide the verdict. ` +
+        `Run it in the project folder, or pass --fleets <the change's fleet files> (in a pull request, with --base-fleets <the target branch's fleets/>).\n`,
+    );
+    return EXIT.error;
+  }
   const organizations = Object.fromEntries(fleets.filter((f) => f.organization).map((f) => [f.name, f.organization!]));
   // Before a repository's first fleet there are none: an empty folder is no fleets, not an error.
   const basePaths = options.baseFleets?.filter((p) => !(fs.existsSync(p) && fs.statSync(p).isDirectory() && fs.readdirSync(p).length === 0));
@@ -136,6 +156,18 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
   });
   writeReport(io, review, { text: renderReviewText, markdown: renderReviewMarkdown }, options);
   return review.blocked ? EXIT.changes : EXIT.ok;
+}
+
+/** True when a plan grants someone access that the fleet files judge: a launch permission, a KMS grant or a snapshot permission. */
+function grantsAccess(plan: Plan): boolean {
+  const access = new Set(["aws_ami_launch_permission", "aws_kms_grant", "aws_snapshot_create_volume_permission"]);
+  return plan.changes.some((rc) => rc.mode !== "data" && access.has(rc.type) && ["create", "replace"].includes(actionOf(rc.change.actions) ?? ""));
+}
+
+/** The fleets a plan's copies belong to (their management tag, before and after); none for a stack without copies (a share stack). */
+function fleetsOfPlan(plan: Plan): string[] {
+  const names = [...plan.prior, ...plan.planned].filter((r) => r.type === "aws_ami_copy").map((r) => r.values?.tags?.[MANAGEMENT_TAGS.fleet]);
+  return [...new Set(names.filter((n): n is string => typeof n === "string"))].sort();
 }
 
 /** The stacks of `ami-fleet changed --format json` that wait for another's apply. */
