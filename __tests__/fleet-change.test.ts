@@ -38,7 +38,7 @@ const dangers = (c: ReturnType<typeof fleetChange>) => c.dangers.map((d) => `${d
 
 describe("the fleet change's verdicts", () => {
   it("no change, no verdict", () => {
-    expect(change([doc()], [doc()])).toEqual({ copies: [], pointers: [], sharing: [], grants: [], snapshotReaders: [], recipients: [], dangers: [] });
+    expect(change([doc()], [doc()])).toEqual({ copies: [], pointers: [], sharing: [], grants: [], snapshotReaders: [], recipients: [], dangers: [], copiedBy: {} });
   });
 
   it("an account inside the Organization is granted on every copy, without danger", () => {
@@ -270,7 +270,7 @@ describe("the fleet change's verdicts", () => {
 
   it("a source resolved at plan time changes nothing the fleet files can tell: the plans judge its replacement", () => {
     const lookup = { source: { region: "us-east-1", images: [{ key: "v1", lookup: { owners: ["self"], name: "golden-*", mostRecent: true } }] } };
-    expect(change([doc(lookup)], [doc(lookup)])).toEqual({ copies: [], pointers: [], sharing: [], grants: [], snapshotReaders: [], recipients: [], dangers: [] });
+    expect(change([doc(lookup)], [doc(lookup)])).toEqual({ copies: [], pointers: [], sharing: [], grants: [], snapshotReaders: [], recipients: [], dangers: [], copiedBy: {} });
   });
 });
 
@@ -391,6 +391,25 @@ describe("one review of a change: the plans with the fleet change", () => {
       "the fleet change creates the KMS grant for account 777788889999 in us-west-2, but no reviewed plan does, and stack golden-grants-g0 is not listed to plan after an apply: plan golden-grants-g0 too (ami-fleet changed lists it)",
     ]);
     expect(unplanned(["golden-grants-g0"])).toEqual([]);
+  });
+
+  it("an owner's copy a plan replaces (a source found anew at plan time) replaces every recipient's copy of it: judged now, though the recipient's stack waits", () => {
+    const plan = fixture("replace");
+    const withRecipient = doc({ recipients: [{ account: RECIPIENT, regions: ["eu-west-1"] }], organization: { arn: ORG, memberAccounts: [MEMBER, RECIPIENT] } });
+    const unchanged = change([withRecipient], [withRecipient]);
+    expect(unchanged.copiedBy).toEqual({ "aws_ami_copy.copy_v1_eu-west-1": [`aws_ami_copy.recipient_${RECIPIENT}_copy_v1_eu-west-1`] });
+    const review = reviewPlans([plan], { fleetChange: unchanged, stacks: { stackOf: (fleet, address) => (address.includes("recipient_") ? `${fleet}-recipient-${RECIPIENT}` : fleet), waiting: [`golden-recipient-${RECIPIENT}`] } });
+    const replaced = review.dangers.filter((d) => d.category === "replace");
+    expect(replaced.map((d) => `${d.allowed ? "allowed" : "blocking"} ${d.address}`)).toEqual([
+      "blocking aws_ami_copy.copy_v1_ap-southeast-2",
+      "blocking aws_ami_copy.copy_v1_eu-west-1",
+      "blocking aws_ami_copy.copy_v1_us-west-2",
+      `blocking aws_ami_copy.recipient_${RECIPIENT}_copy_v1_eu-west-1`,
+    ]);
+    expect(replaced[3].message).toBe(
+      `replaces account ${RECIPIENT}'s own copy of image v1 in eu-west-1 (source_ami_id: it copies aws_ami_copy.copy_v1_eu-west-1, which the plans replace): ` +
+        "the old AMI is deregistered after the new one exists, by its stack's plan after this apply",
+    );
   });
 
   it("two stacks' plans are one review: the same dangers as the plans of one stack", () => {

@@ -143,6 +143,11 @@ export interface FleetChange {
   readonly snapshotReaders: readonly SnapshotReadersChange[];
   readonly recipients: readonly RecipientChange[];
   readonly dangers: readonly ChangeDanger[];
+  /**
+   * The head's recipients' copies by the owner's copy each copies (addresses): a plan that replaces
+   * an owner's copy (a source found anew at plan time) replaces these too, though their stacks wait.
+   */
+  readonly copiedBy: Readonly<Record<string, readonly string[]>>;
 }
 
 interface Grantee {
@@ -273,7 +278,13 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
       ),
     );
   }
-  return { copies, pointers, sharing, grants, snapshotReaders, recipients, dangers };
+  const copiedBy: Record<string, string[]> = {};
+  for (const fleet of head) {
+    for (const c of fleet.recipients.flatMap((r) => recipientCopies(fleet, r))) {
+      (copiedBy[formatAddress(c.owner.address)] ??= []).push(formatAddress(c.copy.address));
+    }
+  }
+  return { copies, pointers, sharing, grants, snapshotReaders, recipients, dangers, copiedBy };
 }
 
 /** A change of a trust anchor (TRUST_ANCHORS): its own blocking danger, naming the old and the new value. */

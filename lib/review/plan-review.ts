@@ -376,7 +376,10 @@ export function reviewPlans(jsons: readonly unknown[], context: ReviewContext = 
   }
 
   const judged: (Omit<Danger, "allowed"> & { acknowledged?: boolean })[] = context.fleetChange
-    ? [...withFleetChange(dangers, context.fleetChange), ...agreement({ copies, permissions: namedPermissions, pointers, grants, snapshotPermissions }, context.fleetChange, context)]
+    ? [
+        ...withFleetChange([...dangers, ...copiersReplaced(copies, context.fleetChange)], context.fleetChange),
+        ...agreement({ copies, permissions: namedPermissions, pointers, grants, snapshotPermissions }, context.fleetChange, context),
+      ]
     : dangers;
   const allowedDangers = judged.map(({ acknowledged, ...d }) => ({ ...d, allowed: allow.has(d.category) || acknowledged === true }));
   return {
@@ -499,6 +502,28 @@ function agreement(
   return dangers;
 }
 
+
+/**
+ * A recipient's own copy is copied from the owner's: when a plan replaces the owner's copy (its
+ * source found anew at plan time, which the fleet files cannot tell), the recipient's copy is
+ * replaced too, by a stack that waits for this apply. Judged now, at the address its plan will give.
+ */
+function copiersReplaced(copies: readonly CopyChange[], change: FleetChange): Omit<Danger, "allowed">[] {
+  return copies
+    .filter((c) => c.account === undefined && c.action === "replace")
+    .flatMap((c) =>
+      (change.copiedBy[c.address] ?? []).map((address) => {
+        const account = parseAddress(address)?.recipient;
+        return {
+          category: "replace" as const,
+          address,
+          message:
+            `replaces account ${account}'s own copy of image ${c.image} in ${c.region} (source_ami_id: it copies ${c.address}, which the plans replace): ` +
+            `the old AMI is deregistered after the new one exists, by its stack's plan after this apply`,
+        };
+      }),
+    );
+}
 
 /** The resource of an instance address (`...snapshots_v1_eu-west-1["snap-1"]` -> `...snapshots_v1_eu-west-1`). */
 function resourceOf(address: string): string {
