@@ -397,7 +397,11 @@ describe("one review of a change: the plans with the fleet change", () => {
     const plan = fixture("replace");
     const withRecipient = doc({ recipients: [{ account: RECIPIENT, regions: ["eu-west-1"] }], organization: { arn: ORG, memberAccounts: [MEMBER, RECIPIENT] } });
     const unchanged = change([withRecipient], [withRecipient]);
-    expect(unchanged.copiedBy).toEqual({ "aws_ami_copy.copy_v1_eu-west-1": [`aws_ami_copy.recipient_${RECIPIENT}_copy_v1_eu-west-1`] });
+    expect(unchanged.copiedBy).toEqual({ golden: { "aws_ami_copy.copy_v1_eu-west-1": [`aws_ami_copy.recipient_${RECIPIENT}_copy_v1_eu-west-1`] } });
+    // Another fleet's copy at the same address is not the one its recipients copy.
+    const other = change([withRecipient, doc({ name: "other", pointers: [] })], [withRecipient, doc({ name: "other", pointers: [] })]);
+    const otherPlan = { ...plan, resource_changes: plan.resource_changes.map((rc: any) => (rc.type === "aws_ami_copy" ? JSON.parse(JSON.stringify(rc).replace(/"ami-fleet:fleet":"golden"/g, '"ami-fleet:fleet":"other"')) : rc)) };
+    expect(reviewPlans([otherPlan], { fleetChange: other }).dangers.filter((d) => d.address.includes("recipient_"))).toEqual([]);
     const review = reviewPlans([plan], { fleetChange: unchanged, stacks: { stackOf: (fleet, address) => (address.includes("recipient_") ? `${fleet}-recipient-${RECIPIENT}` : fleet), waiting: [`golden-recipient-${RECIPIENT}`] } });
     const replaced = review.dangers.filter((d) => d.category === "replace");
     expect(replaced.map((d) => `${d.allowed ? "allowed" : "blocking"} ${d.address}`)).toEqual([
@@ -410,6 +414,22 @@ describe("one review of a change: the plans with the fleet change", () => {
       `replaces account ${RECIPIENT}'s own copy of image v1 in eu-west-1 (source_ami_id: it copies aws_ami_copy.copy_v1_eu-west-1, which the plans replace): ` +
         "the old AMI is deregistered after the new one exists, by its stack's plan after this apply",
     );
+  });
+
+  it("a copy is known by its fleet and address: another fleet's plan making a copy at the same address neither plans nor explains this fleet's", () => {
+    // golden's first plan (fixture `initial`) creates copies of v1 and v2; the fleet change adds fleet `fresh`, whose v1 copies have the same addresses.
+    const plan = fixture("initial");
+    const fresh = doc({ name: "fresh", encryption: undefined, share: undefined, organization: undefined, pointers: [] });
+    const review = reviewPlans([plan], { fleetChange: change([], [fresh]) });
+    const agreeing = review.dangers.filter((d) => d.category === "unplanned" || d.category === "unexplained").filter((d) => d.address.startsWith("aws_ami_copy."));
+    expect(agreeing.map((d) => `${d.category} ${d.address}`).sort()).toEqual([
+      "unexplained aws_ami_copy.copy_v1_eu-west-1",
+      "unexplained aws_ami_copy.copy_v1_us-west-2",
+      "unexplained aws_ami_copy.copy_v2_eu-west-1",
+      "unexplained aws_ami_copy.copy_v2_us-west-2",
+      "unplanned aws_ami_copy.copy_v1_eu-west-1",
+      "unplanned aws_ami_copy.copy_v1_us-west-2",
+    ]);
   });
 
   it("two stacks' plans are one review: the same dangers as the plans of one stack", () => {

@@ -209,6 +209,8 @@ it("layout: split, the whole job as written: installs; plans the changed stacks 
       `outside-organization aws_ami_launch_permission.share_v1_eu-west-1_accounts["${OUTSIDER}"]`,
       `outside-organization aws_ami_launch_permission.share_v2_eu-west-1_accounts["${OUTSIDER}"]`,
       "public aws_ami_launch_permission.share_v1_eu-west-1_public",
+      // A new fleet's acknowledgement is not on the target branch: a trust anchor a human approves.
+      "trust-anchor pub: encryption.acknowledgeUnencryptedSharing",
     ]);
     // Every principal the change grants or revokes is listed, planned or waiting.
     expect(review).toContain(`| grant | account ${OUTSIDER} | v1@eu-west-1, v2@eu-west-1 |`);

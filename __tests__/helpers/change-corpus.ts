@@ -1,3 +1,5 @@
+import { CreateKeyCommand, KMSClient, ListGrantsCommand, RevokeGrantCommand } from "@aws-sdk/client-kms";
+import { keyGrantName } from "../../lib/fleet/addresses";
 import { asRole } from "./iam";
 import { App } from "cdktf";
 import * as fs from "fs";
@@ -40,9 +42,15 @@ interface Sources {
   readonly v1: string;
   readonly v2: string;
   readonly v3: string;
+  /** A customer managed key in eu-west-1 that fleets `red` and `blue` both encrypt with. */
+  readonly key: string;
 }
 
-/** The deployed fleets: `gold` (two versions, two Regions, a pointer, an Organization) and `look` (a lookup source). */
+/**
+ * The deployed fleets: `gold` (two versions, two Regions, a pointer, an Organization), `look` (a
+ * lookup source, not shared), `kin` and `kinlook` (a recipient in both Regions; an AMI id and a
+ * lookup source), and `red` and `blue` (one key and one share account: a KMS grant each).
+ */
 function baseDocs(s: Sources): Docs {
   return {
     gold: {
@@ -58,10 +66,32 @@ function baseDocs(s: Sources): Docs {
       name: "look",
       source: { region: "us-east-1", images: [{ key: "cur", lookup: { owners: ["self"], name: "look-golden-*", mostRecent: true } }] },
       regions: ["eu-west-1"],
-      share: { accounts: [A1] },
-      encryption: { acknowledgeUnencryptedSharing: true },
       tags: { team: "a" },
     },
+    kin: {
+      name: "kin",
+      source: { region: "us-east-1", images: [{ key: "v1", amiId: s.v1 }] },
+      regions: ["eu-west-1", "us-west-2"],
+      recipients: [{ account: RECIPIENT }],
+    },
+    kinlook: {
+      name: "kinlook",
+      source: { region: "us-east-1", images: [{ key: "cur", lookup: { owners: ["self"], name: "kin-golden-*", mostRecent: true } }] },
+      regions: ["eu-west-1", "us-west-2"],
+      recipients: [{ account: RECIPIENT }],
+    },
+    ...Object.fromEntries(
+      ["red", "blue"].map((name) => [
+        name,
+        {
+          name,
+          source: { region: "us-east-1", images: [{ key: "v1", amiId: s.v1 }] },
+          regions: ["eu-west-1"],
+          share: { accounts: [A1] },
+          encryption: { encrypted: true, kmsKeyIds: { "eu-west-1": s.key } },
+        },
+      ]),
+    ),
   };
 }
 
@@ -69,9 +99,11 @@ function baseDocs(s: Sources): Docs {
 interface Change {
   readonly name: string;
   readonly edit: (docs: Docs, s: Sources) => void;
-  readonly before?: (ec2: Ec2) => Promise<void>;
+  readonly before?: (ec2: Ec2, sources: Sources, env: NodeJS.ProcessEnv) => Promise<void>;
   /** The review's exit code, and every danger of its PR comment as `<blocking|allowed> <category> <address>`. */
   readonly verdict: Verdict;
+  /** The findings the step's reconcile reports of these fleets, as `<kind> <fleet> <region> <account>`. */
+  readonly drift?: { readonly of: readonly string[]; readonly findings: readonly string[] };
 }
 
 /** What the review said: its status output, and each danger as `<blocking|allowed> <category> <address>`, sorted. */
@@ -126,6 +158,51 @@ export const CHANGES: readonly Change[] = [
     // New copies shared unencrypted, which the fleet file acknowledges.
     verdict: { status: "0", dangers: ["allowed unencrypted-shared aws_ami_copy.copy_v3_eu-west-1", "allowed unencrypted-shared aws_ami_copy.copy_v3_us-west-2"] },
   },
+  // The gate's anchors come from the target branch: a change that edits them is judged by the old ones, and blocked by its own danger.
+  {
+    name: "outsider-made-member",
+    edit: (d) => {
+      d.gold.share.accounts.push(OUTSIDER);
+      d.gold.organization.memberAccounts.push(OUTSIDER);
+    },
+    verdict: {
+      status: "2",
+      dangers: [...blocking("outside-organization", COPIES.map((c) => `aws_ami_launch_permission.share_${c}_accounts["${OUTSIDER}"]`)), "blocking trust-anchor gold: organization"],
+    },
+  },
+  {
+    name: "organization-removed",
+    edit: (d) => {
+      delete d.gold.organization;
+      d.gold.share.accounts.push(OUTSIDER);
+    },
+    verdict: {
+      status: "2",
+      dangers: [...blocking("outside-organization", COPIES.map((c) => `aws_ami_launch_permission.share_${c}_accounts["${OUTSIDER}"]`)), "blocking trust-anchor gold: organization"],
+    },
+  },
+  {
+    name: "acknowledged-with-share",
+    edit: (d) => {
+      d.look.share = { accounts: [A1] };
+      d.look.encryption = { acknowledgeUnencryptedSharing: true };
+    },
+    verdict: { status: "2", dangers: ["blocking unencrypted-shared aws_ami_copy.copy_cur_eu-west-1", "blocking trust-anchor look: encryption.acknowledgeUnencryptedSharing"] },
+  },
+  // A recipient's own copy deleted is a destroy, whether its stack is planned or waits for the owner's new copies.
+  {
+    name: "recipient-region-with-version",
+    edit: (d, s) => {
+      d.kin.source.images.push({ key: "v2", amiId: s.v2 });
+      d.kin.recipients = [{ account: RECIPIENT, regions: ["eu-west-1"] }];
+    },
+    verdict: { status: "2", dangers: [`blocking destroy aws_ami_copy.recipient_${RECIPIENT}_copy_v1_us-west-2`, "blocking unencrypted-shared aws_ami_copy.copy_v2_eu-west-1"] },
+  },
+  {
+    name: "recipient-region-lookup",
+    edit: (d) => (d.kinlook.recipients = [{ account: RECIPIENT, regions: ["eu-west-1"] }]),
+    verdict: { status: "2", dangers: [`blocking destroy aws_ami_copy.recipient_${RECIPIENT}_copy_cur_us-west-2`] },
+  },
   {
     name: "new-lookup-match",
     edit: (d) => (d.look.tags = { team: "b" }),
@@ -135,6 +212,20 @@ export const CHANGES: readonly Change[] = [
       await ec2.registerSource("us-east-1", "look-golden-2");
     },
     verdict: { status: "2", dangers: blocking("replace", ["aws_ami_copy.copy_cur_eu-west-1"]) },
+  },
+  // Last: it changes live state. Two fleets' grants to one account on one key; blue's revoked by hand
+  // is blue's drift (red's grant does not stand in for it), so blue's plan refreshes and re-creates it.
+  {
+    name: "grant-revoked",
+    edit: (d) => (d.blue.tags = { team: "b" }),
+    before: async (_ec2, s, env) => {
+      const kms = new KMSClient({ region: "eu-west-1", endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+      const { Grants } = await kms.send(new ListGrantsCommand({ KeyId: s.key }));
+      const grant = Grants!.find((g) => g.Name === keyGrantName("blue", A1))!;
+      await kms.send(new RevokeGrantCommand({ KeyId: s.key, GrantId: grant.GrantId! }));
+    },
+    verdict: { status: "0", dangers: [] },
+    drift: { of: ["red", "blue"], findings: [`missing-grant blue eu-west-1 ${A1}`] },
   },
 ];
 
@@ -193,12 +284,15 @@ export function changeCorpus(layout: (typeof LAYOUTS)[number]): void {
     work = fs.mkdtempSync(path.join(os.tmpdir(), `ami-fleet-corpus-${layout}-`));
     moto = await startMoto();
     ec2 = new Ec2(moto.env);
+    const kms = new KMSClient({ region: "eu-west-1", endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
     sources = {
       v1: await ec2.registerSource("us-east-1", "gold-v1"),
       v2: await ec2.registerSource("us-east-1", "gold-v2"),
       v3: await ec2.registerSource("us-east-1", "gold-v3"),
+      key: (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!,
     };
     await ec2.registerSource("us-east-1", "look-golden-1");
+    await ec2.registerSource("us-east-1", "kin-golden-1");
     // The target branch, deployed in its stacks' order (a share or recipient stack after the copies it reads).
     checkout(path.join(work, "base"), baseDocs(sources), config);
     const out = path.join(work, "deployed.out");
@@ -216,7 +310,7 @@ export function changeCorpus(layout: (typeof LAYOUTS)[number]): void {
   });
 
   it.each(CHANGES.map((c) => [c.name, c] as const))(`layout: ${layout}, %s: the workflow's review step gives the corpus's verdict`, async (name, change) => {
-    await change.before?.(ec2);
+    await change.before?.(ec2, sources, moto.env);
     const repo = path.join(work, name);
     const docs = baseDocs(sources);
     change.edit(docs, sources);
@@ -247,5 +341,12 @@ export function changeCorpus(layout: (typeof LAYOUTS)[number]): void {
     const status = /^status=(\d)$/m.exec(fs.readFileSync(output, "utf8"))?.[1] ?? "(none)";
     const review = fs.readFileSync(path.join(repo, "review.md"), "utf8");
     expect({ status, dangers: dangersOf(review) }).toEqual({ status: change.verdict.status, dangers: [...change.verdict.dangers].sort() });
+    if (change.drift) {
+      const reconciled = JSON.parse(fs.readFileSync(path.join(repo, "reconcile.json"), "utf8"));
+      const findings = reconciled.fleets
+        .filter((f: any) => change.drift!.of.includes(f.name))
+        .flatMap((f: any) => f.findings.map((x: any) => `${x.kind} ${f.name} ${x.region} ${x.account}`));
+      expect(findings.sort()).toEqual([...change.drift.findings].sort());
+    }
   });
 }

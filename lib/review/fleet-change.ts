@@ -144,10 +144,12 @@ export interface FleetChange {
   readonly recipients: readonly RecipientChange[];
   readonly dangers: readonly ChangeDanger[];
   /**
-   * The head's recipients' copies by the owner's copy each copies (addresses): a plan that replaces
-   * an owner's copy (a source found anew at plan time) replaces these too, though their stacks wait.
+   * The head's recipients' copies, by fleet and then by the owner's copy each copies (addresses: an
+   * address names a resource within its fleet's stacks, and two fleets have the same ones): a plan
+   * that replaces an owner's copy (a source found anew at plan time) replaces these too, though
+   * their stacks wait.
    */
-  readonly copiedBy: Readonly<Record<string, readonly string[]>>;
+  readonly copiedBy: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
 }
 
 interface Grantee {
@@ -278,10 +280,10 @@ export function fleetChange(base: readonly Fleet[], head: readonly Fleet[]): Fle
       ),
     );
   }
-  const copiedBy: Record<string, string[]> = {};
+  const copiedBy: Record<string, Record<string, string[]>> = {};
   for (const fleet of head) {
     for (const c of fleet.recipients.flatMap((r) => recipientCopies(fleet, r))) {
-      (copiedBy[formatAddress(c.owner.address)] ??= []).push(formatAddress(c.copy.address));
+      ((copiedBy[fleet.name] ??= {})[formatAddress(c.owner.address)] ??= []).push(formatAddress(c.copy.address));
     }
   }
   return { copies, pointers, sharing, grants, snapshotReaders, recipients, dangers, copiedBy };

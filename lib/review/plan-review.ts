@@ -438,6 +438,7 @@ function agreement(
       .filter((c) => c.action === "create" || c.action === "destroy")
       .map((c) => ({
         address: c.address,
+        key: `${c.fleet}\0${c.address}`,
         action: c.action,
         what: `${c.action} the copy of image ${c.image} in ${c.region}${of(c.account)}`,
         repairs: c.action === "create" && drift.some((d) => d.kind === "missing-copy" && d.image === c.image && d.region === c.region && (d.account ?? undefined) === c.account),
@@ -446,42 +447,49 @@ function agreement(
       .filter((p) => p.action === "create" || p.action === "destroy")
       .map((p) => ({
         address: p.address,
+        key: `${p.fleet}\0${p.address}`,
         action: p.action,
         what: `${p.action === "create" ? "create" : "delete"} pointer ${p.parameter} in ${p.region}${of(p.account)}`,
         repairs: p.action === "create" && drift.some((d) => d.kind === "pointer-missing" && d.region === p.region && (d.account ?? undefined) === p.account),
       })),
     ...permissions.map((p) => ({
       address: p.address,
+      key: p.address,
       action: p.action,
       what: `${p.action} ${p.principal} on image ${p.image} in ${p.region}`,
       repairs: p.action === "grant" && drift.some((d) => d.kind === "missing-permission" && d.image === p.image && d.region === p.region && d.principal === p.principal),
     })),
     ...grants.map((g) => ({
       address: g.address,
+      key: g.address,
       action: g.action,
       what: `${g.action === "grant" ? "create" : "retire"} the KMS grant for account ${g.account} in ${g.region}`,
       repairs: g.action === "grant" && drift.some((d) => d.kind === "missing-grant" && d.region === g.region && d.account === g.account),
     })),
     ...snapshotPermissions.map((p) => ({
       address: resourceOf(p.address),
+      key: resourceOf(p.address),
       action: p.action,
       what: `${p.action} account ${p.account} read access to the snapshots of image ${p.image} in ${p.region}`,
       repairs: p.action === "grant" && drift.some((d) => d.kind === "missing-snapshot-permission" && d.image === p.image && d.region === p.region && d.account === p.account),
     })),
   ];
+  // Copies and pointers are known by fleet and address (the plan tags them; two fleets' stacks have
+  // the same addresses); permissions, grants and snapshot permissions by address alone (a share
+  // stack's plan does not say its fleet).
   const implied = [
-    ...change.copies.map((c) => ({ ...c, what: `${c.action === "create" ? "creates" : "destroys"} the copy of image ${c.image} in ${c.region}${of(c.recipient)}` })),
-    ...change.pointers.map((p) => ({ ...p, what: `${p.action === "create" ? "creates" : "deletes"} pointer ${p.pointer} in ${p.region}` })),
-    ...change.sharing.map((s) => ({ ...s, what: `${s.action === "grant" ? "grants" : "revokes"} ${s.principal} on image ${s.image} in ${s.region}` })),
-    ...change.grants.map((g) => ({ ...g, what: `${g.action === "grant" ? "creates" : "retires"} the KMS grant for account ${g.account} in ${g.region}` })),
+    ...change.copies.map((c) => ({ ...c, key: `${c.fleet}\0${c.address}`, what: `${c.action === "create" ? "creates" : "destroys"} the copy of image ${c.image} in ${c.region}${of(c.recipient)}` })),
+    ...change.pointers.map((p) => ({ ...p, key: `${p.fleet}\0${p.address}`, what: `${p.action === "create" ? "creates" : "deletes"} pointer ${p.pointer} in ${p.region}` })),
+    ...change.sharing.map((s) => ({ ...s, key: s.address, what: `${s.action === "grant" ? "grants" : "revokes"} ${s.principal} on image ${s.image} in ${s.region}` })),
+    ...change.grants.map((g) => ({ ...g, key: g.address, what: `${g.action === "grant" ? "creates" : "retires"} the KMS grant for account ${g.account} in ${g.region}` })),
   ];
   // Explains a plan's snapshot permissions; never unplanned (see above).
-  const readers = change.snapshotReaders.map((r) => ({ address: r.resource, action: r.action }));
-  const impliedAt = new Map([...implied, ...readers].map((i) => [i.address, i.action as string]));
-  const doneAt = new Map(done.map((d) => [d.address, d.action as string]));
+  const readers = change.snapshotReaders.map((r) => ({ key: r.resource, action: r.action }));
+  const impliedAt = new Map([...implied, ...readers].map((i) => [i.key, i.action as string]));
+  const doneAt = new Map(done.map((d) => [d.key, d.action as string]));
 
   for (const d of done) {
-    if (impliedAt.get(d.address) === d.action || d.repairs) continue;
+    if (impliedAt.get(d.key) === d.action || d.repairs) continue;
     dangers.push({
       category: "unexplained",
       address: d.address,
@@ -490,7 +498,7 @@ function agreement(
   }
   const waiting = new Set(context.stacks?.waiting ?? []);
   for (const i of implied) {
-    if (doneAt.get(i.address) === i.action) continue;
+    if (doneAt.get(i.key) === i.action) continue;
     const stack = context.stacks?.stackOf(i.fleet, i.address);
     if (stack !== undefined && waiting.has(stack)) continue;
     dangers.push({
@@ -512,7 +520,7 @@ function copiersReplaced(copies: readonly CopyChange[], change: FleetChange): Om
   return copies
     .filter((c) => c.account === undefined && c.action === "replace")
     .flatMap((c) =>
-      (change.copiedBy[c.address] ?? []).map((address) => {
+      (change.copiedBy[c.fleet]?.[c.address] ?? []).map((address) => {
         const account = parseAddress(address)?.recipient;
         return {
           category: "replace" as const,
