@@ -331,8 +331,13 @@ describe("one review of a change: the plans with the fleet change", () => {
       expect.stringMatching(/^the plans create pointer \/golden\/pointed\/latest in us-west-2/),
     ]);
     // Reconcile reported them missing: the plan repairs drift.
-    const drift = ["eu-west-1", "us-west-2"].map((region) => ({ kind: "pointer-missing", fleet: "pointed", region }));
+    const drift = ["eu-west-1", "us-west-2"].map((region) => ({ kind: "pointer-missing", fleet: "pointed", region, parameter: "/golden/pointed/latest" }));
     expect(reviewPlans([created], { fleetChange: change([pointed([latest])], [pointed([latest])]), drift }).dangers.map((d) => d.category)).not.toContain("unexplained");
+    // Another pointer, or another fleet's, missing explains nothing here.
+    for (const other of [{ parameter: "/golden/other" }, { fleet: "golden" }]) {
+      const unrelated = drift.map((d) => ({ ...d, ...other }));
+      expect(reviewPlans([created], { fleetChange: change([pointed([latest])], [pointed([latest])]), drift: unrelated }).dangers.map((d) => d.category)).toContain("unexplained");
+    }
   });
 
   it("a recipient stack's KMS grant and snapshot permissions agree with the fleet change that adds the recipient; without it they are unexplained, unless reconcile reported them missing", () => {

@@ -170,6 +170,8 @@ export interface DriftNote {
   readonly region: string;
   readonly principal?: string;
   readonly account?: string;
+  /** A pointer's parameter name. */
+  readonly parameter?: string;
 }
 
 /** The fleet resource behind a plan entry's type and name (the construct's naming rules, parsed back). */
@@ -441,7 +443,7 @@ function agreement(
         key: `${c.fleet}\0${c.address}`,
         action: c.action,
         what: `${c.action} the copy of image ${c.image} in ${c.region}${of(c.account)}`,
-        repairs: c.action === "create" && drift.some((d) => d.kind === "missing-copy" && d.image === c.image && d.region === c.region && (d.account ?? undefined) === c.account),
+        repairs: c.action === "create" && drift.some((d) => d.kind === "missing-copy" && d.fleet === c.fleet && d.image === c.image && d.region === c.region && (d.account ?? undefined) === c.account),
       })),
     ...pointers
       .filter((p) => p.action === "create" || p.action === "destroy")
@@ -450,7 +452,9 @@ function agreement(
         key: `${p.fleet}\0${p.address}`,
         action: p.action,
         what: `${p.action === "create" ? "create" : "delete"} pointer ${p.parameter} in ${p.region}${of(p.account)}`,
-        repairs: p.action === "create" && drift.some((d) => d.kind === "pointer-missing" && d.region === p.region && (d.account ?? undefined) === p.account),
+        repairs:
+          p.action === "create" &&
+          drift.some((d) => d.kind === "pointer-missing" && d.fleet === p.fleet && d.parameter === p.parameter && d.region === p.region && (d.account ?? undefined) === p.account),
       })),
     ...permissions.map((p) => ({
       address: p.address,
