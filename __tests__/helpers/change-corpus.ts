@@ -115,6 +115,12 @@ export interface Verdict {
 const COPIES = ["v1_eu-west-1", "v1_us-west-2", "v2_eu-west-1", "v2_us-west-2"];
 const blocking = (category: string, addresses: readonly string[]) => addresses.map((a) => `blocking ${category} ${a}`);
 
+/** The outsider granted on every copy of gold, judged by the target branch's Organization, and the Organization's change. */
+const OUTSIDER_JUDGED_BY_BASE: Verdict = {
+  status: "2",
+  dangers: [...blocking("outside-organization", COPIES.map((c) => `aws_ami_launch_permission.share_${c}_accounts["${OUTSIDER}"]`)), "blocking trust-anchor gold: organization"],
+};
+
 export const CHANGES: readonly Change[] = [
   { name: "add-account-inside", edit: (d) => d.gold.share.accounts.push(A2), verdict: { status: "0", dangers: [] } },
   {
@@ -165,10 +171,7 @@ export const CHANGES: readonly Change[] = [
       d.gold.share.accounts.push(OUTSIDER);
       d.gold.organization.memberAccounts.push(OUTSIDER);
     },
-    verdict: {
-      status: "2",
-      dangers: [...blocking("outside-organization", COPIES.map((c) => `aws_ami_launch_permission.share_${c}_accounts["${OUTSIDER}"]`)), "blocking trust-anchor gold: organization"],
-    },
+    verdict: OUTSIDER_JUDGED_BY_BASE,
   },
   {
     name: "organization-removed",
@@ -176,10 +179,7 @@ export const CHANGES: readonly Change[] = [
       delete d.gold.organization;
       d.gold.share.accounts.push(OUTSIDER);
     },
-    verdict: {
-      status: "2",
-      dangers: [...blocking("outside-organization", COPIES.map((c) => `aws_ami_launch_permission.share_${c}_accounts["${OUTSIDER}"]`)), "blocking trust-anchor gold: organization"],
-    },
+    verdict: OUTSIDER_JUDGED_BY_BASE,
   },
   {
     name: "acknowledged-with-share",
