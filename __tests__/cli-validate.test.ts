@@ -244,3 +244,13 @@ describe("the JSON Schema carries the formats validate enforces", () => {
     expect(test(ou, "arn:aws:organizations::111122223333:ou/o-abc123def4/ou-ab12-cd34ef56")).toBe(true);
   });
 });
+
+describe("ami-fleet --version", () => {
+  it("prints the installed package's version, and exits 0", async () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"));
+    for (const flag of ["--version", "-V"]) {
+      const result = await runCli([flag]);
+      expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
+    }
+  });
+});

@@ -113,6 +113,24 @@ describe("fleet validation: one bad fleet per rule", () => {
     expect(match!.text.startsWith(`fleets/test.yaml: ${path}: `)).toBe(true);
   });
 
+  it("a misspelt field gets the nearest allowed name, and one message: a required field misspelt is not also reported missing", () => {
+    const texts = (change: (d: Doc) => void) => problemsOf(withChange(change)).map((p) => p.text);
+    expect(texts((d) => (d.share = { acounts: ["444455556666"] }))).toEqual(['fleets/test.yaml: share.acounts: unknown field "acounts". Did you mean "accounts"?']);
+    expect(
+      texts((d) => {
+        d.regons = d.regions;
+        delete d.regions;
+      }),
+    ).toEqual(['fleets/test.yaml: regons: unknown field "regons". Did you mean "regions"?']);
+    expect(texts((d) => (d.sharr = d.share))).toEqual(['fleets/test.yaml: sharr: unknown field "sharr". Did you mean "share"?']);
+    // Nothing near: the allowed names, and a missing required field is still reported.
+    const far = texts((d) => {
+      d.placement = d.regions;
+      delete d.regions;
+    });
+    expect(far).toEqual(["fleets/test.yaml: regions: is required. Add regions.", expect.stringMatching(/^fleets\/test\.yaml: placement: unknown field "placement"\. Remove it \(allowed here: \$schema, name, /)]);
+  });
+
   it("reports every problem of a file at once, schema and cross-field alike", () => {
     const problems = problemsOf(
       withChange((d) => {

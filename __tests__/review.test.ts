@@ -516,6 +516,16 @@ describe("ami-fleet review", () => {
     const missing = await runCli(["review", "--plan", "/no/such/plan.json"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/cannot read \/no\/such\/plan.json: ENOENT/);
+    // A saved plan given as it is (a zip archive): named, with the command that gives its JSON.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ami-fleet-review-binary-"));
+    const saved = path.join(dir, "plan.out");
+    fs.writeFileSync(saved, Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(60)]));
+    const binary = await runCli(["review", "--plan", saved]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect({ code: binary.code, stderr: binary.stderr }).toEqual({
+      code: 1,
+      stderr: `ami-fleet: ${saved}: a saved plan (binary), not its JSON: run \`tofu show -json ${saved} > plan.json\` (or terraform show -json) and give --plan plan.json\n`,
+    });
     const bad = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--allow", "everything"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--allow everything: unknown category/);

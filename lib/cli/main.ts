@@ -5,12 +5,14 @@ import { fleetJsonSchema } from "../fleet/schema";
 import { DEFAULT_FLEET_DIR } from "../fleet/load";
 import { CliIo, EXIT } from "./io";
 import { validateCommand } from "./validate-command";
+import { packageVersion } from "./version";
 
 /** Runs the ami-fleet CLI; resolves to the exit code. Never throws for bad input. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command("ami-fleet")
     .description("Declare AMI fleets, synthesize them with cdktf, reconcile live AWS state against them.")
+    .version(packageVersion(), "-V, --version", "print the installed ami-fleet version")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError("(run ami-fleet --help for usage)");

@@ -54,6 +54,9 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
     return EXIT.error;
   }
   const plans = options.plan.map((file) => {
+    if (file !== "-" && isSavedPlan(file)) {
+      throw new Error(`${file}: a saved plan (binary), not its JSON: run \`tofu show -json ${file} > plan.json\` (or terraform show -json) and give --plan plan.json`);
+    }
     const json = readJsonFile(file);
     try {
       readPlan(json);
@@ -156,6 +159,20 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
   });
   writeReport(io, review, { text: renderReviewText, markdown: renderReviewMarkdown }, options);
   return review.blocked ? EXIT.changes : EXIT.ok;
+}
+
+/** A saved plan file (`tofu plan -out`) is a zip archive: it starts with the zip signature. */
+function isSavedPlan(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, "r");
+    const head = Buffer.alloc(4);
+    return fs.readSync(fd, head, 0, 4, 0) === 4 && head.equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
+  } catch {
+    return false; // unreadable: readJsonFile says why
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 /** True when a plan grants someone access that the fleet files judge: a launch permission, a KMS grant or a snapshot permission. */

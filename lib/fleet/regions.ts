@@ -1,3 +1,4 @@
+import { distance as levenshtein } from "fastest-levenshtein";
 import * as fs from "fs";
 import * as path from "path";
 import { partition as sdkPartition } from "@aws-sdk/core/client";
@@ -69,22 +70,9 @@ export function closestRegion(name: string): string | undefined {
   if (name.length > LONGEST_HINTED_NAME) return undefined;
   let best: { region: string; distance: number } | undefined;
   for (const region of KNOWN_REGIONS) {
-    const distance = editDistance(name, region);
+    const distance = levenshtein(name, region);
     if (!best || distance < best.distance) best = { region, distance };
   }
   return best && best.distance <= 3 ? best.region : undefined;
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length];
-}

@@ -1,3 +1,4 @@
+import { distance as levenshtein } from "fastest-levenshtein";
 import { z } from "zod";
 import { formatPath, SpecProblem } from "./errors";
 import { FleetFile, fleetSchema } from "./schema";
@@ -42,6 +43,8 @@ export function withoutBadFields(document: unknown, issues: readonly z.core.$Zod
 /** Turns zod issues into problems with field paths and fixes. */
 export function schemaProblems(file: string, issues: readonly z.core.$ZodIssue[], document: unknown): SpecProblem[] {
   const problems: SpecProblem[] = [];
+  // Fields a misspelt key most likely meant: one mistake, one message (not also "is required").
+  const meant = new Set<string>();
   const visit = (issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]) => {
     const pathParts = [...prefix, ...issue.path];
     const path = formatPath(pathParts);
@@ -51,6 +54,7 @@ export function schemaProblems(file: string, issues: readonly z.core.$ZodIssue[]
         for (const key of issue.keys) {
           const allowed = allowedKeys(pathParts);
           const guess = allowed.find((k) => k.toLowerCase() === key.toLowerCase()) ?? closest(key, allowed);
+          if (guess !== undefined) meant.add(formatPath([...pathParts, guess]));
           problems.push({
             file,
             path: formatPath([...pathParts, key]),
@@ -99,7 +103,7 @@ export function schemaProblems(file: string, issues: readonly z.core.$ZodIssue[]
     }
   };
   issues.forEach((issue) => visit(issue, []));
-  return problems;
+  return problems.filter((p) => !(p.message === "is required" && meant.has(p.path)));
 }
 
 const FORMAT_EXAMPLES: Record<string, string> = {
@@ -157,7 +161,14 @@ function childSchema(schema: z.ZodType, part: PropertyKey): z.ZodType | undefine
   return undefined;
 }
 
+/**
+ * The allowed name a misspelt one most likely meant: the nearest by edit distance (a third of its
+ * length at most, so `acounts` finds `accounts` and `regons` finds `regions`), else one that shares
+ * its first four letters (`shares` for `share`).
+ */
 function closest(key: string, candidates: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
+  const ranked = candidates.map((c) => ({ c, d: levenshtein(lower, c.toLowerCase()) })).sort((a, b) => a.d - b.d);
+  if (ranked.length > 0 && ranked[0].d <= Math.max(1, Math.floor(key.length / 3))) return ranked[0].c;
   return candidates.find((c) => c.toLowerCase().startsWith(lower.slice(0, 4)) || lower.startsWith(c.toLowerCase().slice(0, 4)));
 }
