@@ -236,6 +236,10 @@ describe("reconcile against the emulator", () => {
     expect(plain.stdout).toContain("CRITICAL public-image");
     expect(plain.stdout).not.toMatch(/\x1b\[/); // NO_COLOR and not a TTY
     expect(plain.stdout.trim().split("\n").pop()).toMatch(/^1 finding \(1 critical\) in 1 of 1 fleets \(\d+ API calls\)$/);
+    // Without --format: text, though stdout is a pipe (a CI log, less, tee), not a terminal.
+    const piped = await runCli(["reconcile", file], { env: moto.env });
+    expect(piped.stdout).toContain("CRITICAL public-image");
+    expect(() => JSON.parse(piped.stdout)).toThrow();
   });
 
   it("saves the live state and reproduces the same report offline from it", async () => {

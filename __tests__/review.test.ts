@@ -351,6 +351,12 @@ describe("ami-fleet review", () => {
     expect(result.stdout).toContain("| golden / v2 |  | - | - |");
   });
 
+  it("prints text without --format, though its output is a pipe, not a terminal", async () => {
+    const result = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--fleets", PLAN_FLEETS]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/^DANGER \(\d+ needing approval, \d+ allowed\)\n/);
+  });
+
   it("exits 0 when every danger is allowed, and prints text", async () => {
     const result = await runCli(["review", "--plan", path.join(PLANS, "change.json"), "--format", "text", "--allow", "destroy,unencrypted-shared", "--fleets", PLAN_FLEETS]);
     expect(result.code).toBe(0);

@@ -180,7 +180,7 @@ export async function terraformHalf(input: TerraformHalfInput): Promise<Terrafor
         const planJson = path.join(stackDir("add.out", stack), "plan.json");
         fs.writeFileSync(planJson, shown.stdout);
         planBytes.set(stack, Buffer.byteLength(shown.stdout));
-        const review = ok(await cli(["review", "--plan", planJson]), [0], "review (add one account)");
+        const review = ok(await cli(["review", "--plan", planJson, "--fleets", path.dirname(fleetFile)]), [0], "review (add one account)");
         reviewSlowest = Math.max(reviewSlowest, review.seconds);
         return review;
       }),
