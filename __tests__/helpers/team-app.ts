@@ -1,8 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT_ROOT, runOk } from "./cli";
-
-const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"));
+import { runOk } from "./cli";
 
 /** The files of a team's cdktf app that its repository holds (node_modules and synth output aside). */
 const TEAM_APP_FILES = ["package.json", "package-lock.json", "cdktf.json", "tsconfig.json", "main.ts", "vendor"] as const;
@@ -18,39 +16,23 @@ export interface TeamAppOptions {
 }
 
 /**
- * A team's cdktf TypeScript app in `dir`, as the README's "In your own cdktf app" makes one: the
- * packed ami-fleet (the tarball copied to vendor/, as a team vendors a release before it is on a
- * registry), the peers at the versions this repository pins, a CLI, ts-node and TypeScript, the
- * template's `cdktf.json` and tsconfig, and a one-line main.ts. `npm install` writes its lockfile
- * and node_modules (no symlink to this checkout).
+ * A team's cdktf TypeScript app in `dir`, made by `ami-fleet init` (the package's own CLI, as a team
+ * runs it once): the packed ami-fleet vendored (the tarball copied to vendor/, as a team vendors a
+ * release before it is on a registry), the peers and tools at the versions init pins, the template's
+ * `cdktf.json` and tsconfig, and a one-line main.ts; no example fleet (each test writes its own).
+ * `npm install` writes its lockfile and node_modules (no symlink to this checkout).
  */
 export async function createTeamApp(dir: string, tarball: string, options: TeamAppOptions = {}): Promise<void> {
   const cli = options.cli ?? "cdktf-cli";
+  const env = options.nodeBin ? { PATH: `${options.nodeBin}${path.delimiter}${process.env.PATH}` } : {};
+  const vendored = `vendor/${path.basename(tarball)}`;
   fs.mkdirSync(path.join(dir, "vendor"), { recursive: true });
+  fs.copyFileSync(tarball, path.join(dir, vendored));
+  // As the README's "In your own cdktf app" runs it: the vendored package's own CLI, through npx.
+  await runOk("npx", ["--yes", "--package", `./${vendored}`, "ami-fleet", "init", "--cli", cli === "cdktn-cli" ? "cdktn" : "cdktf", "--package", `file:${vendored}`, "--no-example"], dir, env);
   fs.mkdirSync(path.join(dir, "fleets"), { recursive: true });
-  fs.copyFileSync(tarball, path.join(dir, "vendor", path.basename(tarball)));
-  const dev = pkg.devDependencies;
-  const write = (file: string, value: unknown) => fs.writeFileSync(path.join(dir, file), typeof value === "string" ? value : `${JSON.stringify(value, null, 2)}\n`);
-  write("package.json", {
-    name: path.basename(dir),
-    private: true,
-    dependencies: {
-      "ami-fleet": `file:vendor/${path.basename(tarball)}`,
-      cdktf: dev.cdktf,
-      constructs: cli === "cdktn-cli" ? "10.7.0" : dev.constructs,
-      "@cdktf/provider-aws": dev["@cdktf/provider-aws"],
-    },
-    devDependencies: {
-      ...(cli === "cdktn-cli" ? { "cdktn-cli": "0.24.0" } : { "cdktf-cli": dev["cdktf-cli"] }),
-      "ts-node": dev["ts-node"],
-      typescript: dev.typescript,
-    },
-  });
-  write("cdktf.json", { language: "typescript", app: "npx ts-node main.ts", projectId: path.basename(dir), sendCrashReports: "false", terraformProviders: [], terraformModules: [], context: {} });
-  write("tsconfig.json", { compilerOptions: { target: "ES2020", module: "commonjs", strict: true, esModuleInterop: true, skipLibCheck: true, noEmit: true }, include: ["*.ts"] });
-  write("main.ts", `import { synthFleetApp } from "ami-fleet";\n\nsynthFleetApp();\n`);
   // The package from its tarball, the rest from the registry (npm's cache here).
-  await runOk("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund"], dir, options.nodeBin ? { PATH: `${options.nodeBin}${path.delimiter}${process.env.PATH}` } : {});
+  await runOk("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund"], dir, env);
 }
 
 /** The repository files of the team app at `from` (no node_modules: `npm ci` installs them) copied to `to`. */

@@ -26,6 +26,18 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     });
 
   program
+    .command("init")
+    .description("write a cdktf app for your fleets (package.json, tsconfig, cdktf.json, main.ts, an example fleet, the CI workflows); writes nothing over existing files")
+    .argument("[dir]", "the app's folder", ".")
+    .addOption(new Option("--cli <cli>", "the CLI that drives the app (default: cdktn on Node 24 and later, where cdktf-cli cannot start; else cdktf)").choices(["cdktf", "cdktn"]))
+    .option("--package <spec>", "how package.json names ami-fleet (default: ^<this version>; e.g. file:vendor/ami-fleet-0.2.0.tgz)")
+    .option("--no-example", "leave out the example fleet")
+    .action(async (dir: string, options: { cli?: "cdktf" | "cdktn"; package?: string; example: boolean }) => {
+      const { initCommand } = await import("./init-command");
+      exitCode = initCommand(dir, options, io);
+    });
+
+  program
     .command("schema")
     .description("print the JSON Schema of a fleet file")
     .action(() => {
