@@ -6,7 +6,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { DriftReport, Finding } from "../lib/drift/findings";
 import { loadFleets } from "../lib/fleet/load";
-import { reconcileJson } from "./helpers/cli";
+import { reconcileJson, runCli } from "./helpers/cli";
 import { startFaultProxy } from "./helpers/fault-proxy";
 import { assumeRole, Ec2 } from "./helpers/live";
 import { emulatorEnv, Moto, startMoto } from "./helpers/moto";
@@ -293,6 +293,12 @@ describe("reconcile: the KMS grants of the accounts an encrypted fleet shares wi
     expect(summary(result.report)).toEqual([`missing-grant us-west-2 ${S2}`]);
     const [missing] = findings(result.report);
     expect(missing.remedy).toBe(`cdktf deploy shared (Terraform re-creates aws_kms_grant.key_grants_us-west-2["${S2}"])`);
+    // In an app set up with CDK Terrain's CLI alone (Node 24: ami-fleet init), the remedy names the CLI that runs there.
+    const app = path.join(dir, "terrain-app");
+    fs.mkdirSync(path.join(app, "node_modules", ".bin"), { recursive: true });
+    fs.writeFileSync(path.join(app, "node_modules", ".bin", "cdktn"), "");
+    const inTerrain = await runCli(["reconcile", file, "--format", "json"], { cwd: app, env: moto.env });
+    expect(JSON.parse(inTerrain.stdout).fleets[0].findings[0].remedy).toBe(`cdktn deploy shared (Terraform re-creates aws_kms_grant.key_grants_us-west-2["${S2}"])`);
     // With layout: split the grant lives in its share group's grants stack, and the remedy names it.
     const config = path.join(dir, "split.yaml");
     fs.writeFileSync(config, "layout: split\nshareGroups: 4\n");

@@ -2,9 +2,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { CliIo, EXIT } from "./io";
 import { packageRoot } from "./version";
+import type { AppCli } from "../report/remedies";
 
-/** The CLIs that drive a team's app: cdktf-cli 0.21 (starts on Node 22 only), or CDK Terrain's (Node 22 and 24). */
-export type AppCli = "cdktf" | "cdktn";
+export type { AppCli } from "../report/remedies";
 
 /** Options of `ami-fleet init`. */
 export interface InitOptions {

@@ -9,6 +9,7 @@ import { readLiveState } from "../live/read";
 import { CallStats, LIVE_STATE_VERSION, LiveState } from "../live/state";
 import { renderDriftMarkdown } from "../report/markdown";
 import { withRemedies } from "../report/remedies";
+import { appCli } from "./app-cli";
 import { renderDriftText } from "../report/text";
 import { readJsonFile, writeFileAtomic } from "./files";
 import { CliIo, EXIT } from "./io";
@@ -102,7 +103,7 @@ export async function reconcileCommand(paths: readonly string[], options: Reconc
   }
   if (options.saveState) writeFileAtomic(options.saveState, `${JSON.stringify(state, null, 2)}\n`);
 
-  const diff = withRemedies(diffFleets(fleets, state, { pendingTimeoutMinutes: options.pendingTimeout }), (fleet, resource) => stackOf(fleet, resource, layout, shareGroups));
+  const diff = withRemedies(diffFleets(fleets, state, { pendingTimeoutMinutes: options.pendingTimeout }), (fleet, resource) => stackOf(fleet, resource, layout, shareGroups), appCli(io.cwd));
   const report: DriftReport = {
     ...diff,
     stats: {

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { deployOrder, describeStack } from "../review/synth-summary";
 import { readJsonFile } from "./files";
+import { appCli } from "./app-cli";
 import { CliIo, EXIT } from "./io";
 
 /**
@@ -11,7 +12,7 @@ import { CliIo, EXIT } from "./io";
 export function showCommand(outdir: string, io: CliIo): number {
   const stacksDir = path.join(outdir, "stacks");
   if (!fs.existsSync(stacksDir)) {
-    io.stderr.write(`${stacksDir}: not found. Run \`npx cdktf synth\` first.\n`);
+    io.stderr.write(`${stacksDir}: not found. Run \`npx ${appCli(io.cwd)} synth\` first.\n`);
     return EXIT.error;
   }
   const manifestFile = path.join(outdir, "manifest.json");

@@ -15,13 +15,13 @@ const oneStackLayout: StackOf = (fleet, resource) => stackOf(fleet, resource, "f
  * AWS CLI call for what Terraform cannot see. The pure diff says what fixes a finding; this says how
  * to type it.
  */
-export function remedyOf(fix: Fix, stackOf: StackOf = oneStackLayout): string {
+export function remedyOf(fix: Fix, stackOf: StackOf = oneStackLayout, cli: AppCli = "cdktf"): string {
   switch (fix.kind) {
     case "deploy":
-      return `cdktf deploy ${fix.resource ? stackOf(fix.fleet, fix.resource) : fix.fleet} (Terraform ${fix.what})`;
+      return `${cli} deploy ${fix.resource ? stackOf(fix.fleet, fix.resource) : fix.fleet} (Terraform ${fix.what})`;
     case "replace": {
       const stack = fix.resource ? stackOf(fix.fleet, fix.resource) : fix.fleet;
-      const replace = `cd cdktf.out/stacks/${stack} && tofu apply -replace='${fix.address}' (after cdktf synth)`;
+      const replace = `cd cdktf.out/stacks/${stack} && tofu apply -replace='${fix.address}' (after ${cli} synth)`;
       return fix.grantKeyIn
         ? `Give this account access to the key in ${fix.grantKeyIn} (${RECIPIENT_KEY_OPERATIONS.map((op) => `kms:${op}`).join(", ")}), then ${replace}`
         : replace;
@@ -47,12 +47,15 @@ export function remedyOf(fix: Fix, stackOf: StackOf = oneStackLayout): string {
 }
 
 /** A finding with its remedy written. */
-export function withRemedy(finding: DriftFinding, stackOf: StackOf = oneStackLayout): Finding {
-  return { ...finding, remedy: remedyOf(finding.fix, stackOf) };
+export function withRemedy(finding: DriftFinding, stackOf: StackOf = oneStackLayout, cli: AppCli = "cdktf"): Finding {
+  return { ...finding, remedy: remedyOf(finding.fix, stackOf, cli) };
 }
 
-/** The diff's result with every finding's remedy written: the report, less its stats. */
-export function withRemedies(result: DriftResult, stackOf: StackOf = oneStackLayout): Omit<DriftReport, "stats"> {
-  return { ...result, fleets: result.fleets.map((fleet) => ({ ...fleet, findings: fleet.findings.map((f) => withRemedy(f, stackOf)) })) };
+/** The diff's result with every finding's remedy written (for the app's CLI): the report, less its stats. */
+export function withRemedies(result: DriftResult, stackOf: StackOf = oneStackLayout, cli: AppCli = "cdktf"): Omit<DriftReport, "stats"> {
+  return { ...result, fleets: result.fleets.map((fleet) => ({ ...fleet, findings: fleet.findings.map((f) => withRemedy(f, stackOf, cli)) })) };
 }
+
+/** The CLI that drives a team's app: cdktf-cli, or CDK Terrain's `cdktn` (the one that starts on Node 24). */
+export type AppCli = "cdktf" | "cdktn";
 
