@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { runCli } from "./helpers/cli";
 import { Testing } from "cdktf";
 import { formatProblem } from "../lib/fleet/errors";
 import { BackendConfig, loadProjectConfig } from "../lib/project/config";
@@ -60,8 +61,17 @@ describe("project config", () => {
     expect(problems("backend:\n  type: s3\n  region: eu-west-1\n")).toEqual([expect.stringContaining(`${file}: backend.bucket:`)]);
     expect(problems("backend:\n  type: s3\n  bucket: Team_State\n  region: eu-west-1\n")).toEqual([expect.stringContaining("must be an S3 bucket name")]);
     expect(problems("backend:\n  type: s3\n  bucket: team-tf-state\n  region: eu-wset-1\n")).toEqual([`${file}: backend.region: unknown Region "eu-wset-1". Use the bucket's Region, e.g. eu-west-1.`]);
-    expect(problems("backend:\n  type: local\n  path: x\n")).toEqual([expect.stringContaining(`${file}: backend: unknown field "path"`)]);
+    expect(problems("backend:\n  type: local\n  path: x\n")).toEqual([expect.stringContaining(`${file}: backend.path: unknown field "path"`)]);
     expect(problems("backend: [")).toEqual([expect.stringContaining("is not valid YAML")]);
+  });
+
+  it("a misspelt field gets the nearest one, and the file is named from the folder the command runs in", async () => {
+    fs.writeFileSync(path.join(dir, "ami-fleet.config.yaml"), "layuot: split\n");
+    fs.mkdirSync(path.join(dir, "fleets"));
+    const result = await runCli(["validate"], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('ami-fleet.config.yaml: layuot: unknown field "layuot". Did you mean "layout"?\n');
+    expect(result.stderr).not.toContain(dir);
   });
 
   it("an AMI_FLEET_CONFIG that does not exist is an error, not local state", () => {

@@ -1,3 +1,4 @@
+import { distance as levenshtein } from "fastest-levenshtein";
 import * as fs from "fs";
 import * as path from "path";
 import { parseDocument } from "yaml";
@@ -99,7 +100,10 @@ export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONF
   const explicit = file !== undefined && file !== "";
   const configFile = explicit ? file! : path.join(dir, CONFIG_FILE);
   if (!explicit && !fs.existsSync(configFile)) return { config: DEFAULT_CONFIG };
-  const problem = (fieldPath: string, message: string, fix: string) => ({ problems: [{ file: configFile, path: fieldPath, message, fix }] });
+  // Messages name it as the fleet files are named: relative to the folder the command runs in, when it is below it.
+  const relative = path.relative(process.cwd(), path.resolve(configFile));
+  const shown = relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : configFile;
+  const problem = (fieldPath: string, message: string, fix: string) => ({ problems: [{ file: shown, path: fieldPath, message, fix }] });
   let text: string;
   try {
     text = fs.readFileSync(configFile, "utf8");
@@ -117,12 +121,19 @@ export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONF
   const parsed = projectConfigSchema.safeParse(value ?? {});
   if (!parsed.success) {
     return {
-      problems: parsed.error.issues.map((issue) => ({
-        file: configFile,
-        path: formatPath(issue.path),
-        message: issue.code === "unrecognized_keys" ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => quoteValue(k)).join(", ")}` : issue.message,
-        fix: fixFor(issue.path),
-      })),
+      problems: parsed.error.issues.flatMap((issue) =>
+        issue.code === "unrecognized_keys"
+          ? issue.keys.map((key) => {
+              const guess = issue.path.length === 0 ? nearestField(key) : undefined;
+              return {
+                file: shown,
+                path: formatPath([...issue.path, key]),
+                message: `unknown field ${quoteValue(key)}`,
+                fix: guess ? `Did you mean "${guess}"?` : fixFor(issue.path),
+              };
+            })
+          : [{ file: shown, path: formatPath(issue.path), message: issue.message, fix: fixFor(issue.path) }],
+      ),
     };
   }
   const layout = parsed.data.layout ?? DEFAULT_CONFIG.layout;
@@ -150,6 +161,13 @@ export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONF
     };
   }
   return { config: { ...DEFAULT_CONFIG, layout, shareGroups } };
+}
+
+/** The config field a misspelt one most likely meant (edit distance of a third of its length at most). */
+function nearestField(key: string): string | undefined {
+  const fields = ["layout", "shareGroups", "backend"];
+  const [best] = fields.map((f) => ({ f, d: levenshtein(key.toLowerCase(), f.toLowerCase()) })).sort((a, b) => a.d - b.d);
+  return best.d <= Math.max(1, Math.floor(key.length / 3)) ? best.f : undefined;
 }
 
 function fixFor(fieldPath: readonly PropertyKey[]): string {
