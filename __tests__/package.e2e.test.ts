@@ -72,13 +72,13 @@ function inApp(dir: string, role: "plan" | "apply" | "reconcile", node?: string)
 /** cdktf colours Terraform's output whatever NO_COLOR says. */
 const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, "");
 
-it("ships exactly the built library, its declarations, the CLI, the schema and the documents", async () => {
+it("ships exactly the built library, its declarations, the CLI, the schema, the documents, the example fleets and help", async () => {
   const listing = JSON.parse((await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], PROJECT_ROOT)).stdout)[0].files.map((f: { path: string }) => f.path).sort();
   const unexpected = listing.filter(
-    (file: string) => !/^(package\.json|README\.md|CHANGELOG\.md|bin\/[\w-]+\.js|dist\/(lib|stacks)\/.+\.(js|d\.ts)|schema\/fleet\.schema\.json|docs\/(ci\/[\w-]+\.yml|iam\/[\w-]+\.json))$/.test(file),
+    (file: string) => !/^(package\.json|README\.md|CHANGELOG\.md|bin\/[\w-]+\.js|dist\/(lib|stacks)\/.+\.(js|d\.ts)|schema\/fleet\.schema\.json|docs\/(ci\/[\w-]+\.yml|iam\/[\w-]+\.json)|fleets\/[\w-]+\.yaml|help)$/.test(file),
   );
   expect(unexpected).toEqual([]);
-  for (const file of ["dist/lib/index.js", "dist/lib/index.d.ts", "dist/stacks/fleet-app.js", "dist/lib/cli/main.js", "bin/ami-fleet.js", "schema/fleet.schema.json", "docs/iam/recipient.json", "docs/ci/ami-fleet-pr.yml"]) {
+  for (const file of ["dist/lib/index.js", "dist/lib/index.d.ts", "dist/stacks/fleet-app.js", "dist/lib/cli/main.js", "bin/ami-fleet.js", "schema/fleet.schema.json", "docs/iam/recipient.json", "docs/ci/ami-fleet-pr.yml", "fleets/golden-base.yaml", "help"]) {
     expect(listing).toContain(file);
   }
   // What the app resolved is the tarball's copy, not this checkout.
