@@ -132,7 +132,7 @@ export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONF
                 fix: guess ? `Did you mean "${guess}"?` : fixFor(issue.path),
               };
             })
-          : [{ file: shown, path: formatPath(issue.path), message: issue.message, fix: fixFor(issue.path) }],
+          : [{ file: shown, path: formatPath(issue.path), message: issue.code === "invalid_type" && valueAt(value, issue.path) === undefined ? "is required" : issue.message, fix: fixFor(issue.path) }],
       ),
     };
   }
@@ -161,6 +161,10 @@ export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONF
     };
   }
   return { config: { ...DEFAULT_CONFIG, layout, shareGroups } };
+}
+
+function valueAt(document: unknown, at: readonly PropertyKey[]): unknown {
+  return at.reduce<unknown>((node, key) => (node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined), document);
 }
 
 /** The config field a misspelt one most likely meant (edit distance of a third of its length at most). */
