@@ -241,8 +241,9 @@ describe("the fleet change's verdicts", () => {
       `revoke aws_kms_grant.key_grants_us-west-2["${MEMBER}"]`,
       "trust-anchor golden: encryption.keyPolicyGrantsRecipients",
     ]);
-    // The same anchors on both sides: nothing to say.
+    // The same anchors on both sides, the members in another order too: nothing to say.
     expect(dangers(change([doc(members)], [doc(members)]))).toEqual([]);
+    expect(dangers(change([doc(members)], [doc({ organization: { arn: ORG, memberAccounts: [OUTSIDER, "777788889999", MEMBER] } })]))).toEqual([]);
   });
 
   it("a shared copy the fleet does not encrypt is unencrypted-shared when it is made or first shared, allowed where the file acknowledges it", () => {

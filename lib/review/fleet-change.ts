@@ -39,7 +39,11 @@ export const FLEET_CHANGE_CATEGORIES: ReadonlySet<DangerCategory> = new Set(["pu
 export const TRUST_ANCHORS: readonly { readonly field: string; readonly value: (fleet: Fleet) => string | undefined; readonly decides: string }[] = [
   {
     field: "organization",
-    value: (f) => (f.organization ? `${f.organization.arn}${f.organization.memberAccounts ? ` with member accounts ${f.organization.memberAccounts.join(", ") || "(none)"}` : " (member accounts not listed)"}` : undefined),
+    // Members as a set: listing them in another order changes nothing the review judges.
+    value: (f) =>
+      f.organization
+        ? `${f.organization.arn}${f.organization.memberAccounts ? ` with member accounts ${[...new Set(f.organization.memberAccounts)].sort().join(", ") || "(none)"}` : " (member accounts not listed)"}`
+        : undefined,
     decides: "which principals are granted without an outside-organization danger",
   },
   {
