@@ -4,7 +4,6 @@ import { CliIo, EXIT } from "./io";
 import { packageRoot } from "./version";
 import type { AppCli } from "../report/remedies";
 
-export type { AppCli } from "../report/remedies";
 
 /** Options of `ami-fleet init`. */
 export interface InitOptions {

@@ -59,11 +59,10 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
     }
     const json = readJsonFile(file);
     try {
-      readPlan(json);
+      return { file, json, plan: readPlan(json) };
     } catch (error) {
       throw new Error(`${file}: ${(error as Error).message}`);
     }
-    return { file, json };
   });
 
   // The fleets' declared Organizations, when the fleet files are at hand (fleets/ by default).
@@ -74,8 +73,7 @@ export async function reviewCommand(options: ReviewOptions, io: CliIo): Promise<
   // Organization and acknowledgements); without them those verdicts cannot be given, so the review
   // refuses rather than give a quieter one.
   const read = new Set(fleets.map((f) => f.name));
-  const unjudged = plans.flatMap(({ file, json }) => {
-    const plan = readPlan(json);
+  const unjudged = plans.flatMap(({ file, plan }) => {
     if (!grantsAccess(plan)) return [];
     const missing = fleetsOfPlan(plan).filter((name) => !read.has(name));
     return fleets.length === 0 || missing.length > 0 ? [`${file}${missing.length > 0 ? ` (fleet ${missing.join(", ")})` : ""}`] : [];

@@ -53,7 +53,7 @@ export function schemaProblems(file: string, issues: readonly z.core.$ZodIssue[]
       case "unrecognized_keys":
         for (const key of issue.keys) {
           const allowed = allowedKeys(pathParts);
-          const guess = allowed.find((k) => k.toLowerCase() === key.toLowerCase()) ?? closest(key, allowed);
+          const guess = allowed.find((k) => k.toLowerCase() === key.toLowerCase()) ?? nearestName(key, allowed);
           if (guess !== undefined) meant.add(formatPath([...pathParts, guess]));
           problems.push({
             file,
@@ -124,7 +124,8 @@ function describe(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function valueAt(document: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at a field path of a parsed document; undefined where the path leads nowhere. */
+export function valueAt(document: unknown, path: readonly PropertyKey[]): unknown {
   let node: unknown = document;
   for (const part of path) {
     if (node === null || typeof node !== "object") return undefined;
@@ -166,7 +167,7 @@ function childSchema(schema: z.ZodType, part: PropertyKey): z.ZodType | undefine
  * length at most, so `acounts` finds `accounts` and `regons` finds `regions`), else one that shares
  * its first four letters (`shares` for `share`).
  */
-function closest(key: string, candidates: readonly string[]): string | undefined {
+export function nearestName(key: string, candidates: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
   const ranked = candidates.map((c) => ({ c, d: levenshtein(lower, c.toLowerCase()) })).sort((a, b) => a.d - b.d);
   if (ranked.length > 0 && ranked[0].d <= Math.max(1, Math.floor(key.length / 3))) return ranked[0].c;

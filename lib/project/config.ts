@@ -1,10 +1,10 @@
-import { distance as levenshtein } from "fastest-levenshtein";
 import * as fs from "fs";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { formatPath, quoteValue, SpecProblem } from "../fleet/errors";
 import { REGION_NAME } from "../fleet/formats";
+import { nearestName, valueAt } from "../fleet/schema-problems";
 
 /**
  * The project's settings that are not a fleet: how fleets map to stacks, and where the stacks keep
@@ -124,7 +124,7 @@ export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONF
       problems: parsed.error.issues.flatMap((issue) =>
         issue.code === "unrecognized_keys"
           ? issue.keys.map((key) => {
-              const guess = issue.path.length === 0 ? nearestField(key) : undefined;
+              const guess = issue.path.length === 0 ? nearestName(key, ["layout", "shareGroups", "backend"]) : undefined;
               return {
                 file: shown,
                 path: formatPath([...issue.path, key]),
@@ -161,17 +161,6 @@ export function loadProjectConfig(dir: string, file = process.env.AMI_FLEET_CONF
     };
   }
   return { config: { ...DEFAULT_CONFIG, layout, shareGroups } };
-}
-
-function valueAt(document: unknown, at: readonly PropertyKey[]): unknown {
-  return at.reduce<unknown>((node, key) => (node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined), document);
-}
-
-/** The config field a misspelt one most likely meant (edit distance of a third of its length at most). */
-function nearestField(key: string): string | undefined {
-  const fields = ["layout", "shareGroups", "backend"];
-  const [best] = fields.map((f) => ({ f, d: levenshtein(key.toLowerCase(), f.toLowerCase()) })).sort((a, b) => a.d - b.d);
-  return best.d <= Math.max(1, Math.floor(key.length / 3)) ? best.f : undefined;
 }
 
 function fixFor(fieldPath: readonly PropertyKey[]): string {
